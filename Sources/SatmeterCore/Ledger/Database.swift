@@ -1,0 +1,201 @@
+import CSQLite
+
+/// A thin, safe face over one SQLite connection. One connection per thread; never shared.
+/// WAL, `synchronous=NORMAL`, a busy timeout, and `BEGIN IMMEDIATE` for every write transaction,
+/// so concurrent processes queue for the write lock instead of failing on a read-to-write upgrade.
+public final class Database {
+    public enum Error: Swift.Error, Sendable, Equatable, CustomStringConvertible {
+        case open(path: String, message: String)
+        case sqlite(code: Int32, message: String)
+        /// A CHECK or UNIQUE constraint refused the write.
+        case constraint(String)
+        /// The disk is full or the file is read-only: refuse the request, nothing half-written.
+        case unwritable(String)
+
+        public var description: String {
+            switch self {
+            case let .open(path, message): "cannot open database \(path): \(message)"
+            case let .sqlite(code, message): "sqlite error \(code): \(message)"
+            case let .constraint(message): "constraint failed: \(message)"
+            case let .unwritable(message): "database not writable: \(message)"
+            }
+        }
+    }
+
+    private let handle: OpaquePointer
+    private var statements: [String: OpaquePointer] = [:]
+    public let path: String
+
+    public init(path: String, readOnly: Bool = false) throws(Error) {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let db { sqlite3_close_v2(db) }
+            throw .open(path: path, message: message)
+        }
+        handle = db
+        sqlite3_busy_timeout(db, 10_000)
+        sqlite3_extended_result_codes(db, 1)
+        if !readOnly {
+            try execute("PRAGMA journal_mode=WAL")
+        }
+        try execute("PRAGMA synchronous=NORMAL")
+        try execute("PRAGMA foreign_keys=ON")
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs SQL that returns no rows (several statements allowed).
+    public func execute(_ sql: String) throws(Error) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        if rc != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? ""
+            sqlite3_free(message)
+            throw classify(rc, text)
+        }
+    }
+
+    /// Runs one statement and returns every row.
+    @discardableResult
+    public func query(_ sql: String, _ bindings: [SQLValue] = []) throws(Error) -> [Row] {
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (index, value) in bindings.enumerated() {
+            let position = Int32(index + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(statement, position)
+            case let .integer(v): rc = sqlite3_bind_int64(statement, position, v)
+            case let .text(v): rc = sqlite3_bind_text(statement, position, v, -1, csqlite_transient())
+            case let .blob(v):
+                rc = v.withUnsafeBytes { sqlite3_bind_blob(statement, position, $0.baseAddress, Int32($0.count), csqlite_transient()) }
+            }
+            guard rc == SQLITE_OK else { throw classify(rc, lastMessage) }
+        }
+        var rows: [Row] = []
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw classify(rc, lastMessage) }
+            rows.append(Row(statement))
+        }
+        return rows
+    }
+
+    public func queryOne(_ sql: String, _ bindings: [SQLValue] = []) throws(Error) -> Row? {
+        try query(sql, bindings).first
+    }
+
+    /// Rows changed by the last INSERT/UPDATE/DELETE: how a conditional debit knows it happened.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// A write transaction taken with `BEGIN IMMEDIATE`; rolled back if `body` throws.
+    public func write<T>(_ body: () throws(Error) -> T) throws(Error) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    private func prepared(_ sql: String) throws(Error) -> OpaquePointer {
+        if let cached = statements[sql] { return cached }
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw classify(rc, lastMessage) }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func classify(_ rc: Int32, _ message: String) -> Error {
+        switch rc & 0xff {
+        case SQLITE_CONSTRAINT: .constraint(message)
+        case SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN: .unwritable(message)
+        default: .sqlite(code: rc, message: message)
+        }
+    }
+}
+
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(nilLiteral: ()) { self = .null }
+    public static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
+    public static func optional(_ value: String?) -> SQLValue { value.map { .text($0) } ?? .null }
+    public static func optional(_ value: Int64?) -> SQLValue { value.map { .integer($0) } ?? .null }
+}
+
+/// One result row, copied out of the statement so it outlives the step.
+public struct Row: Sendable {
+    public let values: [SQLValue]
+
+    init(_ statement: OpaquePointer) {
+        var values: [SQLValue] = []
+        for column in 0..<sqlite3_column_count(statement) {
+            switch sqlite3_column_type(statement, column) {
+            case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(statement, column)))
+            case SQLITE_NULL: values.append(.null)
+            case SQLITE_BLOB:
+                let count = Int(sqlite3_column_bytes(statement, column))
+                if let base = sqlite3_column_blob(statement, column) {
+                    values.append(.blob(Array(UnsafeRawBufferPointer(start: base, count: count))))
+                } else {
+                    values.append(.blob([]))
+                }
+            default:
+                values.append(.text(sqlite3_column_text(statement, column).map { String(cString: $0) } ?? ""))
+            }
+        }
+        self.values = values
+    }
+
+    public func int(_ column: Int) -> Int64 {
+        if case let .integer(v) = values[column] { return v }
+        return 0
+    }
+
+    public func optionalInt(_ column: Int) -> Int64? {
+        if case let .integer(v) = values[column] { return v }
+        return nil
+    }
+
+    public func text(_ column: Int) -> String {
+        if case let .text(v) = values[column] { return v }
+        return ""
+    }
+
+    public func optionalText(_ column: Int) -> String? {
+        if case let .text(v) = values[column] { return v }
+        return nil
+    }
+
+    public func blob(_ column: Int) -> [UInt8] {
+        if case let .blob(v) = values[column] { return v }
+        return []
+    }
+}

@@ -1,0 +1,58 @@
+/// The whole database schema, in one place. Every amount is an integer number of millisatoshis.
+///
+/// Money lives in two columns per account: `balance_msat` (spendable) and `reserved_msat` (held for
+/// requests in flight). Both are CHECKed non-negative, so no code path can overdraw. Every change to
+/// either column writes a `ledger` row in the same transaction; `Ledger.audit()` re-derives both
+/// columns from the rows.
+enum Schema {
+    static let version: Int64 = 1
+
+    static let statements = """
+        CREATE TABLE IF NOT EXISTS accounts (
+            id INTEGER PRIMARY KEY,
+            key_hash TEXT NOT NULL UNIQUE,
+            key_hint TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'key' CHECK (kind IN ('key', 'token')),
+            label TEXT,
+            balance_msat INTEGER NOT NULL DEFAULT 0 CHECK (balance_msat >= 0),
+            reserved_msat INTEGER NOT NULL DEFAULT 0 CHECK (reserved_msat >= 0),
+            total_deposited_msat INTEGER NOT NULL DEFAULT 0,
+            total_spent_msat INTEGER NOT NULL DEFAULT 0,
+            total_withdrawn_msat INTEGER NOT NULL DEFAULT 0,
+            request_count INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER,
+            expires_at INTEGER,
+            disabled INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS reservations (
+            request_id TEXT PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            amount_msat INTEGER NOT NULL CHECK (amount_msat > 0),
+            state TEXT NOT NULL CHECK (state IN ('held', 'settled', 'released')),
+            owner TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            closed_at INTEGER,
+            charged_msat INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS reservations_held ON reservations(state, owner) WHERE state = 'held';
+        CREATE TABLE IF NOT EXISTS ledger (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            kind TEXT NOT NULL CHECK (kind IN ('deposit', 'reserve', 'release', 'charge', 'withdraw', 'overrun')),
+            amount_msat INTEGER NOT NULL CHECK (amount_msat >= 0),
+            request_id TEXT,
+            created_at INTEGER NOT NULL,
+            note TEXT
+        );
+        CREATE INDEX IF NOT EXISTS ledger_account ON ledger(account_id);
+        CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """
+
+    static func migrate(_ db: Database) throws(Database.Error) {
+        try db.write { () throws(Database.Error) in
+            try db.execute(statements)
+            try db.query("INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)", [.text(String(version))])
+        }
+    }
+}
