@@ -1,0 +1,167 @@
+import CFastCGI
+import Glibc
+
+/// One request accepted from nginx: its CGI parameters, its body, and a response writer.
+/// Lives on one worker thread for the duration of the request.
+public final class FastCGIRequest {
+    private let raw: UnsafeMutablePointer<FCGX_Request>
+    public private(set) var headersSent = false
+    /// Set when a write failed: nginx closed the connection because the client went away.
+    public private(set) var clientGone = false
+
+    init(raw: UnsafeMutablePointer<FCGX_Request>) {
+        self.raw = raw
+    }
+
+    public func param(_ name: String) -> String? {
+        guard let value = FCGX_GetParam(name, raw.pointee.envp) else { return nil }
+        return String(cString: value)
+    }
+
+    /// Every CGI parameter, for tests and diagnostics.
+    public var allParams: [String: String] {
+        FastCGIParams.parse(raw.pointee.envp)
+    }
+
+    public var method: String { param("REQUEST_METHOD") ?? "GET" }
+    /// The path without the query string.
+    public var path: String { param("DOCUMENT_URI") ?? param("SCRIPT_NAME").map { $0 + (param("PATH_INFO") ?? "") } ?? "/" }
+    public var query: String { param("QUERY_STRING") ?? "" }
+    public var requestID: String? { param("X_REQUEST_ID") ?? param("HTTP_X_REQUEST_ID") }
+
+    /// An HTTP request header as nginx passed it (`X-Cashu` → `HTTP_X_CASHU`).
+    public func header(_ name: String) -> String? {
+        param(FastCGIParams.cgiName(forHeader: name))
+    }
+
+    /// Reads the whole body, refusing to read more than `limit` bytes.
+    public func readBody(limit: Int) -> BodyResult {
+        var body: [UInt8] = []
+        if let declared = param("CONTENT_LENGTH").flatMap(Int.init), declared > limit { return .tooLarge }
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                    FCGX_GetStr($0, Int32(buffer.count), raw.pointee.in)
+                }
+            }
+            if n <= 0 { break }
+            body.append(contentsOf: chunk[0..<Int(n)])
+            if body.count > limit { return .tooLarge }
+        }
+        return .complete(body)
+    }
+
+    public enum BodyResult {
+        case complete([UInt8])
+        case tooLarge
+    }
+
+    /// Starts the response. nginx turns the `Status` line into the HTTP status.
+    public func writeHead(status: Int, headers: [(String, String)]) {
+        guard !headersSent else { return }
+        headersSent = true
+        var head = "Status: \(status) \(HTTPStatus.reason(status))\r\n"
+        for (name, value) in headers {
+            // Header injection guard: values from upstream or clients never carry line breaks.
+            let clean = value.filter { $0 != "\r" && $0 != "\n" }
+            head += "\(name): \(clean)\r\n"
+        }
+        head += "\r\n"
+        write(Array(head.utf8))
+    }
+
+    /// Writes body bytes; returns false once the client is gone.
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        guard !clientGone else { return false }
+        guard !bytes.isEmpty else { return true }
+        let rc = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                FCGX_PutStr($0, Int32(buffer.count), raw.pointee.out)
+            }
+        }
+        if rc < 0 { clientGone = true }
+        return !clientGone
+    }
+
+    @discardableResult
+    public func write(_ text: String) -> Bool { write(Array(text.utf8)) }
+
+    /// Sends what is buffered now (streams); returns false once the client is gone.
+    @discardableResult
+    public func flush() -> Bool {
+        guard !clientGone else { return false }
+        if FCGX_FFlush(raw.pointee.out) < 0 { clientGone = true }
+        return !clientGone
+    }
+
+    /// True when nginx has closed the connection (client abort) even though we have not written:
+    /// lets a long upstream wait stop early instead of at the next write.
+    public func peerHasClosed() -> Bool {
+        if clientGone { return true }
+        // POLLRDHUP (0x2000) needs _GNU_SOURCE in C, so Glibc does not export it.
+        let readHangup: Int16 = 0x2000
+        var pfd = pollfd(fd: raw.pointee.ipcFd, events: readHangup, revents: 0)
+        guard poll(&pfd, 1, 0) > 0 else { return false }
+        if pfd.revents & (readHangup | Int16(POLLHUP) | Int16(POLLERR)) != 0 {
+            clientGone = true
+        }
+        return clientGone
+    }
+}
+
+/// Pure helpers for CGI parameters, separated from libfcgi so they can be unit-tested and fuzzed.
+public enum FastCGIParams {
+    /// `NAME=value` strings as libfcgi hands them over.
+    public static func parse(_ envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String: String] {
+        var result: [String: String] = [:]
+        guard var cursor = envp else { return result }
+        while let entry = cursor.pointee {
+            let (name, value) = split(String(cString: entry))
+            result[name] = value
+            cursor += 1
+        }
+        return result
+    }
+
+    public static func split(_ entry: String) -> (String, String) {
+        guard let equals = entry.firstIndex(of: "=") else { return (entry, "") }
+        return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+    }
+
+    /// `X-Cashu` → `HTTP_X_CASHU`; `Content-Type` and `Content-Length` are CGI meta-variables.
+    public static func cgiName(forHeader name: String) -> String {
+        let upper = String(name.uppercased().map { $0 == "-" ? "_" : $0 })
+        if upper == "CONTENT_TYPE" || upper == "CONTENT_LENGTH" { return upper }
+        return "HTTP_" + upper
+    }
+}
+
+public enum HTTPStatus {
+    public static func reason(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 204: "No Content"
+        case 302: "Found"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 402: "Payment Required"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 409: "Conflict"
+        case 410: "Gone"
+        case 413: "Payload Too Large"
+        case 422: "Unprocessable Entity"
+        case 425: "Too Early"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        default: "Status"
+        }
+    }
+}
