@@ -1,0 +1,19 @@
+extension SatmeterConfig {
+    /// The configuration used when no file is given. Every setting can be overridden by a file
+    /// (`--config`) and the upstream, listen address and state directory by environment variables.
+    public static let defaultYAML = """
+        # Satmeter default configuration (embedded).
+        server:
+          listen: unix:/run/satmeter/fcgi.sock   # or 127.0.0.1:9000, or systemd (socket activation)
+          processes: 1
+          threads: 64                             # concurrent requests (and streams) per process
+          max_body_bytes: 4194304
+          state_dir: /var/lib/satmeter
+        upstream:
+          base_url: https://api.openai.com/v1     # SATMETER_UPSTREAM_URL
+          timeout_seconds: 120                    # whole non-streaming call
+          stream_idle_timeout_seconds: 120        # longest silence inside a stream
+        ledger:
+          reservation_timeout_seconds: 3600       # held longer than this: the worker is gone, release
+        """
+}

@@ -1,0 +1,178 @@
+import Glibc
+import Yams
+
+/// Everything the gateway is told at start: a YAML file (or the embedded default), then
+/// environment overrides for the few settings an operator changes per machine.
+public struct SatmeterConfig: Sendable {
+    public var listen: FastCGIListenAddress = .unix(path: "/run/satmeter/fcgi.sock")
+    public var processes = 1
+    public var threadsPerProcess = 64
+    public var maxBodyBytes = 4 * 1024 * 1024
+    public var stateDirectory = "/var/lib/satmeter"
+    public var upstream = UpstreamConfig()
+    /// A held reservation older than this is released by the sweeper (its worker must be gone).
+    public var reservationTimeoutSeconds: Int64 = 3600
+    public var pricing = PricingConfig.defaults
+
+    public var databasePath: String { stateDirectory + "/satmeter.db" }
+
+    public init() {}
+
+    /// Loads `path` (or the embedded default when nil), then applies `environment`.
+    public static func load(path: String?, environment: [String: String]) throws(ConfigError) -> SatmeterConfig {
+        let file = path ?? "<embedded default>"
+        let text: String
+        if let path {
+            guard let contents = readFile(path) else { throw ConfigError(file: path, line: 0, reason: "cannot read file") }
+            text = contents
+        } else {
+            text = defaultYAML
+        }
+        var config = try parse(yaml: text, file: file)
+        try config.apply(environment: environment)
+        return config
+    }
+
+    public static func parse(yaml: String, file: String) throws(ConfigError) -> SatmeterConfig {
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch {
+            throw ConfigError(file: file, line: Self.line(of: error), reason: "invalid YAML: \(error)")
+        }
+        var config = SatmeterConfig()
+        guard let root else { return config }
+        let reader = ConfigReader(file: file)
+        guard let top = root.mapping else { throw reader.error(root, "the top level must be a mapping") }
+        try reader.allowOnly(["server", "upstream", "ledger", "pricing", "routes", "cashu", "admin"], in: root)
+
+        if let server = top["server"] {
+            try reader.allowOnly(["listen", "processes", "threads", "max_body_bytes", "state_dir"], in: server)
+            if let node = server.mapping?["listen"] {
+                let text = try reader.string(node)
+                guard let address = FastCGIListenAddress.parse(text) else {
+                    throw reader.error(node, "listen must be unix:/path, 127.0.0.1:PORT, fd:N or systemd")
+                }
+                config.listen = address
+            }
+            if let node = server.mapping?["processes"] { config.processes = try reader.int(node, in: 1...64) }
+            if let node = server.mapping?["threads"] { config.threadsPerProcess = try reader.int(node, in: 1...4096) }
+            if let node = server.mapping?["max_body_bytes"] { config.maxBodyBytes = try reader.int(node, in: 1024...(256 << 20)) }
+            if let node = server.mapping?["state_dir"] { config.stateDirectory = try reader.string(node) }
+        }
+        if let upstream = top["upstream"] {
+            try reader.allowOnly(["base_url", "api_key", "timeout_seconds", "stream_idle_timeout_seconds"], in: upstream)
+            if let node = upstream.mapping?["base_url"] { config.upstream.baseURL = try reader.url(node) }
+            if let node = upstream.mapping?["api_key"] { config.upstream.apiKey = try reader.string(node) }
+            if let node = upstream.mapping?["timeout_seconds"] { config.upstream.timeoutSeconds = try reader.int(node, in: 1...3600) }
+            if let node = upstream.mapping?["stream_idle_timeout_seconds"] {
+                config.upstream.streamIdleTimeoutSeconds = try reader.int(node, in: 1...3600)
+            }
+        }
+        if let ledger = top["ledger"] {
+            try reader.allowOnly(["reservation_timeout_seconds"], in: ledger)
+            if let node = ledger.mapping?["reservation_timeout_seconds"] {
+                config.reservationTimeoutSeconds = Int64(try reader.int(node, in: 60...86_400))
+            }
+        }
+        config.pricing = try PricingConfig.parse(pricing: top["pricing"], routes: top["routes"], file: file)
+        return config
+    }
+
+    /// Environment overrides, named after the setting. Secrets (the upstream key) belong here or in
+    /// the systemd EnvironmentFile, not in the YAML file.
+    public mutating func apply(environment env: [String: String]) throws(ConfigError) {
+        if let value = env["SATMETER_LISTEN"] {
+            guard let address = FastCGIListenAddress.parse(value) else {
+                throw ConfigError(file: "SATMETER_LISTEN", line: 0, reason: "must be unix:/path, 127.0.0.1:PORT, fd:N or systemd")
+            }
+            listen = address
+        }
+        if let value = env["SATMETER_STATE_DIR"] ?? env["STATE_DIRECTORY"] { stateDirectory = value }
+        if let value = env["SATMETER_UPSTREAM_URL"] { upstream.baseURL = value }
+        if let value = env["SATMETER_UPSTREAM_API_KEY"] { upstream.apiKey = value }
+        if let value = env["SATMETER_PROCESSES"] {
+            guard let n = Int(value), (1...64).contains(n) else {
+                throw ConfigError(file: "SATMETER_PROCESSES", line: 0, reason: "must be 1...64")
+            }
+            processes = n
+        }
+        if let value = env["SATMETER_THREADS"] {
+            guard let n = Int(value), (1...4096).contains(n) else {
+                throw ConfigError(file: "SATMETER_THREADS", line: 0, reason: "must be 1...4096")
+            }
+            threadsPerProcess = n
+        }
+        if let value = env["SATMETER_BTC_USD"] {
+            guard let usd = Int64(value), usd > 0 else {
+                throw ConfigError(file: "SATMETER_BTC_USD", line: 0, reason: "must be a positive whole number of USD")
+            }
+            pricing.btc.fixedUSDPerBTC = usd
+        }
+    }
+
+    static func line(of error: Error) -> Int {
+        if let yaml = error as? YamlError {
+            switch yaml {
+            case let .scanner(_, _, mark, _), let .parser(_, _, mark, _), let .composer(_, _, mark, _): return mark.line
+            default: return 0
+            }
+        }
+        return 0
+    }
+
+    static func readFile(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, file)
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}
+
+public struct UpstreamConfig: Sendable {
+    /// Base URL ending in `/v1`; request paths after `/v1` are appended.
+    public var baseURL = "https://api.openai.com/v1"
+    public var apiKey = ""
+    public var timeoutSeconds = 120
+    public var streamIdleTimeoutSeconds = 120
+}
+
+/// Typed reads of YAML nodes with file:line errors.
+struct ConfigReader {
+    let file: String
+
+    func error(_ node: Node, _ reason: String) -> ConfigError {
+        ConfigError(file: file, line: node.mark?.line ?? 0, reason: reason)
+    }
+
+    func allowOnly(_ keys: Set<String>, in node: Node) throws(ConfigError) {
+        guard let mapping = node.mapping else { throw error(node, "expected a mapping") }
+        for (key, _) in mapping {
+            let name = key.string ?? ""
+            guard keys.contains(name) else {
+                throw error(key, "unknown setting '\(name)' (expected one of: \(keys.sorted().joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func string(_ node: Node) throws(ConfigError) -> String {
+        guard let value = node.string else { throw error(node, "expected a string") }
+        return value
+    }
+
+    func int(_ node: Node, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard let text = node.scalar?.string, let value = Int(text) else { throw error(node, "expected a whole number") }
+        guard range.contains(value) else { throw error(node, "must be between \(range.lowerBound) and \(range.upperBound)") }
+        return value
+    }
+
+    func url(_ node: Node) throws(ConfigError) -> String {
+        let value = try string(node)
+        guard value.hasPrefix("http://") || value.hasPrefix("https://") else { throw error(node, "expected an http(s) URL") }
+        return value
+    }
+}

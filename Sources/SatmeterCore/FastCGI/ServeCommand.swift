@@ -1,0 +1,67 @@
+import Glibc
+
+/// Runs the worker pool: one process with N threads, or a supervisor that starts several such
+/// processes on one shared socket and restarts any that dies.
+public enum Gateway {
+    public static func serve(config: SatmeterConfig) throws(GatewayStartError) -> Never {
+        do { try StateDirectory.prepare(config.stateDirectory) } catch { throw .state("\(error)") }
+        // Open (and migrate) once before any thread, so a bad database stops the start, not a request.
+        let ledger: Ledger
+        do { ledger = try Ledger(path: config.databasePath) } catch { throw .state("\(error)") }
+        sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
+
+        FastCGIServer.initializeLibrary()
+        CurlSession.globalInit()
+        let address: FastCGIListenAddress = FastCGIListenAddress.systemdSocketAvailable ? .inherited(fd: 3) : config.listen
+        let fd: Int32
+        do { fd = try FastCGIListener.open(address) } catch { throw .listen("\(error)") }
+
+        // Workers are started with `--processes 1`, so only the first process supervises.
+        if config.processes > 1 { Supervisor(listenFD: fd, config: config).run() }
+        runWorker(listenFD: fd, config: config, ledger: ledger, address: address)
+    }
+
+    /// One worker process: threads on the socket until SIGTERM, then drain and exit.
+    static func runWorker(listenFD: Int32, config: SatmeterConfig, ledger: Ledger, address: FastCGIListenAddress) -> Never {
+        let services = GatewayServices(config: config)
+        Log.info("serving on \(address) with \(config.threadsPerProcess) threads, upstream \(config.upstream.baseURL)")
+        let server = FastCGIServer(listenFD: listenFD, threadCount: config.threadsPerProcess) {
+            GatewayHandler(services: services)
+        }
+        var lastSweep = Clock.now()
+        server.run {
+            let now = Clock.now()
+            if now - lastSweep >= 30 {
+                lastSweep = now
+                sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
+            }
+        }
+        Log.info("stopped")
+        exit(0)
+    }
+
+    /// Releases reservations whose worker process is gone, or that outlived the timeout.
+    static func sweepAbandoned(_ ledger: Ledger, timeout: Int64) {
+        do {
+            let owners = Set(try ledger.heldReservations().map(\.owner)).filter { !ProcessIdentity.isAlive($0) }
+            var released = 0
+            for owner in owners { released += try ledger.releaseAbandoned(owner: owner) }
+            released += try ledger.releaseAbandoned(olderThan: Clock.now() - timeout)
+            if released > 0 { Log.warning("released \(released) abandoned reservation(s)") }
+        } catch {
+            Log.error("sweeping abandoned reservations failed: \(error)")
+        }
+    }
+}
+
+public enum GatewayStartError: Error, CustomStringConvertible {
+    case state(String)
+    case listen(String)
+
+    public var description: String {
+        switch self {
+        case let .state(why): "state directory: \(why)"
+        case let .listen(why): why
+        }
+    }
+}

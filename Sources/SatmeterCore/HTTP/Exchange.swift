@@ -1,0 +1,75 @@
+/// One request and its response, as the API handlers see them: parsed headers, the body, and
+/// helpers that always answer in OpenAI's shapes.
+final class Exchange {
+    let fcgi: FastCGIRequest
+    let requestID: String
+    let method: String
+    let path: String
+    /// Extra headers added to whatever response goes out (cost, balance).
+    var responseHeaders: [(String, String)] = []
+
+    init(_ fcgi: FastCGIRequest) {
+        self.fcgi = fcgi
+        method = fcgi.method
+        path = fcgi.path
+        requestID = fcgi.requestID.flatMap { RequestID.isValid($0) ? $0 : nil } ?? RequestID.generate()
+    }
+
+    func header(_ name: String) -> String? { fcgi.header(name) }
+
+    /// The bearer credential from `Authorization: Bearer …` (or `X-Api-Key`).
+    var bearer: String? {
+        if let auth = header("Authorization") {
+            let parts = auth.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" {
+                let value = parts[1].trimmingCharacters(in: [" ", "\t"])
+                return value.isEmpty ? nil : value
+            }
+            return nil
+        }
+        return header("X-Api-Key")
+    }
+
+    func readJSONBody(limit: Int) throws(APIError) -> JSON {
+        let bytes: [UInt8]
+        switch fcgi.readBody(limit: limit) {
+        case .tooLarge: throw .bodyTooLarge(limitBytes: limit)
+        case let .complete(body): bytes = body
+        }
+        guard !bytes.isEmpty else { throw .invalidJSON("the request body is empty") }
+        let json: JSON
+        do { json = try JSON.parse(bytes) } catch { throw .invalidJSON(error.description) }
+        guard case .object = json else { throw .invalidJSON("the body must be a JSON object") }
+        return json
+    }
+
+    func send(status: Int, json: JSON, headers: [(String, String)] = []) {
+        send(status: status, body: json.serializedBytes, contentType: "application/json", headers: headers)
+    }
+
+    func send(status: Int, body: [UInt8], contentType: String, headers: [(String, String)] = []) {
+        var all = [("Content-Type", contentType), ("Content-Length", String(body.count)), ("X-Request-Id", requestID)]
+        all += responseHeaders + headers
+        fcgi.writeHead(status: status, headers: all)
+        fcgi.write(body)
+    }
+
+    func send(_ error: APIError, headers: [(String, String)] = []) {
+        var extra = headers
+        if case let .tooManyRequests(seconds) = error { extra.append(("Retry-After", String(seconds))) }
+        send(status: error.status, json: Self.errorBody(error), headers: extra)
+    }
+
+    static func errorBody(_ error: APIError) -> JSON {
+        ["error": ["type": .string(error.type), "message": .string(error.message), "code": .string(error.code)]]
+    }
+}
+
+/// Request ids: nginx's `$request_id` (32 hex) when present, else our own.
+enum RequestID {
+    static func generate() -> String { Hex.encode(Digest.randomBytes(16)) }
+
+    static func isValid(_ id: String) -> Bool {
+        (8...64).contains(id.utf8.count) && id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) || $0 == 0x2D }
+    }
+}

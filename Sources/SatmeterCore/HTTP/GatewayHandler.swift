@@ -1,0 +1,157 @@
+/// The per-thread request handler: routes each request to its endpoint and turns every thrown
+/// `APIError` into an OpenAI-shaped response, in one place.
+public final class GatewayHandler: FastCGIHandler {
+    let services: GatewayServices
+    let curl = CurlSession()
+    private var openedLedger: Ledger?
+
+    public init(services: GatewayServices) {
+        self.services = services
+    }
+
+    public func handle(_ request: FastCGIRequest) {
+        let exchange = Exchange(request)
+        do {
+            try route(exchange)
+        } catch {
+            if !request.headersSent { exchange.send(error) }
+        }
+    }
+
+    private func route(_ exchange: Exchange) throws(APIError) {
+        let endpoint = Endpoint(method: exchange.method, path: exchange.path)
+        switch endpoint {
+        case .chatCompletions, .completions, .embeddings:
+            try OpenAIProxy(handler: self, exchange: exchange, endpoint: endpoint).run()
+        case .models:
+            try proxyModels(exchange)
+        case .walletBalance:
+            try WalletEndpoints(handler: self, exchange: exchange).balance()
+        case let .wrongMethod(method):
+            throw .methodNotAllowed(method)
+        case .unknown:
+            throw .notFound(exchange.path)
+        }
+    }
+
+    /// The ledger on this thread's own connection, opened on first use (and again after a failure).
+    func ledger() throws(APIError) -> Ledger {
+        if let openedLedger { return openedLedger }
+        do {
+            let ledger = try Ledger(path: services.config.databasePath)
+            openedLedger = ledger
+            return ledger
+        } catch {
+            Log.error("cannot open the ledger at \(services.config.databasePath): \(error)")
+            throw .serviceUnavailable("The balance database is unavailable.")
+        }
+    }
+
+    /// The account behind the request's bearer key; 401 when missing, unknown, disabled or expired.
+    func authenticate(_ exchange: Exchange) throws(APIError) -> Account {
+        guard let key = exchange.bearer else { throw .missingAPIKey }
+        guard key.hasPrefix("sk-"), key.utf8.count <= 256 else { throw .invalidAPIKey }
+        let account: Account?
+        do { account = try ledger().account(apiKey: key) } catch let error as LedgerError { throw Self.map(error) } catch { throw .invalidAPIKey }
+        guard let account else { throw .invalidAPIKey }
+        if account.disabled { throw .keyDisabled }
+        if account.isExpired(at: Clock.now()) { throw .keyExpired }
+        return account
+    }
+
+    /// `GET /v1/models`: the upstream's list, passed through (free, no key needed).
+    private func proxyModels(_ exchange: Exchange) throws(APIError) {
+        let upstream = services.config.upstream
+        let request = HTTPRequest(method: "GET", url: upstream.baseURL + "/models", headers: Self.upstreamHeaders(upstream),
+                                  timeout: Double(upstream.timeoutSeconds))
+        let response: HTTPResponse
+        do { response = try curl.send(request) } catch { throw Self.map(error) }
+        guard response.status == 200, (try? JSON.parse(response.body)) != nil else {
+            throw .upstreamFailed("the model list returned status \(response.status)")
+        }
+        exchange.send(status: 200, body: response.body, contentType: "application/json")
+    }
+
+    static func upstreamHeaders(_ upstream: UpstreamConfig) -> [(String, String)] {
+        var headers = [("Content-Type", "application/json"), ("Accept-Encoding", "identity"), ("User-Agent", "satmeter/1")]
+        if !upstream.apiKey.isEmpty { headers.append(("Authorization", "Bearer \(upstream.apiKey)")) }
+        return headers
+    }
+
+    static func map(_ error: LedgerError) -> APIError {
+        switch error {
+        case let .insufficientBalance(available, required): .insufficientBalance(availableMsat: available, requiredMsat: required)
+        case .unknownAccount: .invalidAPIKey
+        case .invalidAmount: .invalidRequest("invalid amount")
+        case let .storage(db):
+            switch db {
+            case .unwritable: .serviceUnavailable("The balance database is not writable; nothing was charged.")
+            default: .internalError("balance database error")
+            }
+        }
+    }
+
+    static func map(_ error: HTTPFetchError) -> APIError {
+        switch error {
+        case .timeout: .upstreamTimeout
+        case let .unreachable(why): .upstreamFailed("upstream unreachable (\(why))")
+        case let .transport(why): .upstreamFailed(why)
+        case .aborted: .upstreamFailed("aborted")
+        }
+    }
+
+    static func map(_ error: PricingError) -> APIError {
+        switch error {
+        case let .unsupportedModel(model): .unsupportedModel(model)
+        case let .deniedModel(model): .unsupportedModel(model)
+        case .missingModel: .invalidRequest("'model' is required")
+        case let .priceUnavailable(why): .priceUnavailable(why)
+        }
+    }
+}
+
+/// The API surface, decided from method and path alone.
+enum Endpoint: Equatable {
+    case chatCompletions, completions, embeddings, models, walletBalance
+    case wrongMethod(String)
+    case unknown
+
+    init(method: String, path: String) {
+        let table: [String: (String, Endpoint)] = [
+            "/v1/chat/completions": ("POST", .chatCompletions),
+            "/v1/completions": ("POST", .completions),
+            "/v1/embeddings": ("POST", .embeddings),
+            "/v1/models": ("GET", .models),
+            "/v1/wallet/balance": ("GET", .walletBalance),
+            "/v1/wallet": ("GET", .walletBalance),
+        ]
+        var normalized = path
+        while normalized.count > 1, normalized.hasSuffix("/") { normalized.removeLast() }
+        guard let (expected, endpoint) = table[normalized] else {
+            self = .unknown
+            return
+        }
+        self = method == expected ? endpoint : .wrongMethod(method)
+    }
+
+    /// Route key as the pricing configuration names it.
+    var routeKey: String {
+        switch self {
+        case .chatCompletions: "POST /v1/chat/completions"
+        case .completions: "POST /v1/completions"
+        case .embeddings: "POST /v1/embeddings"
+        case .models: "GET /v1/models"
+        case .walletBalance: "GET /v1/wallet/balance"
+        case .wrongMethod, .unknown: ""
+        }
+    }
+
+    var upstreamPath: String {
+        switch self {
+        case .chatCompletions: "/chat/completions"
+        case .completions: "/completions"
+        case .embeddings: "/embeddings"
+        default: ""
+        }
+    }
+}

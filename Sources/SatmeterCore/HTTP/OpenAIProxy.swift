@@ -1,0 +1,193 @@
+/// The paid path: authenticate, price, reserve the maximum cost, call the upstream, then settle
+/// the actual cost from the reported usage and release the rest.
+///
+/// Charging policy (what a client pays for):
+/// - upstream 2xx with usage: the priced usage (never more than the reservation);
+/// - upstream 2xx without usage (or a stream that ended without it): an estimate from the text
+///   actually returned, about 4 bytes a token, prompt from our own upper bound;
+/// - the client went away mid-stream: the same estimate over what was relayed before it left;
+/// - upstream 4xx, 5xx, timeout, unreachable, garbage, or a stream cut before its end: nothing.
+struct OpenAIProxy {
+    let handler: GatewayHandler
+    let exchange: Exchange
+    let endpoint: Endpoint
+
+    private var services: GatewayServices { handler.services }
+    private var upstream: UpstreamConfig { services.config.upstream }
+
+    func run() throws(APIError) {
+        let account = try handler.authenticate(exchange)
+        var body = try exchange.readJSONBody(limit: services.config.maxBodyBytes)
+        let request = try ProxiedRequest(body: body, endpoint: endpoint)
+        let quote: PriceQuote
+        do {
+            quote = try services.pricing.quote(PricingRequest(
+                route: endpoint.routeKey, model: request.model, headers: requestHeaders(), body: body,
+                estimatedPromptTokens: request.promptTokenBound, maxCompletionTokens: request.maxCompletionTokens))
+        } catch { throw GatewayHandler.map(error) }
+
+        let ledger = try handler.ledger()
+        do {
+            try ledger.reserve(accountID: account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner)
+        } catch { throw GatewayHandler.map(error) }
+
+        if request.stream {
+            // Usage must come back in the stream, whatever the client asked for.
+            var options = body["stream_options"] ?? [:]
+            if case .object = options {} else { options = [:] }
+            options.set("include_usage", true)
+            body.set("stream_options", options)
+        }
+        let upstreamRequest = HTTPRequest(method: "POST", url: upstream.baseURL + endpoint.upstreamPath,
+                                          headers: GatewayHandler.upstreamHeaders(upstream), body: body.serializedBytes,
+                                          timeout: Double(upstream.timeoutSeconds))
+        let settlement = Settler(ledger: ledger, exchange: exchange, quote: quote, request: request, accountID: account.id)
+        if request.stream {
+            StreamRelay(handler: handler, exchange: exchange, settler: settlement, clientWantsUsage: request.clientWantsUsage)
+                .run(upstreamRequest, idleTimeout: Double(upstream.streamIdleTimeoutSeconds))
+        } else {
+            try forward(upstreamRequest, settler: settlement)
+        }
+    }
+
+    /// Non-streaming: buffer the upstream answer, settle, then respond with the cost in headers.
+    private func forward(_ request: HTTPRequest, settler: Settler) throws(APIError) {
+        let response: HTTPResponse
+        do {
+            response = try handler.curl.send(request)
+        } catch {
+            settler.release(because: "upstream \(error)")
+            throw GatewayHandler.map(error)
+        }
+        guard (200..<300).contains(response.status) else {
+            settler.release(because: "upstream status \(response.status)")
+            try exchange.relayUpstreamError(status: response.status, body: response.body, retryAfter: response.header("Retry-After"))
+            return
+        }
+        guard let json = try? JSON.parse(response.body), case .object = json else {
+            settler.release(because: "upstream sent invalid JSON")
+            throw .upstreamFailed("the upstream answered with invalid JSON")
+        }
+        let usage = UpstreamUsage(json: json["usage"]) ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(json["choices"] ?? json["data"] ?? .null))
+        let headers = settler.settle(usage: usage)
+        exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
+    }
+
+    /// Request headers with lower-cased names, for pricing `match` rules.
+    private func requestHeaders() -> [String: String] {
+        var headers: [String: String] = [:]
+        for (name, value) in exchange.fcgi.allParams where name.hasPrefix("HTTP_") {
+            headers[String(name.dropFirst(5)).lowercased().map { $0 == "_" ? "-" : $0 }.reduce(into: "") { $0.append($1) }] = value
+        }
+        return headers
+    }
+}
+
+/// What the proxy needs to know about a client's request body, validated.
+struct ProxiedRequest {
+    var model: String
+    var stream: Bool
+    var clientWantsUsage: Bool
+    var maxCompletionTokens: Int?
+    var promptTokenBound: Int
+
+    /// Far above any real model's output limit; larger values are a client error, not a price.
+    static let completionTokenCeiling = 10_000_000
+
+    init(body: JSON, endpoint: Endpoint) throws(APIError) {
+        guard let model = body["model"]?.stringValue else { throw .invalidRequest("'model' is required and must be a string") }
+        guard !model.isEmpty, model.utf8.count <= 256, !model.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw .invalidRequest("'model' must be 1 to 256 printable characters")
+        }
+        self.model = model
+        switch body["stream"] {
+        case nil, .null?: stream = false
+        case let .bool(value)?: stream = value
+        default: throw .invalidRequest("'stream' must be a boolean")
+        }
+        if stream, endpoint == .embeddings { throw .invalidRequest("embeddings cannot be streamed") }
+        clientWantsUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
+        maxCompletionTokens = nil
+        for field in ["max_completion_tokens", "max_tokens"] {
+            guard let value = body[field], value != .null else { continue }
+            guard let n = value.int64Value, n >= 1, n <= Int64(Self.completionTokenCeiling) else {
+                throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.completionTokenCeiling)")
+            }
+            maxCompletionTokens = maxCompletionTokens.map { min($0, Int(n)) } ?? Int(n)
+        }
+        if endpoint == .embeddings { maxCompletionTokens = 0 }
+        promptTokenBound = PromptEstimate.upperBound(for: body)
+    }
+}
+
+/// Settles one request's reservation exactly once and reports the result as response headers.
+final class Settler {
+    let ledger: Ledger
+    let exchange: Exchange
+    let quote: PriceQuote
+    let request: ProxiedRequest
+    let accountID: Int64
+    private(set) var done = false
+
+    init(ledger: Ledger, exchange: Exchange, quote: PriceQuote, request: ProxiedRequest, accountID: Int64) {
+        self.ledger = ledger
+        self.exchange = exchange
+        self.quote = quote
+        self.request = request
+        self.accountID = accountID
+    }
+
+    /// Usage when the upstream reported none: our prompt bound (in estimated tokens) and the
+    /// text that came back.
+    func estimate(outputTextBytes: Int) -> UpstreamUsage {
+        UpstreamUsage(promptTokens: PromptEstimate.tokens(inTextBytes: request.promptTokenBound),
+                      completionTokens: PromptEstimate.tokens(inTextBytes: outputTextBytes))
+    }
+
+    /// Charges the usage; returns the headers that tell the client what it paid.
+    @discardableResult
+    func settle(usage: UpstreamUsage) -> [(String, String)] {
+        guard !done else { return [] }
+        done = true
+        let cost = quote.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens))
+        var charged = cost.totalMsat
+        do {
+            if let settlement = try ledger.settle(requestID: exchange.requestID, costMsat: cost.totalMsat) {
+                charged = settlement.chargedMsat
+            }
+        } catch {
+            Log.error("request \(exchange.requestID): settlement failed, reservation left for the sweeper: \(error)")
+        }
+        let balance = (try? ledger.account(id: accountID))?.balanceMsat
+        var headers = [
+            ("X-Satmeter-Cost-Msat", String(charged)),
+            ("X-Satmeter-Prompt-Tokens", String(usage.promptTokens)),
+            ("X-Satmeter-Completion-Tokens", String(usage.completionTokens)),
+            ("X-Satmeter-Pricing-Source", quote.source.rawValue),
+        ]
+        if let balance { headers.append(("X-Satmeter-Balance-Msat", String(balance))) }
+        return headers
+    }
+
+    func release(because reason: String) {
+        guard !done else { return }
+        done = true
+        do {
+            try ledger.release(requestID: exchange.requestID, note: String(reason.prefix(200)))
+        } catch {
+            Log.error("request \(exchange.requestID): release failed, reservation left for the sweeper: \(error)")
+        }
+    }
+}
+
+extension Exchange {
+    /// Upstream 4xx are the client's own errors (bad parameter, rate limit): pass them on as they
+    /// are when they are OpenAI-shaped. Anything else becomes our 502. Either way nothing is charged.
+    func relayUpstreamError(status: Int, body: [UInt8], retryAfter: String?) throws(APIError) {
+        if (400..<500).contains(status), let json = try? JSON.parse(body), json["error"] != nil {
+            send(status: status, json: json, headers: retryAfter.map { [("Retry-After", $0)] } ?? [])
+            return
+        }
+        throw .upstreamFailed("status \(status)")
+    }
+}

@@ -1,0 +1,187 @@
+import ArgumentParser
+import Glibc
+import SatmeterCore
+
+@main
+struct Satmeter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "satmeter",
+        abstract: "A pay-per-use gateway for OpenAI-compatible LLM APIs, paid in Bitcoin ecash (Cashu).",
+        discussion: """
+            nginx terminates HTTP and passes /v1/ to this FastCGI worker pool, which authenticates,
+            prices, reserves the balance, calls the upstream and settles the exact cost in msats.
+            Run `satmeter serve` under systemd (see systemd/) and include nginx/satmeter-locations.conf.
+            """,
+        subcommands: [Serve.self, Keys.self, ConfigCommand.self])
+}
+
+/// Options every command that touches the database or configuration shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "YAML configuration file (default: the embedded configuration; env SATMETER_CONFIG).")
+    var config: String?
+
+    @Option(name: .customLong("state-dir"), help: "Directory for the database and wallet (env SATMETER_STATE_DIR).")
+    var stateDir: String?
+
+    func load() throws -> SatmeterConfig {
+        var environment = ProcessInfoLite.environment
+        if let stateDir { environment["SATMETER_STATE_DIR"] = stateDir }
+        do {
+            return try SatmeterConfig.load(path: config ?? environment["SATMETER_CONFIG"], environment: environment)
+        } catch {
+            throw ValidationError("configuration error: \(error)")
+        }
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the FastCGI worker pool until SIGTERM, then finish in-flight requests and exit.",
+        discussion: """
+            Listens on --listen, or on the socket systemd passes (LISTEN_FDS). Upstream: SATMETER_UPSTREAM_URL
+            and SATMETER_UPSTREAM_API_KEY. A fixed BTC price for testing: SATMETER_BTC_USD.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "unix:/path, 127.0.0.1:PORT, fd:N or systemd.")
+    var listen: String?
+
+    @Option(help: "Worker processes (1 = no supervisor).")
+    var processes: Int?
+
+    @Option(help: "Threads per process: the number of concurrent requests, streams included.")
+    var threads: Int?
+
+    func run() throws {
+        var config = try common.load()
+        if let listen {
+            guard let address = FastCGIListenAddress.parse(listen) else { throw ValidationError("--listen: unix:/path, 127.0.0.1:PORT, fd:N or systemd") }
+            config.listen = address
+        }
+        if let processes {
+            guard (1...64).contains(processes) else { throw ValidationError("--processes must be 1...64") }
+            config.processes = processes
+        }
+        if let threads {
+            guard (1...4096).contains(threads) else { throw ValidationError("--threads must be 1...4096") }
+            config.threadsPerProcess = threads
+        }
+        do {
+            try Gateway.serve(config: config)
+        } catch {
+            throw ValidationError("cannot start: \(error)")
+        }
+    }
+}
+
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and inspect API keys.",
+        subcommands: [Create.self, List.self, Show.self, Disable.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an API key with a starting balance. The key is shown once.")
+        @OptionGroup var common: CommonOptions
+        @Option(name: .customLong("balance-msat"), help: "Starting balance in millisatoshis.") var balanceMsat: Int64 = 0
+        @Option(help: "A label to recognise the key by.") var label: String?
+        @Option(name: .customLong("expires-at"), help: "Unix time after which the key stops working.") var expiresAt: Int64?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            guard balanceMsat >= 0 else { throw ValidationError("--balance-msat must not be negative") }
+            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            let created = try admin.create(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
+            if json {
+                print(created.serialized)
+            } else {
+                print("api_key: \(created["api_key"]?.stringValue ?? "")")
+                print("id: \(created["id"]?.int64Value ?? 0)  balance: \(created["balance_msat"]?.int64Value ?? 0) msat")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys (hints only; keys are stored hashed).")
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            let keys = try admin.list()
+            if json {
+                print(JSON.array(keys).serialized)
+                return
+            }
+            print("id\thint\tbalance_msat\treserved_msat\tspent_msat\trequests\tdisabled\tlabel")
+            for key in keys {
+                let fields = ["id", "hint", "balance_msat", "reserved_msat", "total_spent_msat", "requests", "disabled", "label"]
+                print(fields.map { field in
+                    switch key[field] {
+                    case let .string(s)?: s
+                    case let .number(n)?: n
+                    case let .bool(b)?: b ? "yes" : "no"
+                    default: "-"
+                    }
+                }.joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one key, by id or by the key itself.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Key id, or the sk-… key.") var key: String
+
+        func run() throws {
+            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            guard let account = try admin.find(key) else { throw ValidationError("no such key") }
+            print(KeyAdmin.describe(account).serialized)
+        }
+    }
+
+    struct Disable: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable (or with --enable, re-enable) a key by id.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "Key id.") var id: Int64
+        @Flag(help: "Enable instead.") var enable = false
+
+        func run() throws {
+            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            try admin.ledger.setDisabled(accountID: id, !enable)
+        }
+    }
+}
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Check or print the configuration.", subcommands: [Check.self, Default.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Load the configuration and report the first error with file and line.")
+        @OptionGroup var common: CommonOptions
+        func run() throws {
+            _ = try common.load()
+            print("configuration ok")
+        }
+    }
+
+    struct Default: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the embedded default configuration.")
+        func run() { print(SatmeterConfig.defaultYAML) }
+    }
+}
+
+/// The process environment as a dictionary, without Foundation.
+enum ProcessInfoLite {
+    static var environment: [String: String] {
+        var result: [String: String] = [:]
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") { result[String(text[..<eq])] = String(text[text.index(after: eq)...]) }
+            cursor += 1
+        }
+        return result
+    }
+}
