@@ -5,6 +5,7 @@ extension SatmeterConfig {
         # Satmeter default configuration (embedded).
         server:
           listen: unix:/run/satmeter/fcgi.sock   # or 127.0.0.1:9000, or systemd (socket activation)
+          socket_mode: "0660"                     # nginx's group may connect; never world-writable
           processes: 1
           threads: 64                             # concurrent requests (and streams) per process
           max_body_bytes: 4194304

@@ -5,6 +5,8 @@ import Yams
 /// environment overrides for the few settings an operator changes per machine.
 public struct SatmeterConfig: Sendable {
     public var listen: FastCGIListenAddress = .unix(path: "/run/satmeter/fcgi.sock")
+    /// Permissions of a unix socket we create ourselves (systemd's socket unit sets its own).
+    public var socketMode: mode_t = 0o660
     public var processes = 1
     public var threadsPerProcess = 64
     public var maxBodyBytes = 4 * 1024 * 1024
@@ -45,7 +47,8 @@ public struct SatmeterConfig: Sendable {
         try reader.allowOnly(["server", "upstream", "ledger", "pricing", "routes", "cashu", "admin"], in: root)
 
         if let server = top["server"] {
-            try reader.allowOnly(["listen", "processes", "threads", "max_body_bytes", "state_dir"], in: server)
+            try reader.allowOnly(["listen", "socket_mode", "processes", "threads", "max_body_bytes", "state_dir"], in: server)
+            if let node = server.mapping?["socket_mode"] { config.socketMode = try reader.fileMode(node) }
             if let node = server.mapping?["listen"] {
                 let text = try reader.string(node)
                 guard let address = FastCGIListenAddress.parse(text) else {
@@ -168,6 +171,14 @@ struct ConfigReader {
         guard let text = node.scalar?.string, let value = Int(text) else { throw error(node, "expected a whole number") }
         guard range.contains(value) else { throw error(node, "must be between \(range.lowerBound) and \(range.upperBound)") }
         return value
+    }
+
+    /// An octal permission string such as "0660"; never world-writable.
+    func fileMode(_ node: Node) throws(ConfigError) -> mode_t {
+        let text = try string(node)
+        guard let mode = mode_t(text, radix: 8), mode <= 0o777 else { throw error(node, "expected an octal mode such as 0660") }
+        guard mode & 0o002 == 0 else { throw error(node, "the socket must not be world-writable") }
+        return mode
     }
 
     func url(_ node: Node) throws(ConfigError) -> String {

@@ -14,7 +14,7 @@ public enum Gateway {
         CurlSession.globalInit()
         let address: FastCGIListenAddress = FastCGIListenAddress.systemdSocketAvailable ? .inherited(fd: 3) : config.listen
         let fd: Int32
-        do { fd = try FastCGIListener.open(address) } catch { throw .listen("\(error)") }
+        do { fd = try FastCGIListener.open(address, mode: config.socketMode) } catch { throw .listen("\(error)") }
 
         // Workers are started with `--processes 1`, so only the first process supervises.
         if config.processes > 1 { Supervisor(listenFD: fd, config: config).run() }

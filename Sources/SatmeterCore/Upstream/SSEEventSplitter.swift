@@ -44,15 +44,15 @@ public struct SSEEventSplitter {
 
     /// The joined `data:` lines of one event, or nil for comments and events without data.
     public static func data(of event: [UInt8]) -> String? {
-        let text = String(decoding: event, as: UTF8.self)
-        var lines: [Substring] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
-            if trimmed.hasPrefix("data:") {
-                var value = trimmed.dropFirst(5)
-                if value.hasPrefix(" ") { value = value.dropFirst() }
-                lines.append(value)
-            }
+        // Split bytes, not a String: Swift treats "\r\n" as one Character.
+        var lines: [String] = []
+        for rawLine in event.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            var line = rawLine[...]
+            if line.last == 0x0D { line = line.dropLast() }
+            guard line.starts(with: Array("data:".utf8)) else { continue }
+            var value = line.dropFirst(5)
+            if value.first == 0x20 { value = value.dropFirst() }
+            lines.append(String(decoding: value, as: UTF8.self))
         }
         return lines.isEmpty ? nil : lines.joined(separator: "\n")
     }
