@@ -83,6 +83,8 @@ public final class GatewayHandler: FastCGIHandler {
         case let .insufficientBalance(available, required): .insufficientBalance(availableMsat: available, requiredMsat: required)
         case .unknownAccount: .invalidAPIKey
         case .invalidAmount: .invalidRequest("invalid amount")
+        case .duplicateOperation: .conflict("This token is already being processed.")
+        case .unknownOperation, .proofsUnavailable: .serviceUnavailable("The wallet is busy; try again.")
         case let .storage(db):
             switch db {
             case .unwritable: .serviceUnavailable("The balance database is not writable; nothing was charged.")

@@ -44,7 +44,7 @@ public struct Account: Sendable, Equatable {
 }
 
 public struct LedgerEntry: Sendable, Equatable {
-    public enum Kind: String, Sendable { case deposit, reserve, release, charge, withdraw, overrun }
+    public enum Kind: String, Sendable { case deposit, grant, reserve, release, charge, withdraw, overrun }
 
     public var id: Int64
     public var accountID: Int64

@@ -29,21 +29,21 @@ public final class Ledger {
         guard balanceMsat >= 0 else { throw .invalidAmount }
         let apiKey = APIKey.generate()
         let account = try createAccount(keyHash: APIKey.hash(apiKey), hint: APIKey.hint(apiKey), kind: .key,
-                                        label: label, expiresAt: expiresAt, initialDepositMsat: balanceMsat, note: "created")
+                                        label: label, expiresAt: expiresAt, initialGrantMsat: balanceMsat)
         return (apiKey, account)
     }
 
     /// Creates an account for a secret the caller already hashed (a raw Cashu token used as a key).
     public func createAccount(keyHash: String, hint: String, kind: Account.Kind, label: String? = nil, expiresAt: Int64? = nil,
-                              initialDepositMsat: Int64 = 0, note: String? = nil) throws(LedgerError) -> Account {
+                              initialGrantMsat: Int64 = 0) throws(LedgerError) -> Account {
         let now = clock()
         return try transaction { () throws(LedgerError) in
             try run("""
                 INSERT INTO accounts(key_hash, key_hint, kind, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
                 """, [.text(keyHash), .text(hint), .text(kind.rawValue), .optional(label), .integer(now), .optional(expiresAt)])
             let id = db.lastInsertRowID
-            if initialDepositMsat > 0 {
-                try creditInTransaction(accountID: id, amountMsat: initialDepositMsat, requestID: nil, note: note)
+            if initialGrantMsat > 0 {
+                try creditInTransaction(accountID: id, amountMsat: initialGrantMsat, kind: .grant, requestID: nil, note: "created by the operator")
             }
             guard let account = try account(id: id) else { throw .unknownAccount }
             return account
@@ -77,11 +77,13 @@ public final class Ledger {
 
     // MARK: Deposits and withdrawals
 
-    /// Adds value that arrived from outside (ecash received, an operator grant).
-    public func credit(accountID: Int64, amountMsat: Int64, requestID: String? = nil, note: String? = nil) throws(LedgerError) {
-        guard amountMsat > 0 else { throw .invalidAmount }
+    /// Adds value: `.deposit` for ecash the node received, `.grant` for credit the operator gives
+    /// without ecash behind it (so the wallet audit can tell the two apart).
+    public func credit(accountID: Int64, amountMsat: Int64, kind: LedgerEntry.Kind = .deposit, requestID: String? = nil,
+                       note: String? = nil) throws(LedgerError) {
+        guard amountMsat > 0, kind == .deposit || kind == .grant else { throw .invalidAmount }
         try transaction { () throws(LedgerError) in
-            try creditInTransaction(accountID: accountID, amountMsat: amountMsat, requestID: requestID, note: note)
+            try creditInTransaction(accountID: accountID, amountMsat: amountMsat, kind: kind, requestID: requestID, note: note)
         }
     }
 
@@ -187,7 +189,7 @@ public final class Ledger {
     public func audit() throws(LedgerError) -> [AuditMismatch] {
         let rows = try run("""
             SELECT a.id, a.balance_msat, a.reserved_msat,
-                COALESCE(SUM(CASE l.kind WHEN 'deposit' THEN l.amount_msat WHEN 'release' THEN l.amount_msat
+                COALESCE(SUM(CASE l.kind WHEN 'deposit' THEN l.amount_msat WHEN 'grant' THEN l.amount_msat WHEN 'release' THEN l.amount_msat
                     WHEN 'reserve' THEN -l.amount_msat WHEN 'withdraw' THEN -l.amount_msat ELSE 0 END), 0),
                 COALESCE(SUM(CASE l.kind WHEN 'reserve' THEN l.amount_msat WHEN 'release' THEN -l.amount_msat
                     WHEN 'charge' THEN -l.amount_msat ELSE 0 END), 0),
@@ -209,32 +211,33 @@ public final class Ledger {
                 (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'charge'),
                 (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'deposit'),
                 (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'withdraw'),
-                (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'overrun')
+                (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'overrun'),
+                (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'grant')
             FROM accounts
             """).first
         else { return LedgerTotals() }
         return LedgerTotals(owedMsat: row.int(0) + row.int(1), reservedMsat: row.int(1), earnedMsat: row.int(2),
-                            depositedMsat: row.int(3), withdrawnMsat: row.int(4), overrunMsat: row.int(5))
+                            depositedMsat: row.int(3), withdrawnMsat: row.int(4), overrunMsat: row.int(5), grantedMsat: row.int(6))
     }
 
     // MARK: Plumbing
 
-    private func creditInTransaction(accountID: Int64, amountMsat: Int64, requestID: String?, note: String?) throws(LedgerError) {
+    func creditInTransaction(accountID: Int64, amountMsat: Int64, kind: LedgerEntry.Kind, requestID: String?, note: String?) throws(LedgerError) {
         try run("""
             UPDATE accounts SET balance_msat = balance_msat + ?1, total_deposited_msat = total_deposited_msat + ?1 WHERE id = ?2
             """, [.integer(amountMsat), .integer(accountID)])
         guard db.changes == 1 else { throw .unknownAccount }
-        try record(accountID, .deposit, amountMsat, requestID, note)
+        try record(accountID, kind, amountMsat, requestID, note)
     }
 
-    private func shortfall(accountID: Int64, requiredMsat: Int64) throws(LedgerError) -> LedgerError {
+    func shortfall(accountID: Int64, requiredMsat: Int64) throws(LedgerError) -> LedgerError {
         guard let row = try run("SELECT balance_msat FROM accounts WHERE id = ?", [.integer(accountID)]).first else {
             return .unknownAccount
         }
         return .insufficientBalance(availableMsat: row.int(0), requiredMsat: requiredMsat)
     }
 
-    private func record(_ accountID: Int64, _ kind: LedgerEntry.Kind, _ amount: Int64, _ requestID: String?, _ note: String?) throws(LedgerError) {
+    func record(_ accountID: Int64, _ kind: LedgerEntry.Kind, _ amount: Int64, _ requestID: String?, _ note: String?) throws(LedgerError) {
         try run("INSERT INTO ledger(account_id, kind, amount_msat, request_id, created_at, note) VALUES (?, ?, ?, ?, ?, ?)",
                 [.integer(accountID), .text(kind.rawValue), .integer(amount), .optional(requestID), .integer(clock()), .optional(note)])
     }
@@ -245,12 +248,12 @@ public final class Ledger {
     }
 
     @discardableResult
-    private func run(_ sql: String, _ bindings: [SQLValue] = []) throws(LedgerError) -> [Row] {
+    func run(_ sql: String, _ bindings: [SQLValue] = []) throws(LedgerError) -> [Row] {
         do { return try db.query(sql, bindings) } catch { throw .storage(error) }
     }
 
     @discardableResult
-    private func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+    func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         do { try db.execute("BEGIN IMMEDIATE") } catch { throw .storage(error) }
         let result: T
         do { result = try body() } catch {
@@ -269,6 +272,11 @@ public enum LedgerError: Error, Sendable, Equatable {
     case insufficientBalance(availableMsat: Int64, requiredMsat: Int64)
     case unknownAccount
     case invalidAmount
+    /// The same mint operation (same input proofs) was already started.
+    case duplicateOperation
+    case unknownOperation
+    /// Proofs chosen for a send were taken by another operation meanwhile.
+    case proofsUnavailable
     case storage(Database.Error)
 }
 
@@ -302,4 +310,6 @@ public struct LedgerTotals: Sendable, Equatable {
     public var depositedMsat: Int64 = 0
     public var withdrawnMsat: Int64 = 0
     public var overrunMsat: Int64 = 0
+    /// Credit the operator gave without ecash behind it.
+    public var grantedMsat: Int64 = 0
 }

@@ -1,4 +1,5 @@
-/// The whole database schema, in one place. Every amount is an integer number of millisatoshis.
+/// The whole database schema, in one place. Every account amount is an integer number of
+/// millisatoshis; proofs carry their mint's unit (sat).
 ///
 /// Money lives in two columns per account: `balance_msat` (spendable) and `reserved_msat` (held for
 /// requests in flight). Both are CHECKed non-negative, so no code path can overdraw. Every change to
@@ -39,15 +40,46 @@ enum Schema {
         CREATE TABLE IF NOT EXISTS ledger (
             id INTEGER PRIMARY KEY,
             account_id INTEGER NOT NULL REFERENCES accounts(id),
-            kind TEXT NOT NULL CHECK (kind IN ('deposit', 'reserve', 'release', 'charge', 'withdraw', 'overrun')),
+            kind TEXT NOT NULL CHECK (kind IN ('deposit', 'grant', 'reserve', 'release', 'charge', 'withdraw', 'overrun')),
             amount_msat INTEGER NOT NULL CHECK (amount_msat >= 0),
             request_id TEXT,
             created_at INTEGER NOT NULL,
             note TEXT
         );
         CREATE INDEX IF NOT EXISTS ledger_account ON ledger(account_id);
+        CREATE TABLE IF NOT EXISTS proofs (
+            secret TEXT PRIMARY KEY,
+            mint TEXT NOT NULL,
+            keyset_id TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            c TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('unspent', 'pending', 'spent')),
+            operation_id TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS proofs_unspent ON proofs(mint, state);
+        CREATE TABLE IF NOT EXISTS mint_operations (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('receive', 'send', 'melt')),
+            mint TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+            input_key TEXT NOT NULL UNIQUE,
+            inputs TEXT NOT NULL,
+            outputs TEXT NOT NULL,
+            account_id INTEGER REFERENCES accounts(id),
+            amount_msat INTEGER NOT NULL DEFAULT 0,
+            request_id TEXT,
+            result TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS mint_operations_pending ON mint_operations(state) WHERE state = 'pending';
         CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         """
+    // The node's own ecash lives in `proofs`. A swap with a mint is first written to
+    // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)
+    // and only then sent, so a crash between "the mint accepted" and "we recorded it" can be
+    // finished on restart from what was written.
 
     static func migrate(_ db: Database) throws(Database.Error) {
         try db.write { () throws(Database.Error) in

@@ -1,0 +1,228 @@
+/// The node's ecash, in the same database and transactions as the balances it backs.
+///
+/// Every exchange with a mint is an operation: `begin…` writes it (and moves balance and proofs
+/// into a pending state) before the mint is called; `complete…` or `fail…` closes it in one
+/// transaction with the balance change. A pending operation found after a crash is finished by
+/// the wallet's recovery from what was written here.
+extension Ledger {
+    /// Starts receiving proofs: refused if the same inputs are already being or were received.
+    public func beginReceive(_ operation: MintOperation) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            try insertOperation(operation)
+        }
+    }
+
+    /// Finishes a receive: the fresh proofs are ours and the account is credited, together.
+    public func completeReceive(operationID: String, newProofs: [StoredProof], creditAccountID: Int64?, creditMsat: Int64) throws(LedgerError) {
+        let now = Clock.now()
+        try transaction { () throws(LedgerError) in
+            guard let op = try pendingOperation(operationID) else { throw .unknownOperation }
+            try insertProofs(newProofs, operationID: operationID)
+            try run("UPDATE mint_operations SET state = 'done', amount_msat = ?, updated_at = ? WHERE id = ?",
+                    [.integer(creditMsat), .integer(now), .text(operationID)])
+            if let account = creditAccountID ?? op.accountID, creditMsat > 0 {
+                try creditInTransaction(accountID: account, amountMsat: creditMsat, kind: .deposit, requestID: op.requestID, note: "ecash received")
+            }
+        }
+    }
+
+    /// Starts sending: debits the account (if any) and locks the input proofs, or moves nothing.
+    public func beginSend(_ operation: MintOperation, debitMsat: Int64) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            if let account = operation.accountID, debitMsat > 0 {
+                try run("""
+                    UPDATE accounts SET balance_msat = balance_msat - ?1, total_withdrawn_msat = total_withdrawn_msat + ?1
+                    WHERE id = ?2 AND balance_msat >= ?1
+                    """, [.integer(debitMsat), .integer(account)])
+                guard db.changes == 1 else { throw try shortfall(accountID: account, requiredMsat: debitMsat) }
+                try record(account, .withdraw, debitMsat, operation.requestID, "ecash sent")
+            }
+            for proof in operation.inputs {
+                try run("UPDATE proofs SET state = 'pending', operation_id = ? WHERE secret = ? AND state = 'unspent'",
+                        [.text(operation.id), .text(proof.secret)])
+                guard db.changes == 1 else { throw .proofsUnavailable }
+            }
+            var op = operation
+            op.amountMsat = debitMsat
+            try insertOperation(op)
+        }
+    }
+
+    /// Finishes a send (or melt): inputs are spent, our change proofs are kept, the result recorded.
+    public func completeSend(operationID: String, keptProofs: [StoredProof], result: String) throws(LedgerError) {
+        let now = Clock.now()
+        try transaction { () throws(LedgerError) in
+            guard try pendingOperation(operationID) != nil else { throw .unknownOperation }
+            try run("UPDATE proofs SET state = 'spent' WHERE operation_id = ? AND state = 'pending'", [.text(operationID)])
+            try insertProofs(keptProofs, operationID: operationID)
+            try run("UPDATE mint_operations SET state = 'done', result = ?, updated_at = ? WHERE id = ?",
+                    [.text(result), .integer(now), .text(operationID)])
+        }
+    }
+
+    /// Closes an operation the mint did not perform: locked proofs come back, a debit is refunded.
+    public func failOperation(operationID: String, reason: String) throws(LedgerError) {
+        let now = Clock.now()
+        try transaction { () throws(LedgerError) in
+            guard let op = try pendingOperation(operationID) else { return }
+            try run("UPDATE proofs SET state = 'unspent', operation_id = NULL WHERE operation_id = ? AND state = 'pending'", [.text(operationID)])
+            try run("UPDATE mint_operations SET state = 'failed', result = ?, updated_at = ? WHERE id = ?",
+                    [.text(String(reason.prefix(500))), .integer(now), .text(operationID)])
+            if op.kind != .receive, let account = op.accountID, op.amountMsat > 0 {
+                try creditInTransaction(accountID: account, amountMsat: op.amountMsat, kind: .deposit, requestID: op.requestID,
+                                        note: "refund of a failed send")
+            }
+        }
+    }
+
+    /// Marks proofs the mint reports as spent (found by a state check), outside any operation.
+    public func markSpent(secrets: [String]) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            for secret in secrets { try run("UPDATE proofs SET state = 'spent' WHERE secret = ?", [.text(secret)]) }
+        }
+    }
+
+    public func pendingOperations() throws(LedgerError) -> [MintOperation] {
+        try run("SELECT \(MintOperation.columns) FROM mint_operations WHERE state = 'pending' ORDER BY created_at").map(MintOperation.init)
+    }
+
+    public func operation(id: String) throws(LedgerError) -> MintOperation? {
+        try run("SELECT \(MintOperation.columns) FROM mint_operations WHERE id = ?", [.text(id)]).first.map(MintOperation.init)
+    }
+
+    public func operation(inputKey: String) throws(LedgerError) -> MintOperation? {
+        try run("SELECT \(MintOperation.columns) FROM mint_operations WHERE input_key = ?", [.text(inputKey)]).first.map(MintOperation.init)
+    }
+
+    /// Unspent proofs at a mint, largest first: what a send can draw on.
+    public func unspentProofs(mint: String) throws(LedgerError) -> [StoredProof] {
+        try run("SELECT mint, keyset_id, amount, secret, c FROM proofs WHERE mint = ? AND state = 'unspent' ORDER BY amount DESC",
+                [.text(mint)]).map(StoredProof.init)
+    }
+
+    /// Value of the node's proofs per mint and state, in the mint's unit.
+    public func proofTotals() throws(LedgerError) -> [(mint: String, state: String, amount: Int64)] {
+        try run("SELECT mint, state, SUM(amount) FROM proofs GROUP BY mint, state ORDER BY mint, state").map { ($0.text(0), $0.text(1), $0.int(2)) }
+    }
+
+    public func allProofs(state: String) throws(LedgerError) -> [StoredProof] {
+        try run("SELECT mint, keyset_id, amount, secret, c FROM proofs WHERE state = ?", [.text(state)]).map(StoredProof.init)
+    }
+
+    private func pendingOperation(_ id: String) throws(LedgerError) -> MintOperation? {
+        try run("SELECT \(MintOperation.columns) FROM mint_operations WHERE id = ? AND state = 'pending'", [.text(id)]).first.map(MintOperation.init)
+    }
+
+    private func insertOperation(_ op: MintOperation) throws(LedgerError) {
+        let now = Clock.now()
+        do {
+            try db.query("""
+                INSERT INTO mint_operations(id, kind, mint, state, input_key, inputs, outputs, account_id, amount_msat, request_id, created_at, updated_at)
+                VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(op.id), .text(op.kind.rawValue), .text(op.mint), .text(op.inputKey), .text(StoredProof.serialize(op.inputs)),
+                      .text(op.outputs.serialized), .optional(op.accountID), .integer(op.amountMsat), .optional(op.requestID),
+                      .integer(now), .integer(now)])
+        } catch let error {
+            if case .constraint = error { throw .duplicateOperation }
+            throw .storage(error)
+        }
+    }
+
+    private func insertProofs(_ proofs: [StoredProof], operationID: String) throws(LedgerError) {
+        let now = Clock.now()
+        for proof in proofs {
+            try run("INSERT INTO proofs(secret, mint, keyset_id, amount, c, state, operation_id, created_at) VALUES (?, ?, ?, ?, ?, 'unspent', ?, ?)",
+                    [.text(proof.secret), .text(proof.mint), .text(proof.keysetID), .integer(proof.amount), .text(proof.c),
+                     .text(operationID), .integer(now)])
+        }
+    }
+}
+
+/// A proof as the node stores it: enough to spend it again.
+public struct StoredProof: Sendable, Equatable {
+    public var mint: String
+    public var keysetID: String
+    public var amount: Int64
+    public var secret: String
+    public var c: String
+
+    public init(mint: String, keysetID: String, amount: Int64, secret: String, c: String) {
+        self.mint = mint
+        self.keysetID = keysetID
+        self.amount = amount
+        self.secret = secret
+        self.c = c
+    }
+
+    init(_ row: Row) {
+        self.init(mint: row.text(0), keysetID: row.text(1), amount: row.int(2), secret: row.text(3), c: row.text(4))
+    }
+
+    var json: JSON {
+        ["mint": .string(mint), "id": .string(keysetID), "amount": .int(amount), "secret": .string(secret), "C": .string(c)]
+    }
+
+    init?(json: JSON) {
+        guard let mint = json["mint"]?.stringValue, let id = json["id"]?.stringValue, let amount = json["amount"]?.int64Value,
+              let secret = json["secret"]?.stringValue, let c = json["C"]?.stringValue else { return nil }
+        self.init(mint: mint, keysetID: id, amount: amount, secret: secret, c: c)
+    }
+
+    static func serialize(_ proofs: [StoredProof]) -> String { JSON.array(proofs.map(\.json)).serialized }
+
+    static func parse(_ text: String) -> [StoredProof] {
+        ((try? JSON.parse(text))?.arrayValue ?? []).compactMap(StoredProof.init(json:))
+    }
+
+    /// Names a set of inputs independently of order and encoding: one operation per set.
+    public static func inputKey(_ proofs: [StoredProof]) -> String {
+        Hex.encode(Digest.sha256(proofs.map(\.secret).sorted().joined(separator: "\n")))
+    }
+}
+
+/// One exchange with a mint, as written before the mint is called.
+public struct MintOperation: Sendable {
+    public enum Kind: String, Sendable { case receive, send, melt }
+    public enum State: String, Sendable { case pending, done, failed }
+
+    public var id: String
+    public var kind: Kind
+    public var mint: String
+    public var state: State = .pending
+    public var inputs: [StoredProof]
+    /// Our blinded outputs with their secrets and blinding factors (the wallet's own format).
+    public var outputs: JSON
+    public var accountID: Int64?
+    public var amountMsat: Int64 = 0
+    public var requestID: String?
+    public var result: String?
+    public var createdAt: Int64 = 0
+
+    public var inputKey: String { StoredProof.inputKey(inputs) }
+
+    public init(id: String, kind: Kind, mint: String, inputs: [StoredProof], outputs: JSON, accountID: Int64?, requestID: String?) {
+        self.id = id
+        self.kind = kind
+        self.mint = mint
+        self.inputs = inputs
+        self.outputs = outputs
+        self.accountID = accountID
+        self.requestID = requestID
+    }
+
+    static let columns = "id, kind, mint, state, inputs, outputs, account_id, amount_msat, request_id, result, created_at"
+
+    init(_ row: Row) {
+        id = row.text(0)
+        kind = Kind(rawValue: row.text(1)) ?? .receive
+        mint = row.text(2)
+        state = State(rawValue: row.text(3)) ?? .pending
+        inputs = StoredProof.parse(row.text(4))
+        outputs = (try? JSON.parse(row.text(5))) ?? .null
+        accountID = row.optionalInt(6)
+        amountMsat = row.int(7)
+        requestID = row.optionalText(8)
+        result = row.optionalText(9)
+        createdAt = row.int(10)
+    }
+}
