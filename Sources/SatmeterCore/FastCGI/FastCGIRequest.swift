@@ -6,6 +6,8 @@ import Glibc
 public final class FastCGIRequest {
     private let raw: UnsafeMutablePointer<FCGX_Request>
     public private(set) var headersSent = false
+    /// The status of the response that went out (0 until then).
+    public private(set) var status = 0
     /// Set when a write failed: nginx closed the connection because the client went away.
     public private(set) var clientGone = false
 
@@ -61,11 +63,10 @@ public final class FastCGIRequest {
     public func writeHead(status: Int, headers: [(String, String)]) {
         guard !headersSent else { return }
         headersSent = true
+        self.status = status
         var head = "Status: \(status) \(HTTPStatus.reason(status))\r\n"
         for (name, value) in headers {
-            // Header injection guard: values from upstream or clients never carry line breaks.
-            let clean = value.filter { $0 != "\r" && $0 != "\n" }
-            head += "\(name): \(clean)\r\n"
+            head += "\(name): \(FastCGIParams.headerValue(value))\r\n"
         }
         head += "\r\n"
         write(Array(head.utf8))
@@ -128,6 +129,14 @@ public enum FastCGIParams {
     public static func split(_ entry: String) -> (String, String) {
         guard let equals = entry.firstIndex(of: "=") else { return (entry, "") }
         return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+    }
+
+    /// Header injection guard: a value from an upstream or a client never carries a line break.
+    /// Filtered by scalar: "\r\n" is one Character and would slip past a Character filter.
+    public static func headerValue(_ value: String) -> String {
+        var clean = String.UnicodeScalarView()
+        clean.append(contentsOf: value.unicodeScalars.filter { $0 != "\r" && $0 != "\n" && $0 != "\0" })
+        return String(clean)
     }
 
     /// `X-Cashu` → `HTTP_X_CASHU`; `Content-Type` and `Content-Length` are CGI meta-variables.

@@ -7,12 +7,16 @@ final class Exchange {
     let path: String
     /// Extra headers added to whatever response goes out (cost, balance).
     var responseHeaders: [(String, String)] = []
+    /// Filled in as the request goes; written to the request log at the end.
+    var record: RequestRecord
+    let startedAt = Clock.monotonicMillis()
 
     init(_ fcgi: FastCGIRequest) {
         self.fcgi = fcgi
         method = fcgi.method
         path = fcgi.path
         requestID = fcgi.requestID.flatMap { RequestID.isValid($0) ? $0 : nil } ?? RequestID.generate()
+        record = RequestRecord(requestID: requestID, createdAt: Clock.now(), route: "\(method) \(path)")
     }
 
     func header(_ name: String) -> String? { fcgi.header(name) }
@@ -55,6 +59,7 @@ final class Exchange {
     }
 
     func send(_ error: APIError, headers: [(String, String)] = []) {
+        record.errorCode = error.code
         var extra = headers
         if case let .tooManyRequests(seconds) = error { extra.append(("Retry-After", String(seconds))) }
         send(status: error.status, json: Self.errorBody(error), headers: extra)

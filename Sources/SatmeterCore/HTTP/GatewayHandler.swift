@@ -14,7 +14,18 @@ public final class GatewayHandler: FastCGIHandler {
         do {
             try route(exchange)
         } catch {
-            if !request.headersSent { exchange.send(error) }
+            if !request.headersSent { exchange.send(error) } else { exchange.record.errorCode = error.code }
+        }
+        log(exchange)
+    }
+
+    /// Paid routes get a request-log record; free ones (model list, balance) do not.
+    private func log(_ exchange: Exchange) {
+        guard exchange.record.paymentMethod != nil || exchange.record.errorCode != nil else { return }
+        exchange.record.status = exchange.fcgi.status
+        exchange.record.totalMillis = Clock.monotonicMillis() - exchange.startedAt
+        do { try ledger().append(exchange.record) } catch {
+            Log.warning("request \(exchange.requestID): request log not written: \(error)")
         }
     }
 

@@ -16,15 +16,24 @@ struct OpenAIProxy {
     private var upstream: UpstreamConfig { services.config.upstream }
 
     func run() throws(APIError) {
+        exchange.record.route = endpoint.routeKey
         let account = try handler.authenticate(exchange)
+        exchange.record.accountID = account.id
+        exchange.record.paymentMethod = account.kind == .key ? "key" : "token"
         var body = try exchange.readJSONBody(limit: services.config.maxBodyBytes)
         let request = try ProxiedRequest(body: body, endpoint: endpoint)
+        exchange.record.model = request.model
         let quote: PriceQuote
         do {
             quote = try services.pricing.quote(PricingRequest(
                 route: endpoint.routeKey, model: request.model, headers: requestHeaders(), body: body,
                 estimatedPromptTokens: request.promptTokenBound, maxCompletionTokens: request.maxCompletionTokens))
         } catch { throw GatewayHandler.map(error) }
+        exchange.record.pricingMode = quote.mode.rawValue
+        exchange.record.pricingSource = quote.source.rawValue
+        exchange.record.resolvedPrice = quote.resolvedPrice
+        exchange.record.provider = quote.upstream ?? "default"
+        exchange.record.paymentRequiredMsat = quote.maxCostMsat
 
         let ledger = try handler.ledger()
         do {
@@ -53,9 +62,13 @@ struct OpenAIProxy {
     /// Non-streaming: buffer the upstream answer, settle, then respond with the cost in headers.
     private func forward(_ request: HTTPRequest, settler: Settler) throws(APIError) {
         let response: HTTPResponse
+        let started = Clock.monotonicMillis()
         do {
             response = try handler.curl.send(request)
+            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
+            exchange.record.upstreamStatus = response.status
         } catch {
+            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
             settler.release(because: "upstream \(error)")
             throw GatewayHandler.map(error)
         }
@@ -68,8 +81,9 @@ struct OpenAIProxy {
             settler.release(because: "upstream sent invalid JSON")
             throw .upstreamFailed("the upstream answered with invalid JSON")
         }
-        let usage = UpstreamUsage(json: json["usage"]) ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(json["choices"] ?? json["data"] ?? .null))
-        let headers = settler.settle(usage: usage)
+        let reported = UpstreamUsage(json: json["usage"])
+        let usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(json["choices"] ?? json["data"] ?? .null))
+        let headers = settler.settle(usage: usage, estimated: reported == nil)
         exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
     }
 
@@ -146,18 +160,27 @@ final class Settler {
 
     /// Charges the usage; returns the headers that tell the client what it paid.
     @discardableResult
-    func settle(usage: UpstreamUsage) -> [(String, String)] {
+    func settle(usage: UpstreamUsage, estimated: Bool) -> [(String, String)] {
         guard !done else { return [] }
         done = true
+        let started = Clock.monotonicMillis()
         let cost = quote.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens))
         var charged = cost.totalMsat
         do {
             if let settlement = try ledger.settle(requestID: exchange.requestID, costMsat: cost.totalMsat) {
                 charged = settlement.chargedMsat
+                exchange.record.paymentSettled = true
             }
         } catch {
             Log.error("request \(exchange.requestID): settlement failed, reservation left for the sweeper: \(error)")
         }
+        exchange.record.settlementMillis = Clock.monotonicMillis() - started
+        exchange.record.promptTokens = usage.promptTokens
+        exchange.record.completionTokens = usage.completionTokens
+        exchange.record.usageEstimated = estimated
+        exchange.record.costMsat = charged
+        exchange.record.revenueMsat = charged
+        exchange.record.upstreamCostMsat = cost.upstreamCostMsat
         let balance = (try? ledger.account(id: accountID))?.balanceMsat
         var headers = [
             ("X-Satmeter-Cost-Msat", String(charged)),

@@ -51,6 +51,11 @@ final class StreamRelay {
             shouldAbort: { fcgi.peerHasClosed() })
 
         var failure: HTTPFetchError?
+        let started = Clock.monotonicMillis()
+        defer {
+            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
+            exchange.record.upstreamStatus = upstreamStatus
+        }
         do {
             _ = try handler.curl.perform(request, limits: .init(connectTimeout: 5, idleTimeout: idleTimeout), sink: sink)
         } catch {
@@ -96,18 +101,20 @@ final class StreamRelay {
         }
         if fcgi.clientGone || fcgi.peerHasClosed() {
             // The client left: charge what the upstream produced for it until then.
-            settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes))
+            exchange.record.errorCode = "client_disconnected"
+            settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
             return
         }
         if usage == nil, !sawDone || failure != nil {
             // Cut off before its end: a failure, charged nothing, and said so in the stream.
             settler.release(because: "stream ended early: \(failure.map { "\($0)" } ?? "no end marker")")
             let error = APIError.upstreamFailed("the upstream stream ended early")
+            exchange.record.errorCode = error.code
             fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
             fcgi.flush()
             return
         }
-        let headers = settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes))
+        let headers = settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
         var summary: JSON = [:]
         for (name, value) in headers {
             let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }

@@ -74,6 +74,34 @@ enum Schema {
             updated_at INTEGER NOT NULL
         );
         CREATE INDEX IF NOT EXISTS mint_operations_pending ON mint_operations(state) WHERE state = 'pending';
+        CREATE TABLE IF NOT EXISTS request_log (
+            id INTEGER PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            route TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            error_code TEXT,
+            account_id INTEGER,
+            payment_method TEXT,
+            provider TEXT,
+            model TEXT,
+            pricing_mode TEXT,
+            pricing_source TEXT,
+            resolved_price TEXT,
+            prompt_tokens INTEGER,
+            completion_tokens INTEGER,
+            usage_estimated INTEGER NOT NULL DEFAULT 0,
+            payment_required_msat INTEGER,
+            payment_settled INTEGER NOT NULL DEFAULT 0,
+            settlement_ms INTEGER,
+            upstream_status INTEGER,
+            upstream_ms INTEGER,
+            cost_msat INTEGER NOT NULL DEFAULT 0,
+            revenue_msat INTEGER NOT NULL DEFAULT 0,
+            upstream_cost_msat INTEGER NOT NULL DEFAULT 0,
+            total_ms INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX IF NOT EXISTS request_log_time ON request_log(created_at);
         CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         """
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to

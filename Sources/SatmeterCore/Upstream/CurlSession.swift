@@ -201,10 +201,11 @@ private let curlProgressCallback: ccurl_xferinfo_cb = { context, _, _, _, _ in
 }
 
 extension String {
-    func trimmingCharacters(in set: Set<Character>) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
+    /// Trims by Unicode scalar, not Character: Swift reads "\r\n" as a single Character.
+    func trimmingCharacters(in set: Set<Unicode.Scalar>) -> String {
+        var scalars = Substring(self).unicodeScalars
+        while let f = scalars.first, set.contains(f) { scalars.removeFirst() }
+        while let l = scalars.last, set.contains(l) { scalars.removeLast() }
+        return String(scalars)
     }
 }

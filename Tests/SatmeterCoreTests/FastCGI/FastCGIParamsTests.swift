@@ -8,6 +8,12 @@ import Testing
         #expect(FastCGIParams.cgiName(forHeader: "Content-Type") == "CONTENT_TYPE")
     }
 
+    @Test func headerValuesCannotInjectLines() {
+        #expect(FastCGIParams.headerValue("1\r\nSet-Cookie: x=1") == "1Set-Cookie: x=1")
+        #expect(FastCGIParams.headerValue("a\nb\rc") == "abc")
+        #expect("1\r\n".trimmingCharacters(in: [" ", "\r", "\n"]) == "1")
+    }
+
     @Test func entriesSplitOnTheFirstEquals() {
         #expect(FastCGIParams.split("QUERY_STRING=a=b&c=d") == ("QUERY_STRING", "a=b&c=d"))
         #expect(FastCGIParams.split("EMPTY=") == ("EMPTY", ""))
