@@ -23,6 +23,8 @@ public final class GatewayHandler: FastCGIHandler {
     private func log(_ exchange: Exchange) {
         guard exchange.record.paymentMethod != nil || exchange.record.errorCode != nil else { return }
         exchange.record.status = exchange.fcgi.status
+        // Unknown paths share one label, so clients cannot grow the metrics without bound.
+        if Endpoint(method: exchange.method, path: exchange.path).routeKey.isEmpty { exchange.record.route = "other" }
         exchange.record.totalMillis = Clock.monotonicMillis() - exchange.startedAt
         do { try ledger().append(exchange.record) } catch {
             Log.warning("request \(exchange.requestID): request log not written: \(error)")
@@ -38,6 +40,12 @@ public final class GatewayHandler: FastCGIHandler {
             try proxyModels(exchange)
         case .walletBalance:
             try WalletEndpoints(handler: self, exchange: exchange).balance()
+        case .metrics:
+            // nginx restricts /metrics to the operator's network (nginx/satmeter-locations.conf).
+            let ledger = try ledger()
+            let text: String
+            do { text = try MetricsCatalog.render(ledger: ledger) } catch { throw Self.map(error) }
+            exchange.send(status: 200, body: Array(text.utf8), contentType: "text/plain; version=0.0.4")
         case let .wrongMethod(method):
             throw .methodNotAllowed(method)
         case .unknown:
@@ -62,8 +70,9 @@ public final class GatewayHandler: FastCGIHandler {
     func authenticate(_ exchange: Exchange) throws(APIError) -> Account {
         guard let key = exchange.bearer else { throw .missingAPIKey }
         guard key.hasPrefix("sk-"), key.utf8.count <= 256 else { throw .invalidAPIKey }
+        let ledger = try ledger()
         let account: Account?
-        do { account = try ledger().account(apiKey: key) } catch let error as LedgerError { throw Self.map(error) } catch { throw .invalidAPIKey }
+        do { account = try ledger.account(apiKey: key) } catch { throw Self.map(error) }
         guard let account else { throw .invalidAPIKey }
         if account.disabled { throw .keyDisabled }
         if account.isExpired(at: Clock.now()) { throw .keyExpired }
@@ -125,7 +134,7 @@ public final class GatewayHandler: FastCGIHandler {
 
 /// The API surface, decided from method and path alone.
 enum Endpoint: Equatable {
-    case chatCompletions, completions, embeddings, models, walletBalance
+    case chatCompletions, completions, embeddings, models, walletBalance, metrics
     case wrongMethod(String)
     case unknown
 
@@ -137,6 +146,7 @@ enum Endpoint: Equatable {
             "/v1/models": ("GET", .models),
             "/v1/wallet/balance": ("GET", .walletBalance),
             "/v1/wallet": ("GET", .walletBalance),
+            "/metrics": ("GET", .metrics),
         ]
         var normalized = path
         while normalized.count > 1, normalized.hasSuffix("/") { normalized.removeLast() }
@@ -155,6 +165,7 @@ enum Endpoint: Equatable {
         case .embeddings: "POST /v1/embeddings"
         case .models: "GET /v1/models"
         case .walletBalance: "GET /v1/wallet/balance"
+        case .metrics: "GET /metrics"
         case .wrongMethod, .unknown: ""
         }
     }

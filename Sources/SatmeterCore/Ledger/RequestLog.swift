@@ -77,9 +77,23 @@ public struct RequestRecord: Sendable, Equatable {
 }
 
 extension Ledger {
+    /// Writes the record and bumps the Prometheus counters it implies, in one transaction. The
+    /// counters live in the database so that every worker process reports the same totals.
     public func append(_ record: RequestRecord) throws(LedgerError) {
         let placeholders = Array(repeating: "?", count: record.bindings.count).joined(separator: ", ")
-        try run("INSERT INTO request_log(\(RequestRecord.columns)) VALUES (\(placeholders))", record.bindings)
+        try transaction { () throws(LedgerError) in
+            try run("INSERT INTO request_log(\(RequestRecord.columns)) VALUES (\(placeholders))", record.bindings)
+            for (name, labels, delta) in MetricsCatalog.increments(for: record) {
+                try run("""
+                    INSERT INTO metrics(name, labels, value) VALUES (?, ?, ?)
+                    ON CONFLICT(name, labels) DO UPDATE SET value = value + excluded.value
+                    """, [.text(name), .text(labels), .integer(delta)])
+            }
+        }
+    }
+
+    public func metricCounters() throws(LedgerError) -> [(name: String, labels: String, value: Int64)] {
+        try run("SELECT name, labels, value FROM metrics ORDER BY name, labels").map { ($0.text(0), $0.text(1), $0.int(2)) }
     }
 
     public func recentRequests(limit: Int = 100) throws(LedgerError) -> [RequestRecord] {

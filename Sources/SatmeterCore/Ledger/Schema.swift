@@ -102,6 +102,12 @@ enum Schema {
             total_ms INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX IF NOT EXISTS request_log_time ON request_log(created_at);
+        CREATE TABLE IF NOT EXISTS metrics (
+            name TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            PRIMARY KEY (name, labels)
+        );
         CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         """
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
