@@ -12,7 +12,26 @@ struct Satmeter: ParsableCommand {
             prices, reserves the balance, calls the upstream and settles the exact cost in msats.
             Run `satmeter serve` under systemd (see systemd/) and include nginx/satmeter-locations.conf.
             """,
-        subcommands: [Serve.self, Keys.self, ConfigCommand.self])
+        subcommands: [Serve.self, Keys.self, LedgerCommand.self, ConfigCommand.self])
+}
+
+struct LedgerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger", abstract: "Check the books.", subcommands: [Audit.self])
+
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-derive every balance from the ledger rows; exit 1 if any account disagrees.",
+            discussion: "Prints totals (owed, reserved, earned, deposited, granted, withdrawn, overrun) in msat.")
+        @OptionGroup var common: CommonOptions
+
+        func run() throws {
+            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            let report = try admin.auditReport()
+            print(report.serialized)
+            if report["consistent"]?.boolValue != true { throw ExitCode(1) }
+        }
+    }
 }
 
 /// Options every command that touches the database or configuration shares.

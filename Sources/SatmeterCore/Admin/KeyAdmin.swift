@@ -27,6 +27,28 @@ public struct KeyAdmin {
         return try ledger.account(apiKey: idOrKey)
     }
 
+    /// Totals and any account whose columns disagree with its ledger rows.
+    public func auditReport() throws(LedgerError) -> JSON {
+        let mismatches = try ledger.audit()
+        let totals = try ledger.totals()
+        let held = try ledger.heldReservations()
+        return [
+            "consistent": .bool(mismatches.isEmpty),
+            "owed_msat": .int(totals.owedMsat),
+            "reserved_msat": .int(totals.reservedMsat),
+            "held_reservations": .int(held.count),
+            "earned_msat": .int(totals.earnedMsat),
+            "deposited_msat": .int(totals.depositedMsat),
+            "granted_msat": .int(totals.grantedMsat),
+            "withdrawn_msat": .int(totals.withdrawnMsat),
+            "overrun_msat": .int(totals.overrunMsat),
+            "mismatches": .array(mismatches.map { m in
+                ["account_id": .int(m.accountID), "balance_msat": .int(m.balanceMsat), "ledger_balance_msat": .int(m.ledgerBalanceMsat),
+                 "reserved_msat": .int(m.reservedMsat), "ledger_reserved_msat": .int(m.ledgerReservedMsat), "held_msat": .int(m.heldMsat)]
+            }),
+        ]
+    }
+
     public static func describe(_ account: Account) -> JSON {
         [
             "id": .int(account.id),

@@ -14,6 +14,7 @@ extension SatmeterConfig {
           base_url: https://api.openai.com/v1     # SATMETER_UPSTREAM_URL
           timeout_seconds: 120                    # whole non-streaming call
           stream_idle_timeout_seconds: 120        # longest silence inside a stream
+          forward_headers: [openai-beta]          # client headers passed on (never credentials or X-Cashu)
         ledger:
           reservation_timeout_seconds: 3600       # held longer than this: the worker is gone, release
         """

@@ -62,7 +62,11 @@ public struct SatmeterConfig: Sendable {
             if let node = server.mapping?["state_dir"] { config.stateDirectory = try reader.string(node) }
         }
         if let upstream = top["upstream"] {
-            try reader.allowOnly(["base_url", "api_key", "timeout_seconds", "stream_idle_timeout_seconds"], in: upstream)
+            try reader.allowOnly(["base_url", "api_key", "timeout_seconds", "stream_idle_timeout_seconds", "forward_headers"], in: upstream)
+            if let node = upstream.mapping?["forward_headers"] {
+                guard let items = node.sequence else { throw reader.error(node, "expected a list of header names") }
+                config.upstream.forwardHeaders = try items.map { item throws(ConfigError) in try reader.string(item).lowercased() }
+            }
             if let node = upstream.mapping?["base_url"] { config.upstream.baseURL = try reader.url(node) }
             if let node = upstream.mapping?["api_key"] { config.upstream.apiKey = try reader.string(node) }
             if let node = upstream.mapping?["timeout_seconds"] { config.upstream.timeoutSeconds = try reader.int(node, in: 1...3600) }
@@ -142,6 +146,18 @@ public struct UpstreamConfig: Sendable {
     public var apiKey = ""
     public var timeoutSeconds = 120
     public var streamIdleTimeoutSeconds = 120
+    /// Client request headers passed on to the upstream (lower-case; a trailing `*` matches a prefix).
+    /// Credentials and payment headers are never passed on, whatever this says.
+    public var forwardHeaders: [String] = ["openai-beta"]
+
+    static let neverForwarded: Set<String> = ["authorization", "x-cashu", "x-api-key", "cookie", "host", "content-length",
+                                              "content-type", "accept-encoding", "connection", "transfer-encoding"]
+
+    public func forwards(_ header: String) -> Bool {
+        let name = header.lowercased()
+        guard !Self.neverForwarded.contains(name) else { return false }
+        return forwardHeaders.contains { $0.hasSuffix("*") ? name.hasPrefix($0.dropLast()) : name == $0 }
+    }
 }
 
 /// Typed reads of YAML nodes with file:line errors.

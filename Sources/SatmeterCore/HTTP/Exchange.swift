@@ -66,7 +66,7 @@ final class Exchange {
     }
 
     static func errorBody(_ error: APIError) -> JSON {
-        ["error": ["type": .string(error.type), "message": .string(error.message), "code": .string(error.code)]]
+        ["error": ["type": .string(error.type), "message": .string(error.message), "param": .null, "code": .string(error.code)]]
     }
 }
 

@@ -23,10 +23,11 @@ struct OpenAIProxy {
         var body = try exchange.readJSONBody(limit: services.config.maxBodyBytes)
         let request = try ProxiedRequest(body: body, endpoint: endpoint)
         exchange.record.model = request.model
+        let headers = requestHeaders()
         let quote: PriceQuote
         do {
             quote = try services.pricing.quote(PricingRequest(
-                route: endpoint.routeKey, model: request.model, headers: requestHeaders(), body: body,
+                route: endpoint.routeKey, model: request.model, headers: headers, body: body,
                 estimatedPromptTokens: request.promptTokenBound, maxCompletionTokens: request.maxCompletionTokens))
         } catch { throw GatewayHandler.map(error) }
         exchange.record.pricingMode = quote.mode.rawValue
@@ -47,8 +48,9 @@ struct OpenAIProxy {
             options.set("include_usage", true)
             body.set("stream_options", options)
         }
+        let forwarded = headers.filter { upstream.forwards($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let upstreamRequest = HTTPRequest(method: "POST", url: upstream.baseURL + endpoint.upstreamPath,
-                                          headers: GatewayHandler.upstreamHeaders(upstream), body: body.serializedBytes,
+                                          headers: GatewayHandler.upstreamHeaders(upstream) + forwarded, body: body.serializedBytes,
                                           timeout: Double(upstream.timeoutSeconds))
         let settlement = Settler(ledger: ledger, exchange: exchange, quote: quote, request: request, accountID: account.id)
         if request.stream {

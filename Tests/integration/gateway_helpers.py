@@ -1,0 +1,76 @@
+"""Shared helpers for tests that drive the real gateway (nginx → satmeter → mock upstream).
+
+Prices in the test configuration (GATEWAY_CONFIG) are chosen so costs are easy to predict:
+at 100,000 USD/BTC, $1 per 1M tokens is exactly 1 msat per token.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+from typing import Any
+
+from servers import NginxServer, SatmeterServer
+
+PROMPT_MSAT_PER_TOKEN = 1
+COMPLETION_MSAT_PER_TOKEN = 2
+MIN_REQUEST_MSAT = 1000
+
+# The pricing section the tests run with: every factor 1, so cost = tokens × msat rate.
+GATEWAY_CONFIG = """
+upstream:
+  forward_headers: ["x-mock-*"]   # the tests steer the mock upstream through satmeter
+pricing:
+  btc:
+    usd_per_btc: 100000
+  exchange_fee: 1.0
+  upstream_fee: 1.0
+  min_request_msat: 1000
+  models:
+    gpt-4o-mini: {prompt_usd_per_1m: "1", completion_usd_per_1m: "2"}
+    text-embedding-3-small: {prompt_usd_per_1m: "1", completion_usd_per_1m: "0"}
+    gpt-3.5-turbo-instruct: {prompt_usd_per_1m: "1", completion_usd_per_1m: "2"}
+"""
+
+
+def expected_cost(prompt_tokens: int, completion_tokens: int) -> int:
+    """What the gateway must charge, in msat, for this usage under GATEWAY_CONFIG."""
+    return max(MIN_REQUEST_MSAT, prompt_tokens * PROMPT_MSAT_PER_TOKEN + completion_tokens * COMPLETION_MSAT_PER_TOKEN)
+
+
+def raw_request(server: NginxServer, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None, timeout: float = 15) -> tuple[http.client.HTTPResponse, bytes]:
+    """One request on a fresh connection, body read whole."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    try:
+        conn.request(method, path, body, headers or {})
+        response = conn.getresponse()
+        return response, response.read()
+    finally:
+        conn.close()
+
+
+def balance(server: NginxServer, api_key: str) -> dict[str, Any]:
+    response, body = raw_request(server, "GET", "/v1/wallet/balance", headers={"Authorization": f"Bearer {api_key}"})
+    assert response.status == 200, body
+    return json.loads(body)
+
+
+def audit(satmeter: SatmeterServer) -> dict[str, Any]:
+    """`satmeter ledger audit`: the books re-derived from the ledger rows."""
+    argv = [str(satmeter.binary), "ledger", "audit", *satmeter._common_args()]
+    result = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["consistent"], report
+    assert report["held_reservations"] == 0 and report["reserved_msat"] == 0, report
+    return report
+
+
+def assert_openai_error(response: http.client.HTTPResponse, body: bytes, status: int, code: str) -> dict[str, Any]:
+    assert response.status == status, body
+    assert response.getheader("Content-Type") == "application/json"
+    error = json.loads(body)["error"]
+    assert {"type", "message", "code"} <= set(error), error
+    assert error["code"] == code, error
+    return error
