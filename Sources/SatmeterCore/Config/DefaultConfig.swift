@@ -15,6 +15,10 @@ extension SatmeterConfig {
           timeout_seconds: 120                    # whole non-streaming call
           stream_idle_timeout_seconds: 120        # longest silence inside a stream
           forward_headers: [openai-beta]          # client headers passed on (never credentials or X-Cashu)
+        cashu:
+          mints: []                               # trusted mints (SATMETER_CASHU_MINTS); empty: ecash off
+          payout_threshold_sat: 210               # with RECEIVE_LN_ADDRESS set, earnings above this are paid out
+          payout_interval_seconds: 900
         ledger:
           reservation_timeout_seconds: 3600       # held longer than this: the worker is gone, release
         """

@@ -15,6 +15,7 @@ public struct SatmeterConfig: Sendable {
     /// A held reservation older than this is released by the sweeper (its worker must be gone).
     public var reservationTimeoutSeconds: Int64 = 3600
     public var pricing = PricingConfig.defaults
+    public var cashu = CashuConfig()
 
     public var databasePath: String { stateDirectory + "/satmeter.db" }
 
@@ -80,6 +81,17 @@ public struct SatmeterConfig: Sendable {
                 config.reservationTimeoutSeconds = Int64(try reader.int(node, in: 60...86_400))
             }
         }
+        if let cashu = top["cashu"] {
+            try reader.allowOnly(["mints", "receive_ln_address", "payout_threshold_sat", "payout_interval_seconds", "mint_timeout_seconds"], in: cashu)
+            if let node = cashu.mapping?["mints"] {
+                guard let items = node.sequence else { throw reader.error(node, "expected a list of mint URLs") }
+                config.cashu.mints = try items.map { item throws(ConfigError) in Token.normalizedMint(try reader.url(item)) }
+            }
+            if let node = cashu.mapping?["receive_ln_address"] { config.cashu.receiveLightningAddress = try reader.string(node) }
+            if let node = cashu.mapping?["payout_threshold_sat"] { config.cashu.payoutThresholdSat = Int64(try reader.int(node, in: 1...100_000_000)) }
+            if let node = cashu.mapping?["payout_interval_seconds"] { config.cashu.payoutIntervalSeconds = Int64(try reader.int(node, in: 10...86_400)) }
+            if let node = cashu.mapping?["mint_timeout_seconds"] { config.cashu.mintTimeoutSeconds = try reader.int(node, in: 1...300) }
+        }
         config.pricing = try PricingConfig.parse(pricing: top["pricing"], routes: top["routes"], file: file)
         return config
     }
@@ -96,6 +108,14 @@ public struct SatmeterConfig: Sendable {
         if let value = env["SATMETER_STATE_DIR"] ?? env["STATE_DIRECTORY"] { stateDirectory = value }
         if let value = env["SATMETER_UPSTREAM_URL"] { upstream.baseURL = value }
         if let value = env["SATMETER_UPSTREAM_API_KEY"] { upstream.apiKey = value }
+        if let value = env["SATMETER_CASHU_MINTS"] ?? env["CASHU_MINTS"] {
+            let mints = value.split(separator: ",").map { Token.normalizedMint(String($0).trimmingCharacters(in: [" "])) }.filter { !$0.isEmpty }
+            guard mints.allSatisfy({ $0.hasPrefix("http://") || $0.hasPrefix("https://") }) else {
+                throw ConfigError(file: "SATMETER_CASHU_MINTS", line: 0, reason: "must be a comma-separated list of http(s) mint URLs")
+            }
+            cashu.mints = mints
+        }
+        if let value = env["RECEIVE_LN_ADDRESS"] ?? env["SATMETER_RECEIVE_LN_ADDRESS"] { cashu.receiveLightningAddress = value }
         if let value = env["SATMETER_PROCESSES"] {
             guard let n = Int(value), (1...64).contains(n) else {
                 throw ConfigError(file: "SATMETER_PROCESSES", line: 0, reason: "must be 1...64")
@@ -138,6 +158,22 @@ public struct SatmeterConfig: Sendable {
         }
         return String(validating: bytes, as: UTF8.self)
     }
+}
+
+/// Ecash: which mints the node trusts, and where the operator's earnings go.
+public struct CashuConfig: Sendable {
+    /// Trusted mints (normalized, no trailing slash). Tokens from any other mint are refused.
+    public var mints: [String] = []
+    /// A Lightning address (user@domain) for automatic payouts of the operator's earnings; nil: off.
+    public var receiveLightningAddress: String?
+    /// Earnings above this are paid out.
+    public var payoutThresholdSat: Int64 = 210
+    public var payoutIntervalSeconds: Int64 = 900
+    public var mintTimeoutSeconds = 20
+
+    public var enabled: Bool { !mints.isEmpty }
+
+    public func trusts(_ mint: String) -> Bool { mints.contains(Token.normalizedMint(mint)) }
 }
 
 public struct UpstreamConfig: Sendable {
