@@ -80,16 +80,19 @@ final class NodeWallet {
         return credit
     }
 
-    /// The same inputs were seen before: finish a pending attempt if there is one, else the token
-    /// is spent (to us).
+    /// The same inputs were seen before: finish an abandoned attempt if there is one, else the
+    /// token is spent (to us). A recent pending attempt may still be running on another thread,
+    /// and must be left alone.
     private func settleDuplicate(inputKey: String) throws(WalletError) -> WalletError {
         guard let existing = try? ledger.operation(inputKey: inputKey) else { return .alreadySpent }
-        if existing.state == .pending {
-            recover(existing)
-            return .inFlight
-        }
-        return .alreadySpent
+        guard existing.state == .pending else { return .alreadySpent }
+        if Clock.now() - existing.createdAt >= abandonedAfterSeconds { recover(existing) }
+        return .inFlight
     }
+
+    /// An operation pending this long has no thread working on it any more (every mint call is
+    /// bounded by the mint timeout), so recovery may take it over.
+    var abandonedAfterSeconds: Int64 { Int64(config.mintTimeoutSeconds) * 2 + 10 }
 
     // MARK: Sending
 
@@ -262,9 +265,9 @@ final class NodeWallet {
 
     /// Finishes every operation left pending (crash, timeout, mint down). Returns how many closed.
     @discardableResult
-    func recoverPending(olderThan seconds: Int64 = 0) -> Int {
+    func recoverPending() -> Int {
         guard let pending = try? ledger.pendingOperations() else { return 0 }
-        let cutoff = Clock.now() - seconds
+        let cutoff = Clock.now() - abandonedAfterSeconds
         var closed = 0
         for operation in pending where operation.createdAt <= cutoff && recover(operation) { closed += 1 }
         return closed

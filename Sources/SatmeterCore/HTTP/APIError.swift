@@ -6,6 +6,8 @@ public enum APIError: Error, Sendable, Equatable {
     case keyExpired
     /// Balances in msats; the message shows sats, as clients read them.
     case insufficientBalance(availableMsat: Int64, requiredMsat: Int64)
+    /// No credential at all on a node that takes ecash: a NUT-18 payment request (`creqA…`) to pay.
+    case paymentRequired(request: String)
     case invalidJSON(String)
     case invalidRequest(String)
     case unsupportedModel(String)
@@ -34,9 +36,8 @@ public enum APIError: Error, Sendable, Equatable {
     public var status: Int {
         switch self {
         case .missingAPIKey, .invalidAPIKey, .keyDisabled, .keyExpired, .unauthorized: 401
-        case .insufficientBalance: 402
-        case .invalidJSON, .invalidRequest, .unsupportedModel, .invalidToken, .tokenAlreadySpent,
-             .untrustedMint, .tokenValueTooLow:
+        case .insufficientBalance, .paymentRequired, .tokenValueTooLow: 402
+        case .invalidJSON, .invalidRequest, .unsupportedModel, .invalidToken, .tokenAlreadySpent, .untrustedMint:
             400
         case .modelNotAllowed, .forbidden: 403
         case .notFound: 404
@@ -55,7 +56,7 @@ public enum APIError: Error, Sendable, Equatable {
     public var type: String {
         switch self {
         case .missingAPIKey, .invalidAPIKey, .keyDisabled, .keyExpired, .unauthorized: "authentication_error"
-        case .insufficientBalance: "insufficient_balance"
+        case .insufficientBalance, .paymentRequired: "insufficient_balance"
         case .invalidJSON, .invalidRequest, .unsupportedModel, .bodyTooLarge, .notFound, .methodNotAllowed:
             "invalid_request_error"
         case .modelNotAllowed, .forbidden: "permission_error"
@@ -75,7 +76,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .invalidAPIKey: "invalid_api_key"
         case .keyDisabled: "key_disabled"
         case .keyExpired: "key_expired"
-        case .insufficientBalance: "payment_required"
+        case .insufficientBalance, .paymentRequired: "payment_required"
         case .invalidJSON: "invalid_json"
         case .invalidRequest: "invalid_request"
         case .unsupportedModel: "unsupported_model"
@@ -109,6 +110,8 @@ public enum APIError: Error, Sendable, Equatable {
         case .keyExpired: "This API key has expired."
         case let .insufficientBalance(available, required):
             "Insufficient balance. Current: \(Sats.display(available)) sats, Required: \(Sats.display(required)) sats"
+        case .paymentRequired:
+            "Payment required: send an API key (Authorization: Bearer sk-...) or an ecash token (X-Cashu: cashuB...); the X-Cashu response header holds a payment request."
         case let .invalidJSON(why): "Invalid JSON body: \(why)"
         case let .invalidRequest(why): why
         case let .unsupportedModel(model): "Unsupported model: \(model)"

@@ -4,6 +4,7 @@ public final class GatewayHandler: FastCGIHandler {
     let services: GatewayServices
     let curl = CurlSession()
     private var openedLedger: Ledger?
+    private var openedWallet: NodeWallet?
 
     public init(services: GatewayServices) {
         self.services = services
@@ -66,9 +67,21 @@ public final class GatewayHandler: FastCGIHandler {
         }
     }
 
+    /// This thread's node wallet (shares the thread's ledger connection and HTTP session).
+    func wallet() throws(APIError) -> NodeWallet {
+        if let openedWallet { return openedWallet }
+        let wallet = NodeWallet(ledger: try ledger(), config: services.config.cashu, keysets: services.keysets, http: curl)
+        openedWallet = wallet
+        return wallet
+    }
+
     /// The account behind the request's bearer key; 401 when missing, unknown, disabled or expired.
     func authenticate(_ exchange: Exchange) throws(APIError) -> Account {
         guard let key = exchange.bearer else { throw .missingAPIKey }
+        return try authenticate(key: key)
+    }
+
+    func authenticate(key: String) throws(APIError) -> Account {
         guard key.hasPrefix("sk-"), key.utf8.count <= 256 else { throw .invalidAPIKey }
         let ledger = try ledger()
         let account: Account?

@@ -4,6 +4,7 @@ public final class GatewayServices: Sendable {
     public let config: SatmeterConfig
     public let oracle: BTCPriceOracle
     public let pricing: PricingEngine
+    public let keysets = KeysetCache()
     /// This process's tag on the reservations it holds.
     public let owner: String
 

@@ -17,9 +17,8 @@ struct OpenAIProxy {
 
     func run() throws(APIError) {
         exchange.record.route = endpoint.routeKey
-        let account = try handler.authenticate(exchange)
-        exchange.record.accountID = account.id
-        exchange.record.paymentMethod = account.kind == .key ? "key" : "token"
+        let gate = PaymentGate(handler: handler, exchange: exchange)
+        let credential = try gate.credential()
         var body = try exchange.readJSONBody(limit: services.config.maxBodyBytes)
         let request = try ProxiedRequest(body: body, endpoint: endpoint)
         exchange.record.model = request.model
@@ -36,10 +35,18 @@ struct OpenAIProxy {
         exchange.record.provider = quote.upstream ?? "default"
         exchange.record.paymentRequiredMsat = quote.maxCostMsat
 
+        let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
+        exchange.record.accountID = payer.account.id
+        exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
         let ledger = try handler.ledger()
+        let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         do {
-            try ledger.reserve(accountID: account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner)
-        } catch { throw GatewayHandler.map(error) }
+            try ledger.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner)
+        } catch {
+            // A per-request token was received already: it all goes back as change.
+            settler.returnChange()
+            throw GatewayHandler.map(error)
+        }
 
         if request.stream {
             // Usage must come back in the stream, whatever the client asked for.
@@ -52,12 +59,11 @@ struct OpenAIProxy {
         let upstreamRequest = HTTPRequest(method: "POST", url: upstream.baseURL + endpoint.upstreamPath,
                                           headers: GatewayHandler.upstreamHeaders(upstream) + forwarded, body: body.serializedBytes,
                                           timeout: Double(upstream.timeoutSeconds))
-        let settlement = Settler(ledger: ledger, exchange: exchange, quote: quote, request: request, accountID: account.id)
         if request.stream {
-            StreamRelay(handler: handler, exchange: exchange, settler: settlement, clientWantsUsage: request.clientWantsUsage)
+            StreamRelay(handler: handler, exchange: exchange, settler: settler, clientWantsUsage: request.clientWantsUsage)
                 .run(upstreamRequest, idleTimeout: Double(upstream.streamIdleTimeoutSeconds))
         } else {
-            try forward(upstreamRequest, settler: settlement)
+            try forward(upstreamRequest, settler: settler)
         }
     }
 
@@ -137,21 +143,26 @@ struct ProxiedRequest {
 }
 
 /// Settles one request's reservation exactly once and reports the result as response headers.
+/// For a per-request token it also sends what is left back as change (`X-Cashu`).
 final class Settler {
-    let ledger: Ledger
+    let handler: GatewayHandler
     let exchange: Exchange
     let quote: PriceQuote
     let request: ProxiedRequest
-    let accountID: Int64
+    let payer: Payer
     private(set) var done = false
+    /// The change token sent back, if any (streams write it as a final event).
+    private(set) var change: SentToken?
 
-    init(ledger: Ledger, exchange: Exchange, quote: PriceQuote, request: ProxiedRequest, accountID: Int64) {
-        self.ledger = ledger
+    init(handler: GatewayHandler, exchange: Exchange, quote: PriceQuote, request: ProxiedRequest, payer: Payer) {
+        self.handler = handler
         self.exchange = exchange
         self.quote = quote
         self.request = request
-        self.accountID = accountID
+        self.payer = payer
     }
+
+    private var accountID: Int64 { payer.account.id }
 
     /// Usage when the upstream reported none: our prompt bound (in estimated tokens) and the
     /// text that came back.
@@ -160,10 +171,10 @@ final class Settler {
                       completionTokens: PromptEstimate.tokens(inTextBytes: outputTextBytes))
     }
 
-    /// Charges the usage; returns the headers that tell the client what it paid.
+    /// Charges the usage; returns the headers that tell the client what it paid (and its change).
     @discardableResult
     func settle(usage: UpstreamUsage, estimated: Bool) -> [(String, String)] {
-        guard !done else { return [] }
+        guard !done, let ledger = try? handler.ledger() else { return [] }
         done = true
         let started = Clock.monotonicMillis()
         let cost = quote.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens))
@@ -183,24 +194,45 @@ final class Settler {
         exchange.record.costMsat = charged
         exchange.record.revenueMsat = charged
         exchange.record.upstreamCostMsat = cost.upstreamCostMsat
-        let balance = (try? ledger.account(id: accountID))?.balanceMsat
         var headers = [
             ("X-Satmeter-Cost-Msat", String(charged)),
             ("X-Satmeter-Prompt-Tokens", String(usage.promptTokens)),
             ("X-Satmeter-Completion-Tokens", String(usage.completionTokens)),
             ("X-Satmeter-Pricing-Source", quote.source.rawValue),
         ]
-        if let balance { headers.append(("X-Satmeter-Balance-Msat", String(balance))) }
+        if payer.perRequest {
+            returnChange()
+            if let change { headers.append(("X-Cashu", change.token)) }
+        } else if let balance = (try? ledger.account(id: accountID))?.balanceMsat {
+            headers.append(("X-Satmeter-Balance-Msat", String(balance)))
+        }
         return headers
     }
 
+    /// Returns a whole reservation to the balance: the request failed, charge nothing. A
+    /// per-request payment goes back whole as change, on whatever response goes out.
     func release(because reason: String) {
-        guard !done else { return }
+        guard !done, let ledger = try? handler.ledger() else { return }
         done = true
         do {
             try ledger.release(requestID: exchange.requestID, note: String(reason.prefix(200)))
         } catch {
             Log.error("request \(exchange.requestID): release failed, reservation left for the sweeper: \(error)")
+        }
+        if payer.perRequest {
+            returnChange()
+            if let change { exchange.responseHeaders.append(("X-Cashu", change.token)) }
+        }
+    }
+
+    /// Sends a per-request token's remaining balance back as a token. If the mint cannot be
+    /// reached now, the balance stays with the token: `POST /v1/wallet/refund` returns it later.
+    func returnChange() {
+        guard payer.perRequest, change == nil, let wallet = try? handler.wallet() else { return }
+        do {
+            change = try wallet.sendAll(accountID: accountID, mint: payer.account.label, requestID: exchange.requestID)
+        } catch {
+            Log.warning("request \(exchange.requestID): change not sent now (\(error)); refundable with the original token")
         }
     }
 }

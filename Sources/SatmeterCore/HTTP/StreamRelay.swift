@@ -4,6 +4,14 @@
 /// The upstream's `data: [DONE]` is held back until the request is settled, so a client that
 /// has seen the end of its stream also sees its final balance. Before it, a comment line
 /// `: satmeter {"cost_msat":…,"balance_msat":…}` carries the cost (SSE clients ignore comments).
+///
+/// A stream paid with `X-Cashu` gets its change after `[DONE]`, as one more event that SDKs never
+/// parse (they stop at `[DONE]`) and raw SSE clients can read:
+///
+///     event: cashu-change
+///     data: {"token":"cashuB…","amount":12,"unit":"sat","mint":"https://…"}
+///
+/// If it cannot be sent (mint down), `POST /v1/wallet/refund` with the original token returns it.
 final class StreamRelay {
     private let handler: GatewayHandler
     private let exchange: Exchange
@@ -111,18 +119,26 @@ final class StreamRelay {
             let error = APIError.upstreamFailed("the upstream stream ended early")
             exchange.record.errorCode = error.code
             fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
+            writeChange()
             fcgi.flush()
             return
         }
         let headers = settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
         var summary: JSON = [:]
-        for (name, value) in headers {
+        for (name, value) in headers where name != "X-Cashu" {
             let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
             summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
         }
         fcgi.write(": satmeter " + summary.serialized + "\n\n")
         fcgi.write("data: [DONE]\n\n")
+        writeChange()
         fcgi.flush()
+    }
+
+    private func writeChange() {
+        guard let change = settler.change else { return }
+        let event: JSON = ["token": .string(change.token), "amount": .int(Int64(change.amountSat)), "unit": "sat", "mint": .string(change.mint)]
+        exchange.fcgi.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
     }
 }
 

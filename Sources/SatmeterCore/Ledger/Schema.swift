@@ -63,7 +63,7 @@ enum Schema {
             kind TEXT NOT NULL CHECK (kind IN ('receive', 'send', 'melt')),
             mint TEXT NOT NULL,
             state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
-            input_key TEXT NOT NULL UNIQUE,
+            input_key TEXT NOT NULL,
             inputs TEXT NOT NULL,
             outputs TEXT NOT NULL,
             account_id INTEGER REFERENCES accounts(id),
@@ -73,6 +73,7 @@ enum Schema {
             created_at INTEGER NOT NULL,
             updated_at INTEGER NOT NULL
         );
+        CREATE UNIQUE INDEX IF NOT EXISTS mint_operations_inputs ON mint_operations(input_key) WHERE state != 'failed';
         CREATE INDEX IF NOT EXISTS mint_operations_pending ON mint_operations(state) WHERE state = 'pending';
         CREATE TABLE IF NOT EXISTS request_log (
             id INTEGER PRIMARY KEY,

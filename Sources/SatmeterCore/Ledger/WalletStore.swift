@@ -5,7 +5,8 @@
 /// transaction with the balance change. A pending operation found after a crash is finished by
 /// the wallet's recovery from what was written here.
 extension Ledger {
-    /// Starts receiving proofs: refused if the same inputs are already being or were received.
+    /// Starts receiving proofs: refused if the same inputs are being or were received (a failed
+    /// attempt does not count, so a token refused while its mint was down can be tried again).
     public func beginReceive(_ operation: MintOperation) throws(LedgerError) {
         try transaction { () throws(LedgerError) in
             try insertOperation(operation)
@@ -91,7 +92,8 @@ extension Ledger {
     }
 
     public func operation(inputKey: String) throws(LedgerError) -> MintOperation? {
-        try run("SELECT \(MintOperation.columns) FROM mint_operations WHERE input_key = ?", [.text(inputKey)]).first.map(MintOperation.init)
+        try run("SELECT \(MintOperation.columns) FROM mint_operations WHERE input_key = ? AND state != 'failed'", [.text(inputKey)])
+            .first.map(MintOperation.init)
     }
 
     /// Unspent proofs at a mint, largest first: what a send can draw on.
