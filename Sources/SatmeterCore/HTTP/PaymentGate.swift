@@ -79,7 +79,8 @@ struct PaymentGate {
             account = existing
         } else {
             do {
-                account = try ledger.createAccount(keyHash: keyHash, hint: TokenAccount.hint(token), kind: .token)
+                // The label keeps the token's mint: change and refunds go back from the same mint.
+                account = try ledger.createAccount(keyHash: keyHash, hint: TokenAccount.hint(token), kind: .token, label: token.mint)
             } catch {
                 // Another request created it a moment ago: use that one.
                 guard let raced = try? ledger.account(keyHash: keyHash) else { throw GatewayHandler.map(error) }
