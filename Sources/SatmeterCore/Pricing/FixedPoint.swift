@@ -78,12 +78,14 @@ public struct Fixed18: Sendable, Hashable, Comparable, CustomStringConvertible {
         return overflow ? nil : Fixed18(raw: product)
     }
 
-    /// The amount × ppm / 1,000,000, rounded up to 10^-18 (markups never round in the buyer's favour).
-    public func timesPPM(_ ppm: Int64) -> Fixed18? {
-        guard raw >= 0, ppm >= 0,
-              let value = WideMath.mulDivCeil(UInt128(raw), UInt128(ppm), 1_000_000),
-              value <= UInt128(Int128.max)
-        else { return nil }
+    /// The amount × ppm / 1,000,000, rounded up to 10^-18 (markups never round in the buyer's favour);
+    /// `roundUp: false` rounds down, for caps that must not be exceeded.
+    public func timesPPM(_ ppm: Int64, roundUp: Bool = true) -> Fixed18? {
+        guard raw >= 0, ppm >= 0 else { return nil }
+        let value = roundUp
+            ? WideMath.mulDivCeil(UInt128(raw), UInt128(ppm), 1_000_000)
+            : WideMath.mulDivFloor(UInt128(raw), UInt128(ppm), 1_000_000)
+        guard let value, value <= UInt128(Int128.max) else { return nil }
         return Fixed18(raw: Int128(value))
     }
 
@@ -140,12 +142,21 @@ private struct DecimalText {
 public enum WideMath {
     /// ceil(a × b / d) computed over 256 bits; nil when d is 0 or the quotient does not fit in 128 bits.
     public static func mulDivCeil(_ a: UInt128, _ b: UInt128, _ d: UInt128) -> UInt128? {
+        guard let (quotient, remainder) = mulDiv(a, b, d) else { return nil }
+        if remainder == 0 { return quotient }
+        return quotient == UInt128.max ? nil : quotient + 1
+    }
+
+    /// floor(a × b / d), likewise.
+    public static func mulDivFloor(_ a: UInt128, _ b: UInt128, _ d: UInt128) -> UInt128? {
+        mulDiv(a, b, d)?.quotient
+    }
+
+    private static func mulDiv(_ a: UInt128, _ b: UInt128, _ d: UInt128) -> (quotient: UInt128, remainder: UInt128)? {
         guard d > 0 else { return nil }
         let product = a.multipliedFullWidth(by: b)
         guard product.high < d else { return nil }
-        let (quotient, remainder) = d.dividingFullWidth(product)
-        if remainder == 0 { return quotient }
-        return quotient == UInt128.max ? nil : quotient + 1
+        return d.dividingFullWidth(product)
     }
 
     /// a + b, stopping at Int64.max instead of trapping.

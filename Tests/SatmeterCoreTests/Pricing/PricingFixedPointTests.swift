@@ -52,7 +52,9 @@ struct PricingFixedPointTests {
         // $2.50/1M × 1.005 = $2.5125/1M exactly; × 1.000001 of 1e-18 rounds up to 2e-18.
         #expect(try Fixed18.parse("2.50", shift: 6).timesPPM(1_005_000) == (try Fixed18.parse("2.5125", shift: 6)))
         #expect(Fixed18(raw: 1).timesPPM(1_000_001) == Fixed18(raw: 2))
+        #expect(Fixed18(raw: 1).timesPPM(1_000_001, roundUp: false) == Fixed18(raw: 1))
         #expect(Fixed18(raw: -1).timesPPM(1_000_000) == nil)
+        #expect(WideMath.mulDivFloor(7, 3, 2) == 10)
     }
 
     @Test func mulDivCeilUsesFullWidth() {
