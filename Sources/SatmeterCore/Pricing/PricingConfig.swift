@@ -65,10 +65,20 @@ public struct PricingConfig: Sendable {
     }
 
     public static func parse(pricing: Yams.Node?, routes: Yams.Node?, file: String) throws(ConfigError) -> PricingConfig {
+        try parse(pricing: pricing, routes: routes, file: file, otherRouteKeys: [])
+    }
+
+    /// As above; `otherRouteKeys` are route settings other parts of the gateway read (e.g. "timeout"),
+    /// accepted here instead of being refused as unknown.
+    public static func parse(pricing: Yams.Node?, routes: Yams.Node?, file: String,
+                             otherRouteKeys: [String]) throws(ConfigError) -> PricingConfig {
         let reader = YAMLReader(file: file)
         var config = PricingConfig()
-        if let pricing { try PricingSectionParser(reader: reader).parse(pricing, into: &config) }
-        if let routes { config.routes = try RouteSectionParser(reader: reader).parse(routes) }
+        // An empty `pricing:` (YAML null) means the defaults.
+        if let pricing, pricing.null == nil { try PricingSectionParser(reader: reader).parse(pricing, into: &config) }
+        if let routes, routes.null == nil {
+            config.routes = try RouteSectionParser(reader: reader, otherRouteKeys: otherRouteKeys).parse(routes)
+        }
         return config
     }
 }

@@ -46,6 +46,16 @@ public final class PricingEngine: Sendable {
         return PriceExplanation(quote: quote, usage: usage, cost: quote.cost(for: usage), now: oracle.currentTime)
     }
 
+    /// `satmeter pricing explain --model M --prompt-tokens P --completion-tokens C [--header k=v]`:
+    /// the reservation is computed for exactly P and C, so it equals the total before the minimum.
+    public func explain(model: String, promptTokens: Int, completionTokens: Int, headers: [String: String] = [:],
+                        route: String = "POST /v1/chat/completions") throws(PricingError) -> PriceExplanation {
+        let lowered = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
+        let request = PricingRequest(route: route, model: model, headers: lowered, body: ["model": .string(model)],
+                                     estimatedPromptTokens: promptTokens, maxCompletionTokens: completionTokens)
+        return try explain(request, usage: Usage(promptTokens: promptTokens, completionTokens: completionTokens))
+    }
+
     /// Fetches the provider's model list into the catalog (call at start and every refresh_seconds).
     @discardableResult
     public func refreshCatalog(fetcher: any HTTPFetching) throws(ModelCatalogError) -> Int {

@@ -3,6 +3,7 @@ import Yams
 /// Reads the `routes:` section: "METHOD /path" → upstream, type, models, fallback, price, allow, deny, match.
 struct RouteSectionParser {
     let reader: YAMLReader
+    var otherRouteKeys: [String] = []
     var entries: PriceEntryParser { PriceEntryParser(reader: reader) }
 
     static let routeKeys = ["upstream", "type", "models", "fallback", "price", "allow", "deny", "match"]
@@ -23,7 +24,7 @@ struct RouteSectionParser {
             throw reader.fail(keyNode, "route '\(key)' must look like \"POST /v1/chat/completions\"")
         }
         let what = "routes.\(key)"
-        let f = try reader.fields(node, what, allowed: Self.routeKeys)
+        let f = try reader.fields(node, what, allowed: Self.routeKeys + otherRouteKeys)
         var route = Route(key: key, line: keyNode.mark?.line ?? 0)
         if let n = f["upstream"] { route.upstream = try reader.string(n, "\(what).upstream") }
         if let n = f["type"] {

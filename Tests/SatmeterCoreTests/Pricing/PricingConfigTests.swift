@@ -115,6 +115,14 @@ struct PricingConfigTests {
         #expect(config.routes.routes.isEmpty)
     }
 
+    @Test func nullSectionsAndOtherTeamsRouteKeys() throws {
+        let root = try #require(try Yams.compose(yaml: "pricing:\nroutes:\n  \"POST /v1/x\":\n    timeout: 30\n    upstream: a\n"))
+        #expect(try PricingConfig.parse(pricing: root["pricing"], routes: nil, file: "f").minChargeMsat == 1000)
+        #expect(throws: ConfigError.self) { try PricingConfig.parse(pricing: nil, routes: root["routes"], file: "f") }
+        let config = try PricingConfig.parse(pricing: nil, routes: root["routes"], file: "f", otherRouteKeys: ["timeout"])
+        #expect(config.routes.route(for: "POST /v1/x").upstream == "a")
+    }
+
     struct BadCase: Sendable, CustomTestStringConvertible {
         var yaml: String
         var line: Int

@@ -398,6 +398,15 @@ struct PricingEngineTests {
         }
     }
 
+    @Test func explainForTheCommandLine() throws {
+        let explanation = try F.engine(Self.canary).explain(model: "gpt-4o", promptTokens: 1000, completionTokens: 1000,
+                                                            headers: ["X-Pricing-Version": "v2"])
+        #expect(explanation.quote.matchRule == "match[1] (line 8)")
+        #expect(explanation.totalMsat == 24_000)
+        #expect(explanation.quote.maxCostMsat == 24_000)
+        #expect(explanation.render().contains("route:          POST /v1/chat/completions → upstream canary"))
+    }
+
     @Test func logFieldsCarrySourceAndResolvedPrice() throws {
         let quote = try F.engine(Self.seed).quote(F.chat("budget-model"))
         let fields = JSON.object(quote.logFields)
