@@ -82,7 +82,8 @@ public final class PricingEngine: Sendable {
         let choices = isImageRoute ? 1 : (n ?? 1)
         let images = request.maxImages ?? (isImageRoute ? (n ?? 1) : 0)
         let audio = request.maxAudioSeconds ?? (request.route.contains("/audio/") ? config.defaultMaxAudioSeconds : 0)
-        return Usage(promptTokens: prompt, completionTokens: completion.multipliedReportingOverflow(by: choices).overflow ? Int.max : completion * choices,
+        let (allChoices, overflow) = completion.multipliedReportingOverflow(by: choices)
+        return Usage(promptTokens: prompt, completionTokens: overflow ? Int.max : allChoices,
                      images: max(0, images), audioSeconds: max(0, audio))
     }
 }

@@ -85,12 +85,6 @@ public struct Route: Sendable {
         self.line = line
     }
 
-    public var path: String { String(key.split(separator: " ", maxSplits: 1).last ?? "") }
-
-    /// Image routes reserve for `n` images; audio routes for a default number of seconds.
-    var isImageRoute: Bool { path.contains("/images/") }
-    var isAudioRoute: Bool { path.contains("/audio/") }
-
     public func firstMatchingRule(_ request: PricingRequest) -> (index: Int, rule: MatchRule)? {
         for (index, rule) in match.enumerated() where rule.matches(request) { return (index, rule) }
         return nil
