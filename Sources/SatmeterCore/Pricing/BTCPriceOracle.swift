@@ -156,7 +156,14 @@ public final class BTCPriceOracle: Sendable {
             }
             return .success(cents)
         } catch {
-            return .failure(SourceFailure(text: "\(source.shape): \(error)"))
+            // Short words only: this text can reach clients inside a 503 message.
+            let why = switch error {
+            case .unreachable: "unreachable"
+            case .timeout: "timed out"
+            case .transport: "transport error"
+            case .aborted: "aborted"
+            }
+            return .failure(SourceFailure(text: "\(source.shape): \(why)"))
         }
     }
 }

@@ -54,13 +54,14 @@ struct PriceResolver {
             rule: matched.map { "match[\($0.index + 1)] (line \($0.rule.line))" },
             mode: .flat, source: .fixed, detail: "", price: ModelPrice(currency: .sat), upstreamCost: nil, chargesBaseFee: false
         )
-        if let flat = config.fixedPerRequest {
-            return with(base, .fixedPerRequest, .fixed, "pricing.fixed_per_request", flat)
-        }
         let layers = [matched?.rule.prices, route.prices].compactMap { $0 }
-        let resolved = route.type == .flat
-            ? flatPrice(base, model, layers)
-            : tokenPrice(base, model ?? "", layers)
+        let resolved = if let flat = config.fixedPerRequest {
+            with(base, .fixedPerRequest, .fixed, "pricing.fixed_per_request", flat)
+        } else if route.type == .flat {
+            flatPrice(base, model, layers)
+        } else {
+            tokenPrice(base, model ?? "", layers)
+        }
         guard var resolved else { throw .unsupportedModel(model ?? request.route) }
         fillLimits(&resolved)
         return resolved

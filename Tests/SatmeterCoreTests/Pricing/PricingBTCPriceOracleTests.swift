@@ -89,6 +89,7 @@ struct PricingBTCPriceOracleTests {
         } catch {
             #expect(error.apiError.status == 503)
             #expect(error.description.contains("301 s old"))
+            #expect(error.description.contains("plain: timed out"))
         }
         // Sources recover: the next attempt after retry_seconds brings prices back.
         for i in 0..<3 { fetcher.set("http://127.0.0.1/price/\(i)", body: "96000") }
