@@ -359,6 +359,29 @@ struct PricingEngineTests {
         #expect(budget.cost(for: Self.thousand).upstreamCostMsat == 0)
     }
 
+    @Test func quotesFromManyThreadsWhileTheCatalogRefreshes() async throws {
+        let fetcher = StubFetcher()
+        fetcher.set("http://127.0.0.1:9/btc", body: "100000")
+        fetcher.set("http://127.0.0.1:9/models", body: #"{"data":[{"id":"openai/gpt-4o","pricing":{"prompt":"0.0000025","completion":"0.00001"}}]}"#)
+        var config = try F.config(Self.seed)
+        config.modelsSource = ModelsSourceConfig(url: "http://127.0.0.1:9/models")
+        let oracle = BTCPriceOracle(config: BTCPriceConfig(sources: [.init(url: "http://127.0.0.1:9/btc", shape: .plain)]),
+                                    fetcher: fetcher, clock: TestClock().function)
+        let engine = PricingEngine(config: config, oracle: oracle)
+        oracle.refresh()                    // as the gateway does at start
+        let totals = await withTaskGroup(of: Int64?.self) { group in
+            for i in 0..<64 {
+                group.addTask {
+                    if i % 8 == 0 { _ = try? engine.refreshCatalog(fetcher: fetcher) }
+                    return try? engine.quote(F.chat("gpt-4o")).cost(for: Self.thousand).totalMsat
+                }
+            }
+            return await group.reduce(into: [Int64?]()) { $0.append($1) }
+        }
+        #expect(totals.allSatisfy { $0 == 13_750 })
+        #expect(fetcher.calls.filter { $0.hasSuffix("/btc") }.count == 1)
+    }
+
     // MARK: Family floors and ceilings on dynamic prices
 
     @Test func familyBoundsHoldDynamicPrices() throws {
