@@ -12,7 +12,53 @@ struct Satmeter: ParsableCommand {
             prices, reserves the balance, calls the upstream and settles the exact cost in msats.
             Run `satmeter serve` under systemd (see systemd/) and include nginx/satmeter-locations.conf.
             """,
-        subcommands: [Serve.self, Keys.self, LedgerCommand.self, ConfigCommand.self])
+        subcommands: [Serve.self, Keys.self, PricingCommand.self, LedgerCommand.self, ConfigCommand.self])
+}
+
+struct PricingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pricing", abstract: "Predict and change prices (see docs/pricing.md).", subcommands: [Explain.self, Apply.self])
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show how a request would be priced: mode, source, every factor, and the final msats.")
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Model id as the client sends it.") var model: String
+        @Option(name: .customLong("prompt-tokens"), help: "Prompt tokens.") var promptTokens: Int = 0
+        @Option(name: .customLong("completion-tokens"), help: "Completion tokens.") var completionTokens: Int = 0
+        @Option(name: .customLong("header"), help: "A request header as name=value (for match rules); repeatable.") var headers: [String] = []
+        @Option(help: "Route, e.g. \"POST /v1/embeddings\".") var route: String = "POST /v1/chat/completions"
+
+        func run() throws {
+            guard promptTokens >= 0, completionTokens >= 0 else { throw ValidationError("token counts must not be negative") }
+            var parsed: [String: String] = [:]
+            for header in headers {
+                guard let eq = header.firstIndex(of: "=") else { throw ValidationError("--header takes name=value") }
+                parsed[String(header[..<eq])] = String(header[header.index(after: eq)...])
+            }
+            let engine = try PricingAdmin(config: try common.load()).engine()
+            do {
+                print(try engine.explain(model: model, promptTokens: promptTokens, completionTokens: completionTokens, headers: parsed, route: route).render())
+            } catch {
+                throw Failure(error.apiError.message)
+            }
+        }
+    }
+
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply a proposed price table within bounded steps; report what was refused; archive a change note.",
+            discussion: "Steps are limited by pricing.update_bounds (default +15% / -10% per apply) and family floors and ceilings.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "A price table YAML file (the format of `pricing/current.yaml` in the state directory).") var file: String
+
+        func run() throws {
+            guard let text = SatmeterConfig.readFile(file) else { throw ValidationError("cannot read \(file)") }
+            let result = try PricingAdmin(config: try common.load()).apply(proposalYAML: text, file: file)
+            print(result.changeNote.render())
+            if !result.refused.isEmpty { throw ExitCode(2) }
+        }
+    }
 }
 
 struct LedgerCommand: ParsableCommand {
@@ -48,7 +94,7 @@ struct CommonOptions: ParsableArguments {
         do {
             return try SatmeterConfig.load(path: config ?? environment["SATMETER_CONFIG"], environment: environment)
         } catch {
-            throw ValidationError("configuration error: \(error)")
+            throw Failure("configuration error: \(error)")
         }
     }
 }
@@ -89,7 +135,7 @@ struct Serve: ParsableCommand {
         do {
             try Gateway.serve(config: config)
         } catch {
-            throw ValidationError("cannot start: \(error)")
+            throw Failure("cannot start: \(error)")
         }
     }
 }
@@ -154,7 +200,7 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
-            guard let account = try admin.find(key) else { throw ValidationError("no such key") }
+            guard let account = try admin.find(key) else { throw Failure("no such key") }
             print(KeyAdmin.describe(account).serialized)
         }
     }
@@ -189,6 +235,12 @@ struct ConfigCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the embedded default configuration.")
         func run() { print(SatmeterConfig.defaultYAML) }
     }
+}
+
+/// A runtime failure: printed as "Error: …" without the usage text meant for bad arguments.
+struct Failure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// The process environment as a dictionary, without Foundation.

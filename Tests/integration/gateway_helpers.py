@@ -22,12 +22,11 @@ GATEWAY_CONFIG = """
 upstream:
   forward_headers: ["x-mock-*"]   # the tests steer the mock upstream through satmeter
 pricing:
-  btc:
-    usd_per_btc: 100000
-  exchange_fee: 1.0
-  upstream_fee: 1.0
-  min_request_msat: 1000
-  models:
+  btc_price: {usd_per_btc: 100000}
+  exchange_fee: 1
+  upstream_fee: 1
+  min_charge_msat: 1000
+  overrides:
     gpt-4o-mini: {prompt_usd_per_1m: "1", completion_usd_per_1m: "2"}
     text-embedding-3-small: {prompt_usd_per_1m: "1", completion_usd_per_1m: "0"}
     gpt-3.5-turbo-instruct: {prompt_usd_per_1m: "1", completion_usd_per_1m: "2"}

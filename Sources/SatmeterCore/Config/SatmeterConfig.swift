@@ -132,7 +132,7 @@ public struct SatmeterConfig: Sendable {
             guard let usd = Int64(value), usd > 0 else {
                 throw ConfigError(file: "SATMETER_BTC_USD", line: 0, reason: "must be a positive whole number of USD")
             }
-            pricing.btc.fixedUSDPerBTC = usd
+            pricing.btcPrice.fixedCentsPerBTC = usd * 100
         }
     }
 
@@ -146,7 +146,7 @@ public struct SatmeterConfig: Sendable {
         return 0
     }
 
-    static func readFile(_ path: String) -> String? {
+    public static func readFile(_ path: String) -> String? {
         guard let file = fopen(path, "r") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []

@@ -9,6 +9,8 @@ public enum Gateway {
         let ledger: Ledger
         do { ledger = try Ledger(path: config.databasePath) } catch { throw .state("\(error)") }
         sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
+        let pricing: PricingConfig
+        do { pricing = try PricingAdmin(config: config).effectiveConfig() } catch { throw .state("price table: \(error)") }
 
         FastCGIServer.initializeLibrary()
         CurlSession.globalInit()
@@ -18,12 +20,16 @@ public enum Gateway {
 
         // Workers are started with `--processes 1`, so only the first process supervises.
         if config.processes > 1 { Supervisor(listenFD: fd, config: config).run() }
-        runWorker(listenFD: fd, config: config, ledger: ledger, address: address)
+        runWorker(listenFD: fd, config: config, pricing: pricing, ledger: ledger, address: address)
     }
 
     /// One worker process: threads on the socket until SIGTERM, then drain and exit.
-    static func runWorker(listenFD: Int32, config: SatmeterConfig, ledger: Ledger, address: FastCGIListenAddress) -> Never {
-        let services = GatewayServices(config: config)
+    static func runWorker(listenFD: Int32, config: SatmeterConfig, pricing: PricingConfig, ledger: Ledger, address: FastCGIListenAddress) -> Never {
+        let services = GatewayServices(config: config, pricing: pricing)
+        var lastRefresh: (btc: Int64, catalog: Int64) = (0, 0)
+        services.refreshPrices(now: Clock.now(), last: &lastRefresh)
+        // Housekeeping has its own connection and session: never a worker thread's.
+        let housekeeping = GatewayHandler(services: services)
         Log.info("serving on \(address) with \(config.threadsPerProcess) threads, upstream \(config.upstream.baseURL)")
         let server = FastCGIServer(listenFD: listenFD, threadCount: config.threadsPerProcess) {
             GatewayHandler(services: services)
@@ -31,9 +37,11 @@ public enum Gateway {
         var lastSweep = Clock.now()
         server.run {
             let now = Clock.now()
+            services.refreshPrices(now: now, last: &lastRefresh)
             if now - lastSweep >= 30 {
                 lastSweep = now
                 sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
+                if config.cashu.enabled, let wallet = try? housekeeping.wallet() { wallet.recoverPending() }
             }
         }
         Log.info("stopped")

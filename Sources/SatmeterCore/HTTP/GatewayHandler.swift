@@ -38,7 +38,7 @@ public final class GatewayHandler: FastCGIHandler {
         case .chatCompletions, .completions, .embeddings:
             try OpenAIProxy(handler: self, exchange: exchange, endpoint: endpoint).run()
         case .models:
-            try proxyModels(exchange)
+            listModels(exchange)
         case .walletBalance:
             try WalletEndpoints(handler: self, exchange: exchange).balance()
         case .metrics:
@@ -92,17 +92,9 @@ public final class GatewayHandler: FastCGIHandler {
         return account
     }
 
-    /// `GET /v1/models`: the upstream's list, passed through (free, no key needed).
-    private func proxyModels(_ exchange: Exchange) throws(APIError) {
-        let upstream = services.config.upstream
-        let request = HTTPRequest(method: "GET", url: upstream.baseURL + "/models", headers: Self.upstreamHeaders(upstream),
-                                  timeout: Double(upstream.timeoutSeconds))
-        let response: HTTPResponse
-        do { response = try curl.send(request) } catch { throw Self.map(error) }
-        guard response.status == 200, (try? JSON.parse(response.body)) != nil else {
-            throw .upstreamFailed("the model list returned status \(response.status)")
-        }
-        exchange.send(status: 200, body: response.body, contentType: "application/json")
+    /// `GET /v1/models`: every model sold here with its price in USD and in sats (free, no key needed).
+    private func listModels(_ exchange: Exchange) {
+        exchange.send(status: 200, json: services.pricing.modelsListing())
     }
 
     static func upstreamHeaders(_ upstream: UpstreamConfig) -> [(String, String)] {
@@ -132,15 +124,6 @@ public final class GatewayHandler: FastCGIHandler {
         case let .unreachable(why): .upstreamFailed("upstream unreachable (\(why))")
         case let .transport(why): .upstreamFailed(why)
         case .aborted: .upstreamFailed("aborted")
-        }
-    }
-
-    static func map(_ error: PricingError) -> APIError {
-        switch error {
-        case let .unsupportedModel(model): .unsupportedModel(model)
-        case let .deniedModel(model): .unsupportedModel(model)
-        case .missingModel: .invalidRequest("'model' is required")
-        case let .priceUnavailable(why): .priceUnavailable(why)
         }
     }
 }

@@ -8,11 +8,28 @@ public final class GatewayServices: Sendable {
     /// This process's tag on the reservations it holds.
     public let owner: String
 
-    public init(config: SatmeterConfig, fetcher: any HTTPFetching = CurlFetcher()) {
+    public let fetcher: any HTTPFetching
+
+    /// `pricing` is the configured pricing with the managed table applied (see `PricingAdmin`).
+    public init(config: SatmeterConfig, pricing pricingConfig: PricingConfig, fetcher: any HTTPFetching = CurlFetcher()) {
         self.config = config
-        oracle = BTCPriceOracle(config: config.pricing.btc, fetcher: fetcher, clock: { Clock.now() })
-        pricing = PricingEngine(config: config.pricing, oracle: oracle)
+        self.fetcher = fetcher
+        oracle = BTCPriceOracle(config: pricingConfig.btcPrice, fetcher: fetcher, clock: { Clock.now() })
+        pricing = PricingEngine(config: pricingConfig, oracle: oracle)
         owner = ProcessIdentity.current()
+    }
+
+    /// Periodic work of one process (on its main thread): prices and the model catalog.
+    func refreshPrices(now: Int64, last: inout (btc: Int64, catalog: Int64)) {
+        let pricingConfig = pricing.config
+        if pricingConfig.btcPrice.fixedCentsPerBTC == nil, now - last.btc >= pricingConfig.btcPrice.refreshSeconds {
+            last.btc = now
+            oracle.refresh()
+        }
+        if pricingConfig.modelsSource.url != nil, now - last.catalog >= pricingConfig.modelsSource.refreshSeconds {
+            last.catalog = now
+            do { try pricing.refreshCatalog(fetcher: fetcher) } catch { Log.warning("model price list not refreshed: \(error)") }
+        }
     }
 }
 

@@ -28,7 +28,7 @@ struct OpenAIProxy {
             quote = try services.pricing.quote(PricingRequest(
                 route: endpoint.routeKey, model: request.model, headers: headers, body: body,
                 estimatedPromptTokens: request.promptTokenBound, maxCompletionTokens: request.maxCompletionTokens))
-        } catch { throw GatewayHandler.map(error) }
+        } catch { throw error.apiError }
         exchange.record.pricingMode = quote.mode.rawValue
         exchange.record.pricingSource = quote.source.rawValue
         exchange.record.resolvedPrice = quote.resolvedPrice

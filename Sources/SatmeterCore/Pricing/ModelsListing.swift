@@ -21,6 +21,9 @@ extension PricingEngine {
         var ids = Set(route.prices.models.exactKeys + config.overrides.exactKeys)
         ids.formUnion((route.allow ?? []).filter(\.isExact).map(\.text))
         ids.formUnion(catalog.models.map(\.id))
+        // Catalog ids carry a provider prefix ("openai/gpt-4o"); clients of an OpenAI-compatible
+        // upstream send the bare id, which prices the same, so list that too.
+        ids.formUnion(catalog.models.compactMap { $0.id.split(separator: "/").last.map(String.init) })
         return ids.sorted()
     }
 
