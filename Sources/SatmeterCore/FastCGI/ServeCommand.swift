@@ -25,7 +25,7 @@ public enum Gateway {
 
     /// One worker process: threads on the socket until SIGTERM, then drain and exit.
     static func runWorker(listenFD: Int32, config: SatmeterConfig, pricing: PricingConfig, ledger: Ledger, address: FastCGIListenAddress) -> Never {
-        let services = GatewayServices(config: config, pricing: pricing)
+        let services = GatewayServices(config: config, pricing: pricing, ledger: ledger)
         var lastRefresh: (btc: Int64, catalog: Int64) = (0, 0)
         services.refreshPrices(now: Clock.now(), last: &lastRefresh)
         // Housekeeping has its own connection and session: never a worker thread's.
@@ -37,6 +37,8 @@ public enum Gateway {
         var lastSweep = Clock.now()
         server.run {
             let now = Clock.now()
+            services.requestLog.flush(into: ledger)
+            ledger.checkpoint()
             services.refreshPrices(now: now, last: &lastRefresh)
             if now - lastSweep >= 30 {
                 lastSweep = now
@@ -44,6 +46,7 @@ public enum Gateway {
                 if config.cashu.enabled, let wallet = try? housekeeping.wallet() { wallet.recoverPending() }
             }
         }
+        services.requestLog.flush(into: ledger)
         Log.info("stopped")
         exit(0)
     }
