@@ -75,9 +75,12 @@ public struct MintClient {
         return try MeltQuote(json: json)
     }
 
-    /// `POST /v1/melt/bolt11`: pays the quote with `inputs`; returns the quote's state afterwards.
-    public func melt(quoteID: String, inputs: [Proof]) throws(MintError) -> MeltQuote {
-        let json = try call("POST", "/v1/melt/bolt11", body: ["quote": .string(quoteID), "inputs": .array(inputs.map(\.mintJSON))])
+    /// `POST /v1/melt/bolt11`: pays the quote with `inputs`; blank `outputs` (NUT-08) bring back
+    /// what the payment did not use. Returns the quote's state afterwards, with that change.
+    public func melt(quoteID: String, inputs: [Proof], outputs: [BlindedMessage]) throws(MintError) -> MeltQuote {
+        let json = try call("POST", "/v1/melt/bolt11", body: [
+            "quote": .string(quoteID), "inputs": .array(inputs.map(\.mintJSON)), "outputs": .array(outputs.map(\.json)),
+        ])
         return try MeltQuote(json: json)
     }
 
@@ -205,6 +208,8 @@ public struct MeltQuote: Sendable, Equatable {
     public var feeReserve: UInt64
     /// UNPAID, PENDING or PAID.
     public var state: String
+    /// Signatures on our blank outputs for the unused fee reserve (NUT-08).
+    public var change: [BlindSignature]
 
     init(json: JSON) throws(MintError) {
         guard let id = json["quote"]?.stringValue, let amount = json["amount"]?.int64Value, amount >= 0 else {
@@ -214,6 +219,7 @@ public struct MeltQuote: Sendable, Equatable {
         self.amount = UInt64(amount)
         feeReserve = UInt64(max(0, json["fee_reserve"]?.int64Value ?? 0))
         state = json["state"]?.stringValue ?? ((json["paid"]?.boolValue ?? false) ? "PAID" : "UNPAID")
+        change = (json["change"]?.arrayValue ?? []).compactMap(BlindSignature.init(json:))
     }
 }
 

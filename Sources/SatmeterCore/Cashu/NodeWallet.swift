@@ -294,7 +294,7 @@ final class NodeWallet {
     /// (refunding a send). If so, ask the mint for our outputs' signatures again and complete it.
     @discardableResult
     func recover(_ operation: MintOperation) -> Bool {
-        guard operation.kind != .melt else { return false }
+        guard operation.kind != .melt else { return recoverMelt(operation) }
         let mint = client(operation.mint)
         let outputs = PreparedOutput.parse(operation.outputs)
         do {
@@ -340,7 +340,7 @@ final class NodeWallet {
         guard token.proofs.allSatisfy({ $0.witness == nil }) else { throw .invalidToken("locked (P2PK/HTLC) proofs are not accepted") }
     }
 
-    private func makeOutputs(mint: MintClient, amounts: [UInt64], role: String) throws(WalletError) -> [PreparedOutput] {
+    func makeOutputs(mint: MintClient, amounts: [UInt64], role: String) throws(WalletError) -> [PreparedOutput] {
         let infos = try mintCall { () throws(MintError) in try keysets.infos(mint) }
         guard let active = infos.first(where: { $0.active && $0.unit == Self.unit }) else {
             throw .mintRejected("the mint has no active \(Self.unit) keyset")
@@ -353,7 +353,7 @@ final class NodeWallet {
         }
     }
 
-    private func proof(from stored: StoredProof) throws(WalletError) -> Proof {
+    func proof(from stored: StoredProof) throws(WalletError) -> Proof {
         do { return try Proof(amount: UInt64(stored.amount), keysetID: stored.keysetID, secret: stored.secret, C: stored.c) } catch {
             throw .storage("a stored proof is malformed: \(error)")
         }

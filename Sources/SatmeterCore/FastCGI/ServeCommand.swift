@@ -35,6 +35,7 @@ public enum Gateway {
             GatewayHandler(services: services)
         }
         var lastSweep = Clock.now()
+        var lastPayout = Clock.now()
         server.run {
             let now = Clock.now()
             services.requestLog.flush(into: ledger)
@@ -45,10 +46,23 @@ public enum Gateway {
                 sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
                 if config.cashu.enabled, let wallet = try? housekeeping.wallet() { wallet.recoverPending() }
             }
+            if let address = config.cashu.receiveLightningAddress, now - lastPayout >= config.cashu.payoutIntervalSeconds {
+                lastPayout = now
+                payOut(to: address, config: config, ledger: ledger, handler: housekeeping)
+            }
         }
         services.requestLog.flush(into: ledger)
         Log.info("stopped")
         exit(0)
+    }
+
+    /// One process at a time pays out earnings (a lease in the database).
+    static func payOut(to address: String, config: SatmeterConfig, ledger: Ledger, handler: GatewayHandler) {
+        guard (try? ledger.claimLease("payout", owner: handler.services.owner, seconds: config.cashu.payoutIntervalSeconds)) == true,
+              let wallet = try? handler.wallet() else { return }
+        do { try wallet.payOutEarnings(to: address, thresholdSat: config.cashu.payoutThresholdSat) } catch {
+            if error != .nothingToPay { Log.warning("payout: \(error)") }
+        }
     }
 
     /// Releases reservations whose worker process is gone, or that outlived the timeout.

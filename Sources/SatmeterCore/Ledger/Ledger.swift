@@ -11,6 +11,8 @@ import Glibc
 public final class Ledger: @unchecked Sendable {
     public let db: Database
     private let lock = ConnectionLock()
+    /// Transactions nest: an inner one joins the outer (guarded by `lock`).
+    private var depth = 0
     private let clock: @Sendable () -> Int64
 
     public init(database: Database, clock: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(LedgerError) {
@@ -267,7 +269,16 @@ public final class Ledger: @unchecked Sendable {
 
     @discardableResult
     func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        try lock.withLock { () throws(LedgerError) -> T in try transactionLocked(body) }
+        try lock.withLock { () throws(LedgerError) -> T in
+            guard depth == 0 else {
+                depth += 1
+                defer { depth -= 1 }
+                return try body()
+            }
+            depth = 1
+            defer { depth = 0 }
+            return try transactionLocked(body)
+        }
     }
 
     /// Other processes sharing the file still meet at BEGIN IMMEDIATE.

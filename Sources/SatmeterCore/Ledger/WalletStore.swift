@@ -83,6 +83,59 @@ extension Ledger {
         }
     }
 
+    /// Starts paying out earnings: locks the input proofs and records the payout as pending, in
+    /// one transaction. `feeMsat` is everything beyond the amount until the change is known.
+    public func beginPayout(_ operation: MintOperation, destination: String, amountMsat: Int64, feeMsat: Int64) throws(LedgerError) {
+        let now = Clock.now()
+        try transaction { () throws(LedgerError) in
+            try beginSend(operation, debitMsat: 0)
+            try run("""
+                INSERT INTO payouts(id, mint, destination, amount_msat, fee_msat, state, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)
+                """, [.text(operation.id), .text(operation.mint), .text(destination), .integer(amountMsat), .integer(feeMsat),
+                      .integer(now), .integer(now)])
+        }
+    }
+
+    /// The payment went through: inputs spent, change kept, the real fee recorded.
+    public func completePayout(operationID: String, change: [StoredProof], feeMsat: Int64, quoteID: String) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            try completeSend(operationID: operationID, keptProofs: change, result: quoteID)
+            try run("UPDATE payouts SET state = 'paid', fee_msat = ?, updated_at = ? WHERE id = ?",
+                    [.integer(feeMsat), .integer(Clock.now()), .text(operationID)])
+        }
+    }
+
+    /// The payment did not happen: the proofs are ours again.
+    public func failPayout(operationID: String, reason: String) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            try failOperation(operationID: operationID, reason: reason)
+            try run("UPDATE payouts SET state = 'failed', updated_at = ? WHERE id = ?", [.integer(Clock.now()), .text(operationID)])
+        }
+    }
+
+    public func payouts() throws(LedgerError) -> [(id: String, amountMsat: Int64, feeMsat: Int64, state: String)] {
+        try run("SELECT id, amount_msat, fee_msat, state FROM payouts ORDER BY created_at").map { ($0.text(0), $0.int(1), $0.int(2), $0.text(3)) }
+    }
+
+    /// A lease so that one process at a time does a job (payouts) among several sharing the file.
+    /// True when `owner` holds it for the next `seconds`.
+    public func claimLease(_ name: String, owner: String, seconds: Int64) throws(LedgerError) -> Bool {
+        let now = Clock.now()
+        return try transaction { () throws(LedgerError) -> Bool in
+            let current = try run("SELECT value FROM meta WHERE name = ?", [.text("lease:" + name)]).first?.text(0)
+            if let current {
+                let parts = current.split(separator: " ", maxSplits: 1)
+                let expiry = parts.first.flatMap { Int64($0) } ?? 0
+                let holder = parts.count > 1 ? String(parts[1]) : ""
+                guard expiry < now || holder == owner else { return false }
+            }
+            try run("INSERT INTO meta(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    [.text("lease:" + name), .text("\(now + seconds) \(owner)")])
+            return true
+        }
+    }
+
     /// Earnings that left the node (amount and fees), pending payouts included: the wallet holds
     /// that much less than the books' earnings.
     public func payoutTotalMsat() throws(LedgerError) -> Int64 {

@@ -1,0 +1,163 @@
+/// Paying the operator's earnings out to a Lightning address (LNURL-pay + NUT-05 melt).
+///
+/// What may leave is what the books say the operator earned and has not been paid, less credit
+/// the operator granted without ecash: users' balances are never touched. The melt carries
+/// blank outputs (NUT-08), so the part of the fee reserve the payment did not use comes back.
+extension NodeWallet {
+    struct PayoutResult: Equatable {
+        var amountSat: Int64
+        var feeSat: Int64
+        var mint: String
+    }
+
+    /// Sats the operator could take out now, and from which mint.
+    func payableEarnings() throws(PayoutError) -> (sat: Int64, mint: String)? {
+        do {
+            let totals = try ledger.totals()
+            let earnedUnpaid = totals.earnedMsat - totals.grantedMsat - (try ledger.payoutTotalMsat())
+            var byMint: [String: Int64] = [:]
+            for proof in try ledger.allProofs(state: "unspent") { byMint[proof.mint, default: 0] += proof.amount }
+            let walletSat = byMint.values.reduce(0, +)
+            // Never below what users are owed, whatever the books say.
+            let spare = min(earnedUnpaid / 1000, walletSat - (totals.owedMsat + 999) / 1000)
+            guard spare > 0, let richest = byMint.max(by: { $0.value < $1.value }) else { return nil }
+            return (min(spare, richest.value), richest.key)
+        } catch {
+            throw .mint("\(error)")
+        }
+    }
+
+    @discardableResult
+    func payOutEarnings(to addressText: String, thresholdSat: Int64) throws(PayoutError) -> PayoutResult {
+        guard let address = LightningAddress(addressText) else { throw .lnurl("'\(addressText)' is not a Lightning address") }
+        guard let (available, mintURL) = try payableEarnings(), available >= thresholdSat else { throw .nothingToPay }
+        let mint = client(mintURL)
+        let session = http
+        let fetch = { (request: HTTPRequest) throws(HTTPFetchError) -> HTTPResponse in try session.send(request) }
+        // Leave room for the Lightning fee reserve and the input fee; one retry with the real figures.
+        var amount = available - max(2, available / 50)
+        for _ in 0..<2 {
+            guard amount > 0 else { throw .nothingToPay }
+            let invoice = try address.invoice(amountMsat: amount * 1000, fetch: fetch)
+            let quote: MeltQuote
+            do { quote = try mint.meltQuote(invoice: invoice, unit: Self.unit) } catch { throw .mint("\(error)") }
+            let need = Int64(quote.amount + quote.feeReserve)
+            let infos: [KeysetInfo]
+            do { infos = try keysets.infos(mint) } catch { throw .mint("\(error)") }
+            let (inputs, inputFee) = selectInputs(mint: mintURL, covering: need, infos: infos)
+            let total = inputs.reduce(0) { $0 + $1.amount }
+            guard total >= need + inputFee, need + inputFee <= available else {
+                amount = available - (need - amount) - inputFee - 1
+                continue
+            }
+            return try melt(quote: quote, inputs: inputs, inputFee: inputFee, mint: mint, destination: addressText)
+        }
+        throw .nothingToPay
+    }
+
+    private func selectInputs(mint: String, covering need: Int64, infos: [KeysetInfo]) -> ([StoredProof], Int64) {
+        let proofs = (try? ledger.unspentProofs(mint: mint)) ?? []
+        var chosen: [StoredProof] = []
+        var ppk: [UInt64] = []
+        var sum: Int64 = 0
+        for proof in proofs.reversed() {  // smallest first: the change stays small
+            chosen.append(proof)
+            sum += proof.amount
+            ppk.append(infos.first { $0.id == proof.keysetID }?.inputFeePPK ?? 0)
+            let fee = Int64((try? Keyset.inputFee(ppkPerInput: ppk)) ?? 0)
+            if sum >= need + fee { return (chosen, fee) }
+        }
+        return (chosen, 0)
+    }
+
+    private func melt(quote: MeltQuote, inputs: [StoredProof], inputFee: Int64, mint: MintClient, destination: String) throws(PayoutError) -> PayoutResult {
+        let total = inputs.reduce(0) { $0 + $1.amount }
+        let overpaid = max(1, total - Int64(quote.amount) - inputFee)
+        // NUT-08: enough blank outputs to carry back any amount up to `overpaid`.
+        let blankCount = max(1, Int64.bitWidth - overpaid.leadingZeroBitCount)
+        let blanks: [PreparedOutput]
+        do { blanks = try makeOutputs(mint: mint, amounts: Array(repeating: 1, count: blankCount), role: "change") } catch { throw .mint("\(error)") }
+        let operation = MintOperation(id: RequestID.generate(), kind: .melt, mint: mint.url, inputs: inputs,
+                                      outputs: .array(blanks.map(\.json)), accountID: nil, requestID: quote.id)
+        do {
+            try ledger.beginPayout(operation, destination: destination, amountMsat: Int64(quote.amount) * 1000,
+                                   feeMsat: (total - Int64(quote.amount)) * 1000)
+        } catch { throw .mint("\(error)") }
+        let proofs: [Proof]
+        do { proofs = try inputs.map { stored throws(WalletError) in try proof(from: stored) } } catch { throw .mint("\(error)") }
+        let result: MeltQuote
+        do {
+            result = try mint.melt(quoteID: quote.id, inputs: proofs, outputs: blanks.map(\.message))
+        } catch {
+            // A refusal is believed only if the inputs are still unspent: a mint may have taken
+            // them (or left them pending) before it refused.
+            if error.isAmbiguous || !inputsUnspent(proofs, at: mint) {
+                Log.warning("payout \(operation.id): \(error); left pending for recovery")
+                throw .mint("\(error)")
+            }
+            try? ledger.failPayout(operationID: operation.id, reason: "\(error)")
+            throw .mint("\(error)")
+        }
+        guard result.state == "PAID" else {
+            if result.state == "UNPAID", inputsUnspent(proofs, at: mint) { try? ledger.failPayout(operationID: operation.id, reason: "unpaid") }
+            throw .mint("the payment is \(result.state)")
+        }
+        let change = unblindChange(result.change, outputs: blanks, mint: mint.url)
+        let changeSat = change.reduce(0) { $0 + $1.amount }
+        let fee = total - Int64(quote.amount) - changeSat
+        do { try ledger.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quote.id) } catch {
+            throw .mint("\(error)")
+        }
+        Log.info("paid out \(quote.amount) sat to \(destination) (fees \(fee) sat)")
+        return PayoutResult(amountSat: Int64(quote.amount), feeSat: fee, mint: mint.url)
+    }
+
+    /// A payout whose answer was lost: the quote's state says whether it was paid; the change
+    /// comes back by restoring the blank outputs (NUT-09).
+    func recoverMelt(_ operation: MintOperation) -> Bool {
+        guard let quoteID = operation.requestID else { return false }
+        let mint = client(operation.mint)
+        do {
+            let quote = try mint.meltQuoteState(quoteID: quoteID)
+            switch quote.state {
+            case "PAID":
+                let blanks = PreparedOutput.parse(operation.outputs)
+                let restored = (try? mint.restore(outputs: blanks.map(\.message))) ?? []
+                let change = unblindChange(restored.map(\.1), outputs: restored.compactMap { pair in blanks.first { $0.blinded == pair.0.blinded } },
+                                           mint: operation.mint)
+                let total = operation.inputs.reduce(0) { $0 + $1.amount }
+                let fee = total - Int64(quote.amount) - change.reduce(0) { $0 + $1.amount }
+                try ledger.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quoteID)
+                return true
+            case "UNPAID":
+                let proofs = try operation.inputs.map { stored throws(WalletError) in try proof(from: stored) }
+                guard inputsUnspent(proofs, at: mint) else { return false }
+                try ledger.failPayout(operationID: operation.id, reason: "recovered: not paid")
+                return true
+            default:
+                return false
+            }
+        } catch {
+            Log.warning("recovery of payout \(operation.id) postponed: \(error)")
+            return false
+        }
+    }
+
+    /// True only when the mint confirms every input is still UNSPENT (false if it cannot say).
+    func inputsUnspent(_ proofs: [Proof], at mint: MintClient) -> Bool {
+        guard let states = try? mint.checkState(ys: proofs.map { $0.Y.hex }) else { return false }
+        return states.allSatisfy { $0 == .unspent }
+    }
+
+    /// Change signatures carry their own amounts (the blank outputs asked for none).
+    func unblindChange(_ signatures: [BlindSignature], outputs: [PreparedOutput], mint: String) -> [StoredProof] {
+        var proofs: [StoredProof] = []
+        for (output, signature) in zip(outputs, signatures) {
+            guard let keyset = try? keysets.keyset(client(mint), id: signature.keysetID), let key = keyset.keys[signature.amount],
+                  let blind = try? PublicKey(hex: signature.signature), let r = try? Scalar(hex: output.blindingFactor),
+                  let c = try? BDHKE.unblind(signature: blind, blindingFactor: r, mintKey: key) else { continue }
+            proofs.append(StoredProof(mint: mint, keysetID: signature.keysetID, amount: Int64(signature.amount), secret: output.secret, c: c.hex))
+        }
+        return proofs
+    }
+}
