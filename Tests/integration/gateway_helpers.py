@@ -66,6 +66,17 @@ def audit(satmeter: SatmeterServer) -> dict[str, Any]:
     return report
 
 
+def wallet_audit(satmeter: SatmeterServer, require_consistent: bool = True) -> dict[str, Any]:
+    """`satmeter wallet audit`: every unspent proof confirmed at its mint (NUT-07), and the
+    ecash equal to owed + earned − granted − paid out."""
+    argv = [str(satmeter.binary), "wallet", "audit", *satmeter._common_args()]
+    result = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    report = json.loads(result.stdout)
+    if require_consistent:
+        assert result.returncode == 0 and report["consistent"], report
+    return report
+
+
 def assert_openai_error(response: http.client.HTTPResponse, body: bytes, status: int, code: str) -> dict[str, Any]:
     assert response.status == status, body
     assert response.getheader("Content-Type") == "application/json"

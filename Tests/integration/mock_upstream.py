@@ -65,9 +65,9 @@ import struct
 import sys
 import threading
 import time
-from http import HTTPStatus
+
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 BEHAVIORS = frozenset(
     {"fail-500", "fail-429", "slow", "garbage", "truncated-sse", "no-usage", "drop-connection"}

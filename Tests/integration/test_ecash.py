@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 import cashu_token
 from cashu_wallet import TokenFactory, Wallet
-from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost, raw_request
+from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost, raw_request, wallet_audit
 from mint_proxy import MintProxy
 from servers import MintServer, NginxServer, SatmeterServer
 
@@ -66,14 +65,6 @@ def tokens(proxy: MintProxy, tmp_path_factory: pytest.TempPathFactory) -> TokenF
 def fresh_wallet(proxy: MintProxy, tmp_path: Path) -> Callable[[], Wallet]:
     count = iter(range(1000))
     return lambda: Wallet(proxy.url, tmp_path / f"receiver{next(count)}")
-
-
-def wallet_audit(satmeter: SatmeterServer) -> dict[str, Any]:
-    argv = [str(satmeter.binary), "wallet", "audit", *satmeter._common_args()]
-    result = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    report = json.loads(result.stdout)
-    assert result.returncode == 0 and report["consistent"], report
-    return report
 
 
 @pytest.fixture(autouse=True)

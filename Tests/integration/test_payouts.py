@@ -4,13 +4,12 @@ LNURL server, NUT-05 melt at the FakeWallet mint, users' balances untouched, boo
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from typing import Any, Callable, Iterator
 
 import pytest
 
-from gateway_helpers import GATEWAY_CONFIG, audit, balance, raw_request
+from gateway_helpers import GATEWAY_CONFIG, audit, balance, raw_request, wallet_audit
 from lnurl_server import LNURLServer
 from servers import MintServer, NginxServer, SatmeterServer
 
@@ -41,15 +40,6 @@ cashu:
   payout_threshold_sat: 10
   payout_interval_seconds: 10
 """
-
-
-def wallet_audit(satmeter: SatmeterServer, require_consistent: bool = True) -> dict[str, Any]:
-    argv = [str(satmeter.binary), "wallet", "audit", *satmeter._common_args()]
-    result = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    report = json.loads(result.stdout)
-    if require_consistent:
-        assert result.returncode == 0 and report["consistent"], report
-    return report
 
 
 def test_earnings_above_the_threshold_are_paid_out_and_users_keep_their_balance(
