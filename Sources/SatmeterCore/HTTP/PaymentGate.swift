@@ -51,8 +51,20 @@ struct PaymentGate {
         }
     }
 
-    private func parse(_ text: String) throws(APIError) -> Token {
-        do { return try Token.parse(text) } catch { throw .invalidToken(error.description) }
+    private func parse(_ text: String) throws(APIError) -> Token { try Self.readToken(text) }
+
+    /// The largest token taken: a token's amounts are only its sender's claim until the mint swaps
+    /// it, and they become msat balances (Int64) on the way. All the bitcoin there is fits.
+    static let maxTokenSats = UInt64(Int64.max / 1000)
+
+    /// A client's token, refused (400) before anything converts its amounts if they cannot be a balance.
+    static func readToken(_ text: String) throws(APIError) -> Token {
+        let token: Token
+        do { token = try Token.parse(text) } catch { throw .invalidToken(error.description) }
+        guard let total = try? token.totalAmount(), total <= maxTokenSats else {
+            throw .invalidToken("the token's amounts add up to more than \(maxTokenSats) sats")
+        }
+        return token
     }
 
     /// The account behind a token; redeems the token into it on first use.
