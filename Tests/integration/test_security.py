@@ -149,6 +149,15 @@ def test_shipped_nginx_config_logs_no_credential_headers() -> None:
                 assert len(line.split()) == 2, f"{conf}: access_log with a custom format: {line}"
 
 
+def test_shipped_error_logs_stay_above_info() -> None:
+    """At info, nginx logs the start of an over-long header line, which may be a key or spendable ecash."""
+    for conf in sorted((REPO_ROOT / "nginx").glob("*.conf")):
+        for line in conf.read_text().splitlines():
+            words = line.split("#", 1)[0].split()
+            if words[:1] == ["error_log"] and len(words) > 2:
+                assert words[2].rstrip(";") not in ("info", "debug"), f"{conf}: {line.strip()}"
+
+
 # --- files and the socket -----------------------------------------------------------
 
 
