@@ -69,12 +69,18 @@ def http_request(method: bytes | str, target: bytes | str, headers: list[tuple[b
     return b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
 
 
-def send(server: NginxServer, request: bytes, timeout: float = 30) -> Reply:
-    """Sends raw bytes, reads until nginx closes, parses the answer (plain or chunked)."""
+def send(server: NginxServer, request: bytes, timeout: float = 30, half_close: bool = False) -> Reply:
+    """Sends raw bytes, reads until nginx closes, parses the answer (plain or chunked).
+
+    half_close: end our side after sending, for requests nginx refuses before reading the body it
+    was promised (else it lingers, waiting for that body, before it closes).
+    """
     data = b""
     with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
         try:
             sock.sendall(request)
+            if half_close:
+                sock.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass  # nginx answered (413, 400) before it read everything; the answer is still there
         try:
@@ -184,7 +190,8 @@ def test_oversized_body_gets_a_json_413(gateway: NginxServer, satmeter: Satmeter
         reply = post(gateway, body, [bearer(key)])
     else:  # only the header says so
         reply = send(gateway, b"POST " + CHAT.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                     b"Authorization: Bearer " + key.encode() + b"\r\nContent-Length: " + str(declared).encode() + b"\r\n\r\n{}")
+                     b"Authorization: Bearer " + key.encode() + b"\r\nContent-Length: " + str(declared).encode() + b"\r\n\r\n{}",
+                     half_close=True)
     assert_client_error(reply, 413, "body_too_large")
     assert balance(gateway, key)["balance"] == 50_000
 
