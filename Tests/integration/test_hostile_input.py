@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from conftest import UPSTREAM_KEY
 from gateway_helpers import GATEWAY_CONFIG, audit, balance
 from servers import NginxServer, SatmeterServer
 
@@ -455,3 +456,23 @@ def test_malformed_x_cashu_gets_400_before_any_mint_call(gateway: NginxServer, s
 def test_malformed_token_as_bearer_key_gets_400(gateway: NginxServer) -> None:
     for token in (v3_token([2**63]), NUT00_V4[:-10], "cashuB" + "_" * 5_000):
         assert_client_error(post(gateway, GOOD_BODY, [bearer(token)]), 400, "invalid_cashu_token")
+
+
+def test_a_saturated_quote_gets_a_402_not_a_crash(satmeter_bin: Path, mock_upstream: Any, tmp_path: Path,
+                                                  start_nginx: Callable[[Path], NginxServer]) -> None:
+    """Pricing saturates at Int64.max msat (an absurd BTC price, e.g. a broken feed); the NUT-18
+    request in the 402 must still be computed, not overflow."""
+    config = tmp_path / "absurd.yaml"
+    config.write_text(GATEWAY_CONFIG.replace("usd_per_btc: 100000", 'usd_per_btc: "0.01"')
+                      + '    absurd: {usd_per_1m: "100000"}\n' + f"cashu:\n  mints: [\"{NOBODY_MINT}\"]\n")
+    server = SatmeterServer(satmeter_bin, tmp_path / "satmeter", mock_upstream.base_url, UPSTREAM_KEY, config)
+    del server.env["SATMETER_BTC_USD"]  # the file's price, not the fixtures' usual one
+    try:
+        server.start()
+        gateway = start_nginx(server.socket_path)
+        reply = post(gateway, {**GOOD_BODY, "model": "absurd", "max_tokens": 10_000_000})
+        assert_client_error(reply, 402, "payment_required")
+        assert reply.headers["x-cashu"].startswith("creqA")
+        assert server.proc is not None and server.proc.alive(), server.stderr()[-2000:]
+    finally:
+        server.stop()

@@ -84,7 +84,10 @@ struct PaymentGate {
             let net: (total: UInt64, fee: UInt64)
             do { net = try wallet.netValue(of: token) } catch { throw error.apiError }
             let value = Int64(net.total - net.fee) * 1000
-            guard value >= minimumMsat else { throw .tokenValueTooLow(valueMsat: value, requiredMsat: minimumMsat + Int64(net.fee) * 1000) }
+            guard value >= minimumMsat else {
+                let (required, overflow) = minimumMsat.addingReportingOverflow(Int64(net.fee) * 1000)
+                throw .tokenValueTooLow(valueMsat: value, requiredMsat: overflow ? .max : required)
+            }
         }
         var account: Account
         if let existing {
@@ -117,10 +120,17 @@ struct PaymentGate {
     /// input fee, the unit, and the mints we accept.
     func paymentRequest(maxCostMsat: Int64, model: String) -> String {
         let config = handler.services.config.cashu
-        let sats = UInt64((maxCostMsat + 999) / 1000) + 1
+        let sats = Self.requestSats(maxCostMsat: maxCostMsat)
         let request = PaymentRequest(id: nil, amount: sats, unit: NodeWallet.unit, singleUse: true, mints: config.mints,
                                      description: "satmeter: \(model)", transports: nil, lock: nil)
         return request.encoded()
+    }
+
+    /// The cost in whole sats, rounded up, plus one. Pricing saturates at Int64.max msat (an absurd
+    /// BTC price), so this must not add before it divides.
+    static func requestSats(maxCostMsat: Int64) -> UInt64 {
+        let msat = UInt64(max(0, maxCostMsat))
+        return msat / 1000 + (msat % 1000 == 0 ? 1 : 2)
     }
 }
 

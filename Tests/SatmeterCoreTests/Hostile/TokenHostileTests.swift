@@ -29,3 +29,17 @@ import Testing
         #expect(Int64(try token.totalAmount()) * 1000 <= Int64.max)
     }
 }
+
+/// The 402's NUT-18 amount: `(maxCostMsat + 999) / 1000` trapped when pricing saturated at
+/// Int64.max msat (an absurd BTC price), killing the worker on every unpaid request.
+/// Found by Tests/integration/test_hostile_input.py (test_a_saturated_quote_gets_a_402_not_a_crash).
+@Suite struct PaymentRequestAmountHostileTests {
+    @Test func roundsUpAndAddsOneWithoutOverflow() {
+        #expect(PaymentGate.requestSats(maxCostMsat: 0) == 1)
+        #expect(PaymentGate.requestSats(maxCostMsat: 1) == 2)
+        #expect(PaymentGate.requestSats(maxCostMsat: 1000) == 2)
+        #expect(PaymentGate.requestSats(maxCostMsat: 1001) == 3)
+        #expect(PaymentGate.requestSats(maxCostMsat: .max) == UInt64(Int64.max / 1000) + 2)
+        #expect(PaymentGate.requestSats(maxCostMsat: -5) == 1)
+    }
+}
