@@ -35,3 +35,12 @@ let package = Package(
         .testTarget(name: "SatmeterCoreTests", dependencies: ["SatmeterCore"]),
     ]
 )
+
+// libFuzzer harnesses (Fuzz/README.md), seen only by `SATMETER_FUZZ=1 swift build -Xswiftc -sanitize=fuzzer`
+// (Fuzz/run.sh), so the normal build and tests never compile or link them.
+if Context.environment["SATMETER_FUZZ"] == "1" {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
+    for harness in ["TokenFuzz", "CBORFuzz", "JSONFuzz", "FastCGIFuzz", "ConfigFuzz"] {
+        package.targets.append(.executableTarget(name: harness, dependencies: ["SatmeterCore", "FuzzSupport"], path: "Fuzz/\(harness)"))
+    }
+}

@@ -140,9 +140,12 @@ public enum FastCGIParams {
         return result
     }
 
+    /// Cut at the first `=` scalar: a value starting with a combining mark makes `=` part of a
+    /// larger Character, which a Character search would miss.
     public static func split(_ entry: String) -> (String, String) {
-        guard let equals = entry.firstIndex(of: "=") else { return (entry, "") }
-        return (String(entry[..<equals]), String(entry[entry.index(after: equals)...]))
+        let scalars = entry.unicodeScalars
+        guard let equals = scalars.firstIndex(of: "=") else { return (entry, "") }
+        return (String(scalars[..<equals]), String(scalars[scalars.index(after: equals)...]))
     }
 
     /// Header injection guard: a value from an upstream or a client never carries a line break.

@@ -40,6 +40,11 @@ final class Exchange {
         case .tooLarge: throw .bodyTooLarge(limitBytes: limit)
         case let .complete(body): bytes = body
         }
+        return try Self.jsonBody(bytes)
+    }
+
+    /// A request body as the API takes it: one JSON object.
+    static func jsonBody(_ bytes: [UInt8]) throws(APIError) -> JSON {
         guard !bytes.isEmpty else { throw .invalidJSON("the request body is empty") }
         let json: JSON
         do { json = try JSON.parse(bytes) } catch { throw .invalidJSON(error.description) }

@@ -106,6 +106,8 @@ struct ProxiedRequest {
 
     /// Far above any real model's output limit; larger values are a client error, not a price.
     static let completionTokenCeiling = 10_000_000
+    /// OpenAI's own limit for `n`, and the most choices the pricing engine reserves for.
+    static let maxChoices = 128
 
     init(body: JSON, endpoint: Endpoint) throws(APIError) {
         guard let model = body["model"]?.stringValue else { throw .invalidRequest("'model' is required and must be a string") }
@@ -129,6 +131,12 @@ struct ProxiedRequest {
             maxCompletionTokens = maxCompletionTokens.map { min($0, Int(n)) } ?? Int(n)
         }
         if endpoint == .embeddings { maxCompletionTokens = 0 }
+        // Pricing reserves for at most `maxChoices`; a larger n would be served beyond what was reserved.
+        if let value = body["n"], value != .null {
+            guard let n = value.int64Value, n >= 1, n <= Int64(Self.maxChoices) else {
+                throw .invalidRequest("'n' must be a whole number from 1 to \(Self.maxChoices)")
+            }
+        }
         promptTokenBound = PromptEstimate.upperBound(for: body)
     }
 }

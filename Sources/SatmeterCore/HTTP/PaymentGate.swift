@@ -51,8 +51,20 @@ struct PaymentGate {
         }
     }
 
-    private func parse(_ text: String) throws(APIError) -> Token {
-        do { return try Token.parse(text) } catch { throw .invalidToken(error.description) }
+    private func parse(_ text: String) throws(APIError) -> Token { try Self.readToken(text) }
+
+    /// The largest token taken: a token's amounts are only its sender's claim until the mint swaps
+    /// it, and they become msat balances (Int64) on the way. All the bitcoin there is fits.
+    static let maxTokenSats = UInt64(Int64.max / 1000)
+
+    /// A client's token, refused (400) before anything converts its amounts if they cannot be a balance.
+    static func readToken(_ text: String) throws(APIError) -> Token {
+        let token: Token
+        do { token = try Token.parse(text) } catch { throw .invalidToken(error.description) }
+        guard let total = try? token.totalAmount(), total <= maxTokenSats else {
+            throw .invalidToken("the token's amounts add up to more than \(maxTokenSats) sats")
+        }
+        return token
     }
 
     /// The account behind a token; redeems the token into it on first use.
@@ -72,7 +84,10 @@ struct PaymentGate {
             let net: (total: UInt64, fee: UInt64)
             do { net = try wallet.netValue(of: token) } catch { throw error.apiError }
             let value = Int64(net.total - net.fee) * 1000
-            guard value >= minimumMsat else { throw .tokenValueTooLow(valueMsat: value, requiredMsat: minimumMsat + Int64(net.fee) * 1000) }
+            guard value >= minimumMsat else {
+                let (required, overflow) = minimumMsat.addingReportingOverflow(Int64(net.fee) * 1000)
+                throw .tokenValueTooLow(valueMsat: value, requiredMsat: overflow ? .max : required)
+            }
         }
         var account: Account
         if let existing {
@@ -105,10 +120,17 @@ struct PaymentGate {
     /// input fee, the unit, and the mints we accept.
     func paymentRequest(maxCostMsat: Int64, model: String) -> String {
         let config = handler.services.config.cashu
-        let sats = UInt64((maxCostMsat + 999) / 1000) + 1
+        let sats = Self.requestSats(maxCostMsat: maxCostMsat)
         let request = PaymentRequest(id: nil, amount: sats, unit: NodeWallet.unit, singleUse: true, mints: config.mints,
                                      description: "satmeter: \(model)", transports: nil, lock: nil)
         return request.encoded()
+    }
+
+    /// The cost in whole sats, rounded up, plus one. Pricing saturates at Int64.max msat (an absurd
+    /// BTC price), so this must not add before it divides.
+    static func requestSats(maxCostMsat: Int64) -> UInt64 {
+        let msat = UInt64(max(0, maxCostMsat))
+        return msat / 1000 + (msat % 1000 == 0 ? 1 : 2)
     }
 }
 
