@@ -63,6 +63,12 @@ public struct KeyAdmin {
             "last_used_at": account.lastUsedAt.map { .int($0) } ?? .null,
             "expires_at": account.expiresAt.map { .int($0) } ?? .null,
             "disabled": .bool(account.disabled),
+            "kind": .string(account.kind.rawValue),
+            "total_withdrawn_msat": .int(account.totalWithdrawnMsat),
+            "parent_id": account.parentID.map { .int($0) } ?? .null,
+            "spend_limit_msat": account.spendLimitMsat.map { .int($0) } ?? .null,
+            "allowed_models": account.allowedModels.map { .array($0.map { .string($0) }) } ?? .null,
+            "refund_address": account.refundAddress.map { .string($0) } ?? .null,
         ]
     }
 }

@@ -110,6 +110,11 @@ public final class GatewayHandler: FastCGIHandler {
         case .invalidAmount: .invalidRequest("invalid amount")
         case .duplicateOperation: .conflict("This token is already being processed.")
         case .unknownOperation, .proofsUnavailable: .serviceUnavailable("The wallet is busy; try again.")
+        case let .spendingLimitReached(limit): .spendingLimitReached(limitMsat: limit)
+        case let .modelNotAllowed(model): .modelNotAllowed(model)
+        case .keyDisabled: .keyDisabled
+        case .keyExpired: .keyExpired
+        case let .invalidKeySetting(why): .invalidRequest(why)
         case let .storage(db):
             switch db {
             case .unwritable: .serviceUnavailable("The balance database is not writable; nothing was charged.")

@@ -41,7 +41,8 @@ struct OpenAIProxy {
         let ledger = try handler.ledger()
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         do {
-            try ledger.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner)
+            try ledger.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
+                               model: request.model)
         } catch {
             // A per-request token was received already: it all goes back as change.
             settler.returnChange()
