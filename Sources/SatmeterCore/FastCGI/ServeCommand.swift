@@ -9,6 +9,7 @@ public enum Gateway {
         let ledger: Ledger
         do { ledger = try Ledger(path: config.databasePath) } catch { throw .state("\(error)") }
         sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
+        do { try AdminPassword.bootstrapFromEnvironment(ledger: ledger) } catch { throw .state("\(error)") }
         let pricing: PricingConfig
         do { pricing = try PricingAdmin(config: config).effectiveConfig() } catch { throw .state("price table: \(error)") }
 
@@ -35,9 +36,11 @@ public enum Gateway {
             GatewayHandler(services: services)
         }
         var lastSweep = Clock.now()
+        let admin = AdminHousekeeping(config: config)
         server.run {
             let now = Clock.now()
             services.refreshPrices(now: now, last: &lastRefresh)
+            admin.tick(ledger: ledger, services: services, now: now)
             if now - lastSweep >= 30 {
                 lastSweep = now
                 sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)

@@ -30,6 +30,7 @@ public final class GatewayHandler: FastCGIHandler {
         do { try ledger().append(exchange.record) } catch {
             Log.warning("request \(exchange.requestID): request log not written: \(error)")
         }
+        if let path = services.config.admin.requestLogJSONL { RequestLogFile.append(exchange.record, to: path) }
     }
 
     private func route(_ exchange: Exchange) throws(APIError) {
@@ -47,6 +48,9 @@ public final class GatewayHandler: FastCGIHandler {
             let text: String
             do { text = try MetricsCatalog.render(ledger: ledger) } catch { throw Self.map(error) }
             exchange.send(status: 200, body: Array(text.utf8), contentType: "text/plain; version=0.0.4")
+        case .admin:
+            // The dashboard's JSON API; it checks its own session and CSRF token (Admin/AdminAPI.swift).
+            try AdminAPI(handler: self, exchange: exchange).run()
         case let .wrongMethod(method):
             throw .methodNotAllowed(method)
         case .unknown:
@@ -138,8 +142,13 @@ enum Endpoint: Equatable {
     case chatCompletions, completions, embeddings, models, walletBalance, metrics
     case wrongMethod(String)
     case unknown
+    case admin
 
     init(method: String, path: String) {
+        if path.hasPrefix("/admin/api/") {
+            self = .admin
+            return
+        }
         let table: [String: (String, Endpoint)] = [
             "/v1/chat/completions": ("POST", .chatCompletions),
             "/v1/completions": ("POST", .completions),
@@ -168,6 +177,7 @@ enum Endpoint: Equatable {
         case .walletBalance: "GET /v1/wallet/balance"
         case .metrics: "GET /metrics"
         case .wrongMethod, .unknown: ""
+        case .admin: "admin"
         }
     }
 
