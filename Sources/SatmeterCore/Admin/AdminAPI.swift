@@ -25,6 +25,8 @@ struct AdminAPI {
     var config: SatmeterConfig { handler.services.config }
 
     func run() throws(APIError) {
+        // One label for every admin path: failed logins show in /metrics, reports leave them out.
+        exchange.record.route = "admin"
         let route = AdminRoute(exchange.path)
         let method = exchange.method
         let cookies = AdminAuth.parseCookies(exchange.header("Cookie"))

@@ -37,21 +37,41 @@ public struct PricingAdmin {
         try apply(try PriceTable.parse(yaml: proposalYAML, file: file))
     }
 
-    public func apply(_ proposed: PriceTable) throws(PriceStoreError) -> PriceTableUpdate.Result {
-        let result = PriceTableUpdate.apply(current: try store.loadTable(), proposed: proposed, bounds: config.pricing.updateBounds,
+    public func apply(_ proposed: PriceTable, current: PriceTable? = nil) throws(PriceStoreError) -> PriceTableUpdate.Result {
+        let base: PriceTable
+        if let current { base = current } else { base = try store.loadTable() }
+        let result = PriceTableUpdate.apply(current: base, proposed: proposed, bounds: config.pricing.updateBounds,
                                             families: config.pricing.families, now: Clock.now())
         try store.commit(result)
         return result
     }
 
     /// One model's new price (token prices per 1M in USD, or per 1K in sats), through the same
-    /// bounded apply as a price-table file.
+    /// bounded apply as a price-table file. The step is bounded from the price in force: the
+    /// managed table's, else the config's override or the dynamic price, in the same currency.
     public func setModelPrice(_ change: ModelPriceChange) throws(PricingAdminError) -> PriceTableUpdate.Result {
         let table: PriceTable
         do { table = try PriceTable.parse(yaml: try change.proposalYAML(), file: "price change") } catch let error as PricingAdminError {
             throw error
         } catch let error as ConfigError { throw .invalid(error.reason) } catch { throw .invalid("\(error)") }
-        do { return try apply(table) } catch { throw .storage(error.description) }
+        do {
+            var current = try store.loadTable()
+            if current[change.model] == nil, let inForce = try priceInForce(change.model),
+               inForce.currency == table.entries.first?.price.currency {
+                current[change.model] = inForce
+            }
+            return try apply(table, current: current)
+        } catch { throw .storage(error.description) }
+    }
+
+    /// The per-model price a chat request for `model` is charged now; nil when it is unknown or
+    /// priced by a rule for every model (fixed prices).
+    private func priceInForce(_ model: String) throws(PriceStoreError) -> ModelPrice? {
+        let engine = try engine()
+        let request = PricingRequest(route: "POST /v1/chat/completions", model: model, estimatedPromptTokens: 0, maxCompletionTokens: 0)
+        guard let resolved = try? PriceResolver(config: engine.config, catalog: engine.catalog).resolve(request),
+              resolved.source != .fixed else { return nil }
+        return resolved.price
     }
 
     public func settings() throws(PricingAdminError) -> PricingSettings {
