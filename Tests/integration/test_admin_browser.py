@@ -110,6 +110,7 @@ def seed_history(db_path: Path) -> None:
 def browser(webdriver_module: Any, gateway: AdminGateway) -> Iterator[Any]:
     options = webdriver_module.ChromeOptions()
     options.binary_location = CHROMIUM
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for argument in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000",
                      "--force-device-scale-factor=1", "--lang=en-US"]:
         options.add_argument(argument)
@@ -270,6 +271,13 @@ def test_request_log_page(browser: Any, gateway: AdminGateway, traffic: dict[str
     text = browser.find_element(By.CSS_SELECTOR, "table").text
     assert "unsupported_model" in text and "gpt-4o-mini" in text
     screenshot(browser, "request-log")
+
+
+def test_no_script_errors_or_policy_violations(browser: Any) -> None:
+    """Everything the pages did so far ran under the snippet's Content-Security-Policy."""
+    problems = [e["message"] for e in browser.get_log("browser")
+                if "Content Security Policy" in e["message"] or "Uncaught" in e["message"]]
+    assert problems == []
 
 
 @pytest.mark.mint
