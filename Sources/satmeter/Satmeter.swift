@@ -12,8 +12,28 @@ struct Satmeter: ParsableCommand {
             prices, reserves the balance, calls the upstream and settles the exact cost in msats.
             Run `satmeter serve` under systemd (see systemd/) and include nginx/satmeter-locations.conf.
             """,
-        subcommands: [Serve.self, Keys.self, PricingCommand.self, LedgerCommand.self, ConfigCommand.self,
+        subcommands: [Serve.self, Keys.self, PricingCommand.self, LedgerCommand.self, WalletCommand.self, ConfigCommand.self,
                       AdminCommand.self, ReportCommand.self, RequestsCommand.self])
+}
+
+struct WalletCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wallet", abstract: "The node's ecash.", subcommands: [Audit.self])
+
+    struct Audit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every unspent proof at its mint (NUT-07) and that the wallet backs the books; exit 1 if not.",
+            discussion: "wallet == owed + earned - granted - paid out, in msat; no pending mint operations.")
+        @OptionGroup var common: CommonOptions
+
+        func run() throws {
+            let config = try common.load()
+            let admin = try KeyAdmin(stateDirectory: config.stateDirectory)
+            let report = try WalletAudit(ledger: admin.ledger, config: config.cashu).run()
+            print(report.serialized)
+            if report["consistent"]?.boolValue != true { throw ExitCode(1) }
+        }
+    }
 }
 
 struct PricingCommand: ParsableCommand {

@@ -163,6 +163,7 @@ def satmeter_config() -> str | None:
 def _new_satmeter(binary: Path, run_dir: Path, mock: MockUpstream, config_yaml: str | None) -> SatmeterServer:
     config = None
     if config_yaml is not None:
+        run_dir.mkdir(parents=True, exist_ok=True)
         config = run_dir / "satmeter.yaml"
         config.write_text(config_yaml)
     return SatmeterServer(binary, run_dir, mock.base_url, UPSTREAM_KEY, config)

@@ -286,14 +286,16 @@ def test_withdraw_shows_a_token_with_copy_and_qr(browser: Any, gateway: AdminGat
     from selenium.webdriver.common.by import By
     if mint_url is None:
         pytest.skip("no mint: the node wallet holds no ecash to withdraw")
-    # Fill the node wallet: a client pays with a token used as its key.
-    token_key = make_token(300)
-    response, body = raw_request(gateway.nginx, "POST", "/v1/chat/completions", json.dumps(CHAT).encode(),
-                                 {"Authorization": f"Bearer {token_key}", "Content-Type": "application/json"})
+    # A client funds a new key with ecash (POST /v1/wallet/create): the node wallet now holds it.
+    response, body = raw_request(gateway.nginx, "POST", "/v1/wallet/create", json.dumps({"cashu_token": make_token(300)}).encode(),
+                                 {"Content-Type": "application/json"})
     assert response.status == 200, body
+    created = json.loads(body)
+    assert created["balance"] == 300_000
     api = AdminClient(gateway.nginx)
     api.login()
-    account = api.ok("GET", "keys?kind=token")["keys"][0]
+    hint = created["api_key"][:7] + "…"
+    account = next(k for k in api.ok("GET", "keys?kind=key&limit=500")["keys"] if k["hint"] == hint)
     open_page(browser, gateway, f"/keys/{account['id']}", "#withdraw")
     browser.find_element(By.CSS_SELECTOR, "#withdraw input[name=amount_sat]").send_keys("120")
     browser.find_element(By.CSS_SELECTOR, "#withdraw button[type=submit]").click()

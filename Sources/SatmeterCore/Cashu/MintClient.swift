@@ -101,7 +101,9 @@ public struct MintClient {
         do { response = try send(request) } catch {
             switch error {
             case .timeout: throw .timeout
-            default: throw .unreachable("\(error)")
+            case let .unreachable(why): throw .unreachable(why)
+            case let .transport(why): throw .noAnswer(why)
+            case .aborted: throw .noAnswer("aborted")
             }
         }
         let json = try? JSON.parse(response.body)
@@ -109,7 +111,12 @@ public struct MintClient {
             if (400..<500).contains(response.status), let json, json["detail"] != nil || json["code"] != nil {
                 throw .rejected(code: json["code"]?.int64Value.map(Int.init), detail: json["detail"]?.stringValue ?? "")
             }
-            throw response.status >= 500 ? .unreachable("status \(response.status)") : .rejected(code: nil, detail: "status \(response.status)")
+            switch response.status {
+            // A proxy in front of the mint saying it is not there: the request never reached it.
+            case 502, 503, 504: throw .unreachable("status \(response.status)")
+            case 500...: throw .noAnswer("status \(response.status)")
+            default: throw .rejected(code: nil, detail: "status \(response.status)")
+            }
         }
         guard let json else { throw .invalidResponse("\(path): not JSON") }
         return json
@@ -117,8 +124,10 @@ public struct MintClient {
 }
 
 public enum MintError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// No answer, or a 5xx: the operation may or may not have happened.
+    /// The request never reached the mint (connection refused, or a proxy's 502/503/504).
     case unreachable(String)
+    /// The request was sent but no usable answer came back: it may or may not have happened.
+    case noAnswer(String)
     case timeout
     /// The mint answered and refused (NUT error code and detail).
     case rejected(code: Int?, detail: String)
@@ -135,14 +144,15 @@ public enum MintError: Error, Sendable, Equatable, CustomStringConvertible {
     /// True when the mint may have performed the operation (we must recover, not assume).
     public var isAmbiguous: Bool {
         switch self {
-        case .unreachable, .timeout, .invalidResponse: true
-        case .rejected: false
+        case .noAnswer, .timeout, .invalidResponse: true
+        case .unreachable, .rejected: false
         }
     }
 
     public var description: String {
         switch self {
         case let .unreachable(why): "mint unreachable (\(why))"
+        case let .noAnswer(why): "no answer from the mint (\(why))"
         case .timeout: "mint timed out"
         case let .rejected(code, detail): "mint refused\(code.map { " (\($0))" } ?? ""): \(detail)"
         case let .invalidResponse(why): "mint answered nonsense: \(why)"

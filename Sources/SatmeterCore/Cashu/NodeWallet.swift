@@ -68,11 +68,18 @@ final class NodeWallet {
             signatures = try mint.swap(inputs: token.proofs, outputs: outputs.map(\.message))
         } catch {
             if error.isAmbiguous {
-                Log.warning("receive \(operation.id): \(error); left pending for recovery")
-                throw .mintUnavailable("\(error)")
+                // Ours alone, so it can be settled right here if the mint answers a state check.
+                switch settleNow(operation) {
+                case .done?: return (try? ledger.operation(id: operation.id))?.amountMsat ?? 0
+                case .failed?: throw .mintUnavailable("\(error)")
+                default:
+                    Log.warning("receive \(operation.id): \(error); left pending for recovery")
+                    throw .mintUnavailable("\(error)")
+                }
             }
             try? ledger.failOperation(operationID: operation.id, reason: "\(error)")
             if error.isAlreadySpent { throw .alreadySpent }
+            if case .unreachable = error { throw .mintUnavailable("\(error)") }
             throw .mintRejected("\(error)")
         }
         let credit = Int64(total - fee) * 1000
@@ -200,7 +207,10 @@ final class NodeWallet {
             signatures = try mint.swap(inputs: inputProofs, outputs: outputs.map(\.message))
         } catch {
             if error.isAmbiguous {
-                Log.warning("send \(operation.id): \(error); left pending for recovery")
+                if settleNow(operation) == .done, let done = try? ledger.operation(id: operation.id), let token = done.result {
+                    return SentToken(token: token, amountSat: plan.amount, feeSat: plan.fee, mint: plan.mint)
+                }
+                Log.warning("send \(operation.id): \(error); left pending for recovery (or refunded)")
                 throw .mintUnavailable("\(error)")
             }
             try? ledger.failOperation(operationID: operation.id, reason: "\(error)")
@@ -208,6 +218,7 @@ final class NodeWallet {
                 try? ledger.markSpent(secrets: plan.inputs.map(\.secret))
                 throw .retry
             }
+            if case .unreachable = error { throw .mintUnavailable("\(error)") }
             throw .mintRejected("\(error)")
         }
         let result = try complete(operation, outputs: outputs, signatures: signatures, creditMsat: 0)
@@ -261,6 +272,12 @@ final class NodeWallet {
         } catch {
             throw .storage("\(error)")
         }
+    }
+
+    /// Tries to close an operation this thread started and lost the answer for; its state after.
+    private func settleNow(_ operation: MintOperation) -> MintOperation.State? {
+        recover(operation)
+        return (try? ledger.operation(id: operation.id))?.state
     }
 
     /// Finishes every operation left pending (crash, timeout, mint down). Returns how many closed.

@@ -42,6 +42,14 @@ public final class GatewayHandler: FastCGIHandler {
             listModels(exchange)
         case .walletBalance:
             try WalletEndpoints(handler: self, exchange: exchange).balance()
+        case .walletCreate:
+            try WalletEndpoints(handler: self, exchange: exchange).create()
+        case .walletTopup:
+            try WalletEndpoints(handler: self, exchange: exchange).topup()
+        case .walletWithdraw:
+            try WalletEndpoints(handler: self, exchange: exchange).withdraw()
+        case .walletRefund:
+            try WalletEndpoints(handler: self, exchange: exchange).refund()
         case .metrics:
             // nginx restricts /metrics to the operator's network (nginx/satmeter-locations.conf).
             let ledger = try ledger()
@@ -139,7 +147,8 @@ public final class GatewayHandler: FastCGIHandler {
 
 /// The API surface, decided from method and path alone.
 enum Endpoint: Equatable {
-    case chatCompletions, completions, embeddings, models, walletBalance, metrics
+    case chatCompletions, completions, embeddings, models, metrics
+    case walletBalance, walletCreate, walletTopup, walletWithdraw, walletRefund
     case wrongMethod(String)
     case unknown
     case admin
@@ -156,6 +165,10 @@ enum Endpoint: Equatable {
             "/v1/models": ("GET", .models),
             "/v1/wallet/balance": ("GET", .walletBalance),
             "/v1/wallet": ("GET", .walletBalance),
+            "/v1/wallet/create": ("POST", .walletCreate),
+            "/v1/wallet/topup": ("POST", .walletTopup),
+            "/v1/wallet/withdraw": ("POST", .walletWithdraw),
+            "/v1/wallet/refund": ("POST", .walletRefund),
             "/metrics": ("GET", .metrics),
         ]
         var normalized = path
@@ -175,6 +188,10 @@ enum Endpoint: Equatable {
         case .embeddings: "POST /v1/embeddings"
         case .models: "GET /v1/models"
         case .walletBalance: "GET /v1/wallet/balance"
+        case .walletCreate: "POST /v1/wallet/create"
+        case .walletTopup: "POST /v1/wallet/topup"
+        case .walletWithdraw: "POST /v1/wallet/withdraw"
+        case .walletRefund: "POST /v1/wallet/refund"
         case .metrics: "GET /metrics"
         case .wrongMethod, .unknown: ""
         case .admin: "admin"

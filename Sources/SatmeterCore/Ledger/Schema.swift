@@ -111,6 +111,16 @@ enum Schema {
             value INTEGER NOT NULL,
             PRIMARY KEY (name, labels)
         );
+        CREATE TABLE IF NOT EXISTS payouts (
+            id TEXT PRIMARY KEY,
+            mint TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            amount_msat INTEGER NOT NULL CHECK (amount_msat >= 0),
+            fee_msat INTEGER NOT NULL DEFAULT 0 CHECK (fee_msat >= 0),
+            state TEXT NOT NULL CHECK (state IN ('pending', 'paid', 'failed')),
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         """
 

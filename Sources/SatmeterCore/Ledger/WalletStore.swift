@@ -83,6 +83,20 @@ extension Ledger {
         }
     }
 
+    /// Earnings that left the node (amount and fees), pending payouts included: the wallet holds
+    /// that much less than the books' earnings.
+    public func payoutTotalMsat() throws(LedgerError) -> Int64 {
+        try run("SELECT COALESCE(SUM(amount_msat + fee_msat), 0) FROM payouts WHERE state != 'failed'").first?.int(0) ?? 0
+    }
+
+    /// The token most recently sent from an account (for replaying lost change).
+    public func lastSentToken(accountID: Int64) throws(LedgerError) -> String? {
+        try run("""
+            SELECT result FROM mint_operations WHERE account_id = ? AND kind = 'send' AND state = 'done' AND result != ''
+            ORDER BY updated_at DESC, rowid DESC LIMIT 1
+            """, [.integer(accountID)]).first?.optionalText(0)
+    }
+
     public func pendingOperations() throws(LedgerError) -> [MintOperation] {
         try run("SELECT \(MintOperation.columns) FROM mint_operations WHERE state = 'pending' ORDER BY created_at").map(MintOperation.init)
     }

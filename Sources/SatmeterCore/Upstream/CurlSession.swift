@@ -73,10 +73,9 @@ public final class CurlSession {
             ccurl_setopt_str(handle, CURLOPT_PROTOCOLS_STR, "http,https")
             ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(limits.connectTimeout * 1000))
             if limits.totalTimeout > 0 { ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(limits.totalTimeout * 1000)) }
-            if limits.idleTimeout > 0 {
-                ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
-                ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, max(1, Int(limits.idleTimeout)))
-            }
+            // The idle limit is enforced in the progress callback: curl's low-speed limit averages
+            // over a window, so a trickle of one event every few seconds would never trip it.
+            transfer.idleLimitMillis = Int64(limits.idleTimeout * 1000)
             ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
             switch request.method {
             case "GET": ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
@@ -107,6 +106,7 @@ public final class CurlSession {
             if !transfer.headDelivered { _ = transfer.deliverHead() }
             return transfer.status
         }
+        if transfer.idleExpired { throw .timeout }
         if transfer.abortedByReceiver { throw .aborted }
         switch code {
         case CURLE_OPERATION_TIMEDOUT: throw .timeout
@@ -145,7 +145,10 @@ private final class Transfer {
     var headers: [(String, String)] = []
     var headDelivered = false
     var abortedByReceiver = false
-    var lastAbortCheck: curl_off_t = 0
+    /// 0: no idle limit. Otherwise the longest silence allowed after the request was sent.
+    var idleLimitMillis: Int64 = 0
+    var lastDataAt = Clock.monotonicMillis()
+    var idleExpired = false
 
     init(sink: CurlSession.Sink) { self.sink = sink }
 
@@ -163,6 +166,7 @@ private let curlWriteCallback: ccurl_data_cb = { pointer, size, count, context i
         transfer.abortedByReceiver = true
         return 0
     }
+    transfer.lastDataAt = Clock.monotonicMillis()
     let bytes = [UInt8](UnsafeRawBufferPointer(start: pointer, count: length))
     guard transfer.sink.onData(bytes) else {
         transfer.abortedByReceiver = true
@@ -195,6 +199,10 @@ private let curlProgressCallback: ccurl_xferinfo_cb = { context, _, _, _, _ in
     let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
     if transfer.sink.shouldAbort() {
         transfer.abortedByReceiver = true
+        return 1
+    }
+    if transfer.idleLimitMillis > 0, Clock.monotonicMillis() - transfer.lastDataAt > transfer.idleLimitMillis {
+        transfer.idleExpired = true
         return 1
     }
     return 0

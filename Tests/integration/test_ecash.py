@@ -1,0 +1,311 @@
+"""Paying with Cashu ecash against a real Nutshell mint (input fee 100 ppk, as Nutshell ships):
+deposit, pay per request with change, tokens as keys, withdraw, refund, double spends,
+untrusted mints, short payments, and a mint that fails in the middle of a swap.
+
+After every scenario the node's ecash must back the books (`satmeter wallet audit`: each unspent
+proof confirmed at the mint with NUT-07 equals owed + earned − granted)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+import cashu_token
+from cashu_wallet import TokenFactory, Wallet
+from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost, raw_request
+from mint_proxy import MintProxy
+from servers import MintServer, NginxServer, SatmeterServer
+
+pytestmark = [pytest.mark.satmeter, pytest.mark.mint]
+
+FEE_PPK = 100
+CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "tell me a story please"}], "max_tokens": 50}
+
+
+@pytest.fixture(scope="module")
+def fee_mint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MintServer]:
+    server = MintServer(tmp_path_factory.mktemp("fee-mint"), input_fee_ppk=FEE_PPK).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy(fee_mint: MintServer) -> Iterator[MintProxy]:
+    """Everyone reaches the mint through this proxy, so tests can make it fail on purpose."""
+    with MintProxy(fee_mint.url) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def proxy_passes(proxy: MintProxy) -> None:
+    proxy.mode = "pass"
+
+
+@pytest.fixture(scope="module")
+def satmeter_config(proxy: MintProxy) -> str:
+    return GATEWAY_CONFIG + f"""
+cashu:
+  mints: ["{proxy.url}"]
+  mint_timeout_seconds: 2
+"""
+
+
+@pytest.fixture(scope="module")
+def tokens(proxy: MintProxy, tmp_path_factory: pytest.TempPathFactory) -> TokenFactory:
+    return TokenFactory(Wallet(proxy.url, tmp_path_factory.mktemp("client-wallet")), fund_sats=5000, balance=0)
+
+
+@pytest.fixture
+def fresh_wallet(proxy: MintProxy, tmp_path: Path) -> Callable[[], Wallet]:
+    count = iter(range(1000))
+    return lambda: Wallet(proxy.url, tmp_path / f"receiver{next(count)}")
+
+
+def wallet_audit(satmeter: SatmeterServer) -> dict[str, Any]:
+    argv = [str(satmeter.binary), "wallet", "audit", *satmeter._common_args()]
+    result = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["consistent"], report
+    return report
+
+
+@pytest.fixture(autouse=True)
+def books_balance_after_each_test(satmeter: SatmeterServer, gateway: NginxServer, proxy: MintProxy) -> Iterator[None]:
+    yield
+    proxy.mode = "pass"
+    audit(satmeter)
+    wallet_audit(satmeter)
+
+
+def post(gateway: NginxServer, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[Any, dict[str, Any]]:
+    response, raw = raw_request(gateway, "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})})
+    return response, json.loads(raw) if raw else {}
+
+
+def net(token: str) -> int:
+    """What the node credits for a token: its value less the mint's input fee, in msat."""
+    return (cashu_token.value(token) - cashu_token.input_fee(token, FEE_PPK)) * 1000
+
+
+# --- deposits and keys ---------------------------------------------------------------
+
+
+def test_deposit_creates_a_key_worth_the_token_less_the_mint_fee(gateway: NginxServer, tokens: TokenFactory,
+                                                                gateway_client: Callable[..., Any]) -> None:
+    token = tokens(300)
+    response, created = post(gateway, "/v1/wallet/create", {"cashu_token": token})
+    assert response.status == 200, created
+    assert created["api_key"].startswith("sk-") and created["balance"] == net(token)
+    raw = gateway_client(created["api_key"]).chat.completions.with_raw_response.create(**CHAT)
+    cost = int(raw.headers["X-Satmeter-Cost-Msat"])
+    assert cost == expected_cost(5, 27)
+    assert balance(gateway, created["api_key"])["balance"] == net(token) - cost
+
+
+def test_a_token_is_credited_once(gateway: NginxServer, tokens: TokenFactory) -> None:
+    token = tokens(100)
+    first, _ = post(gateway, "/v1/wallet/create", {"cashu_token": token})
+    second, body = post(gateway, "/v1/wallet/create", {"cashu_token": token})
+    assert first.status == 200
+    assert_openai_error(second, json.dumps(body).encode(), 400, "cashu_token_already_spent")
+
+
+def test_twenty_clients_racing_one_token_get_one_credit(gateway: NginxServer, tokens: TokenFactory,
+                                                       create_key: Callable[[int], dict[str, Any]]) -> None:
+    token = tokens(120)
+    keys = [create_key(0)["api_key"] for _ in range(20)]
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def topup(key: str) -> None:
+        response, _ = post(gateway, "/v1/wallet/topup", {"cashu_token": token}, {"Authorization": f"Bearer {key}"})
+        with lock:
+            statuses.append(response.status)
+
+    threads = [threading.Thread(target=topup, args=(k,)) for k in keys]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses.count(200) == 1, statuses
+    assert all(s in (400, 409) for s in statuses if s != 200), statuses
+    assert sum(balance(gateway, k)["total_deposited"] for k in keys) == net(token)
+
+
+def test_topup_then_withdraw_part_as_a_token_the_wallet_accepts(gateway: NginxServer, tokens: TokenFactory,
+                                                               fresh_wallet: Callable[[], Wallet]) -> None:
+    _, created = post(gateway, "/v1/wallet/create", {"cashu_token": tokens(200)})
+    key = created["api_key"]
+    response, top = post(gateway, "/v1/wallet/topup", {"cashu_token": tokens(100)}, {"Authorization": f"Bearer {key}"})
+    assert response.status == 200, top
+    before = balance(gateway, key)["balance"]
+    response, sent = post(gateway, "/v1/wallet/withdraw", {"amount": 50}, {"Authorization": f"Bearer {key}"})
+    assert response.status == 200, sent
+    assert cashu_token.value(sent["token"]) == 50 and response.getheader("X-Cashu") == sent["token"]
+    assert sent["balance"] == before - (50 + sent["fee"]) * 1000
+    receiver = fresh_wallet()
+    receiver.receive(sent["token"])
+    assert receiver.balance() == 50 - cashu_token.input_fee(sent["token"], FEE_PPK)
+
+
+def test_refund_returns_everything_and_can_be_replayed(gateway: NginxServer, tokens: TokenFactory,
+                                                      fresh_wallet: Callable[[], Wallet]) -> None:
+    _, created = post(gateway, "/v1/wallet/create", {"cashu_token": tokens(64)})
+    key = created["api_key"]
+    response, refund = post(gateway, "/v1/wallet/refund", {}, {"Authorization": f"Bearer {key}"})
+    assert response.status == 200, refund
+    assert refund["balance"] < 1000  # only sub-sat dust can stay behind
+    again_response, again = post(gateway, "/v1/wallet/refund", {}, {"Authorization": f"Bearer {key}"})
+    assert again_response.status == 200 and again["token"] == refund["token"] and again["replayed"] is True
+    fresh_wallet().receive(refund["token"])
+
+
+# --- paying per request ----------------------------------------------------------------
+
+
+def test_no_payment_gets_402_with_a_payment_request(gateway: NginxServer, proxy: MintProxy) -> None:
+    response, body = post(gateway, "/v1/chat/completions", CHAT)
+    assert response.status == 402 and body["error"]["code"] == "payment_required"
+    assert response.getheader("X-Cashu", "").startswith("creqA")
+
+
+def test_x_cashu_pays_one_request_and_returns_change(gateway: NginxServer, tokens: TokenFactory,
+                                                    gateway_client: Callable[..., Any], fresh_wallet: Callable[[], Wallet]) -> None:
+    token = tokens(40)
+    raw = gateway_client("unused").chat.completions.with_raw_response.create(**CHAT, extra_headers={"X-Cashu": token})
+    assert raw.parse().usage.completion_tokens == 27
+    cost = int(raw.headers["X-Satmeter-Cost-Msat"])
+    change = raw.headers["X-Cashu"]
+    assert change.startswith("cashuB") and cashu_token.mint_of(change) == cashu_token.mint_of(token)
+    # Change is what is left in whole sats, less the fee of the swap that made it (if one was needed).
+    left_sat = (net(token) - cost) // 1000
+    assert left_sat - 1 <= cashu_token.value(change) <= left_sat
+    receiver = fresh_wallet()
+    receiver.receive(change)
+    assert receiver.balance() > 0
+
+
+def test_x_cashu_stream_ends_with_a_change_event(gateway: NginxServer, tokens: TokenFactory,
+                                                fresh_wallet: Callable[[], Wallet]) -> None:
+    token = tokens(40)
+    body = json.dumps({**CHAT, "stream": True}).encode()
+    conn = socket.create_connection(("127.0.0.1", gateway.port), timeout=15)
+    conn.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                 b"X-Cashu: " + token.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    conn.close()
+    text = data.decode()
+    assert "data: [DONE]" in text and "event: cashu-change" in text
+    assert text.index("data: [DONE]") < text.index("event: cashu-change")
+    event = text[text.index("event: cashu-change"):]
+    change = json.loads(event.split("data: ", 1)[1].split("\n", 1)[0])
+    fresh_wallet().receive(change["token"])
+
+
+def test_same_token_twice_is_refused_the_second_time(gateway: NginxServer, tokens: TokenFactory) -> None:
+    token = tokens(30)
+    first, _ = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    second, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    assert first.status == 200
+    assert_openai_error(second, json.dumps(body).encode(), 400, "cashu_token_already_spent")
+
+
+def test_a_token_worth_less_than_the_price_is_not_taken(gateway: NginxServer, tokens: TokenFactory,
+                                                       fresh_wallet: Callable[[], Wallet]) -> None:
+    token = tokens(2)
+    response, body = post(gateway, "/v1/chat/completions", {**CHAT, "max_tokens": 5000}, {"X-Cashu": token})
+    assert response.status == 402 and body["error"]["code"] == "payment_required"
+    assert "Required" in body["error"]["message"]
+    fresh_wallet().receive(token)  # still the client's
+
+
+def test_upstream_failure_returns_the_whole_payment(gateway: NginxServer, tokens: TokenFactory) -> None:
+    token = tokens(30)
+    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token, "X-Mock-Behavior": "fail-500"})
+    assert response.status == 502, body
+    change = response.getheader("X-Cashu")
+    assert change and cashu_token.value(change) >= net(token) // 1000 - 1
+
+
+def test_token_as_bearer_key_keeps_one_balance(gateway: NginxServer, tokens: TokenFactory,
+                                              gateway_client: Callable[..., Any]) -> None:
+    token = tokens(60)
+    client = gateway_client(token)
+    client.chat.completions.create(**CHAT)
+    client.chat.completions.create(**CHAT)
+    after = balance(gateway, token)
+    assert after["total_deposited"] == net(token)
+    assert after["balance"] == net(token) - 2 * expected_cost(5, 27)
+
+
+# --- refusals ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t[:-20], lambda t: t[:40], lambda t: "cashuBnotbase64!!", lambda t: "cashuZ" + t[6:]])
+def test_malformed_tokens_get_400(gateway: NginxServer, tokens: TokenFactory, mangle: Callable[[str], str]) -> None:
+    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": mangle("cashuB" + "A" * 80)})
+    assert_openai_error(response, json.dumps(body).encode(), 400, "invalid_cashu_token")
+
+
+def test_a_token_from_an_untrusted_mint_is_refused_and_not_taken(gateway: NginxServer, make_token: Callable[[int], str],
+                                                                new_wallet: Callable[[], Wallet]) -> None:
+    foreign = make_token(20)  # the session's other mint, which this node does not trust
+    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": foreign})
+    assert_openai_error(response, json.dumps(body).encode(), 400, "untrusted_mint")
+    new_wallet().receive(foreign)
+
+
+# --- a mint that fails -------------------------------------------------------------
+
+
+def test_mint_down_gives_503_and_the_token_stays_spendable(gateway: NginxServer, tokens: TokenFactory, proxy: MintProxy) -> None:
+    token = tokens(25)
+    proxy.mode = "down"
+    response, body = post(gateway, "/v1/wallet/create", {"cashu_token": token})
+    assert response.status == 503 and body["error"]["code"] == "cashu_mint_unreachable", body
+    proxy.mode = "pass"
+    response, created = post(gateway, "/v1/wallet/create", {"cashu_token": token})
+    assert response.status == 200 and created["balance"] == net(token)
+
+
+def test_a_lost_swap_answer_is_recovered_at_once(gateway: NginxServer, tokens: TokenFactory, proxy: MintProxy) -> None:
+    """The mint performs the swap but its answer is lost: the node asks the proofs' state (NUT-07)
+    and the signatures again (NUT-09) and carries on as if nothing happened."""
+    token = tokens(30)
+    proxy.mode = "lose-swap"
+    lost_before = proxy.swaps_lost
+    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    assert response.status == 200, body
+    assert proxy.swaps_lost == lost_before + 1
+    assert response.getheader("X-Cashu", "").startswith("cashuB")
+
+
+def test_mint_dying_mid_swap_is_recovered_later(gateway: NginxServer, tokens: TokenFactory, proxy: MintProxy,
+                                                fresh_wallet: Callable[[], Wallet]) -> None:
+    """The mint performs the swap, the answer is lost and the mint goes away: 503, and once the
+    mint is back the node learns the outcome (NUT-07 state + NUT-09 restore) and credits the
+    token's balance, which the client gets back with /v1/wallet/refund."""
+    token = tokens(35)
+    proxy.mode = "lose-swap-then-down"
+    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    assert response.status == 503 and body["error"]["code"] == "cashu_mint_unreachable", body
+    assert proxy.swaps_lost >= 1
+    proxy.mode = "pass"
+    deadline = time.monotonic() + 90  # recovery takes over after 2 × mint timeout + 10 s; the sweep runs every 30 s
+    while time.monotonic() < deadline:
+        response, refund = post(gateway, "/v1/wallet/refund", {}, {"X-Cashu": token})
+        if response.status == 200:
+            break
+        time.sleep(2)
+    assert response.status == 200, refund
+    assert cashu_token.value(refund["token"]) >= net(token) // 1000 - 1
+    fresh_wallet().receive(refund["token"])
