@@ -21,7 +21,7 @@ struct AdminAPI {
     let handler: GatewayHandler
     let exchange: Exchange
 
-    var ledger: Ledger { get throws(APIError) { try handler.ledger() } }
+    var ledger: Ledger { handler.ledger }
     var config: SatmeterConfig { handler.services.config }
 
     func run() throws(APIError) {
@@ -30,7 +30,7 @@ struct AdminAPI {
         let route = AdminRoute(exchange.path)
         let method = exchange.method
         let cookies = AdminAuth.parseCookies(exchange.header("Cookie"))
-        let auth = AdminAuth(ledger: try ledger, config: config.admin, now: Clock.now())
+        let auth = AdminAuth(ledger: ledger, config: config.admin, now: Clock.now())
         switch (method, route) {
         case ("POST", .login): return try login(auth)
         case ("GET", .session): return session(auth, cookies)
@@ -91,7 +91,7 @@ struct AdminAPI {
     private func report(_ name: String) throws(APIError) {
         let days = Int(query["days"] ?? "") ?? 7
         guard (1...3650).contains(days) else { throw .invalidRequest("days must be 1 to 3650") }
-        let catalog = ReportCatalog(ledger: try ledger)
+        let catalog = ReportCatalog(ledger: ledger)
         let json: JSON?
         do { json = try catalog.json(name, days: days) } catch { throw GatewayHandler.map(error) }
         guard let json else { throw .notFound(exchange.path) }
@@ -100,7 +100,7 @@ struct AdminAPI {
 
     private func requests() throws(APIError) {
         let limit = min(max(Int(query["limit"] ?? "") ?? 100, 1), 1000)
-        let ledger = try ledger
+        let ledger = ledger
         do { send(["requests": .array(try ledger.recentRequests(limit: limit).map(\.json))]) } catch { throw GatewayHandler.map(error) }
     }
 

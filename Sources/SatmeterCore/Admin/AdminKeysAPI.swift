@@ -3,7 +3,7 @@
 struct AdminKeysAPI {
     let api: AdminAPI
 
-    private func admin() throws(APIError) -> KeyAdmin { KeyAdmin(ledger: try api.ledger) }
+    private func admin() throws(APIError) -> KeyAdmin { KeyAdmin(ledger: api.ledger) }
 
     func list() throws(APIError) {
         let query = api.query
@@ -40,7 +40,7 @@ struct AdminKeysAPI {
     /// Only the fields present change; `null` clears a setting.
     func update(_ id: Int64) throws(APIError) {
         let body = try api.body()
-        let ledger = try api.ledger
+        let ledger = api.ledger
         try mapped { () throws(LedgerError) in
             guard try ledger.account(id: id) != nil else { throw .unknownAccount }
             if let v = body["label"] { try ledger.setLabel(accountID: id, try Self.optionalString(v, "label")) }

@@ -20,6 +20,20 @@ public final class FastCGIRequest {
         return String(cString: value)
     }
 
+    /// The request's HTTP headers (`HTTP_*` parameters) with lower-case, dash-separated names.
+    /// Other parameters are skipped before any Swift string is made of them.
+    public var httpHeaders: [String: String] {
+        var headers: [String: String] = [:]
+        guard var cursor = raw.pointee.envp else { return headers }
+        while let entry = cursor.pointee {
+            cursor += 1
+            guard strncmp(entry, "HTTP_", 5) == 0 else { continue }
+            let (name, value) = FastCGIParams.split(String(cString: entry + 5))
+            headers[String(name.lowercased().map { $0 == "_" ? "-" : $0 })] = value
+        }
+        return headers
+    }
+
     /// Every CGI parameter, for tests and diagnostics.
     public var allParams: [String: String] {
         FastCGIParams.parse(raw.pointee.envp)

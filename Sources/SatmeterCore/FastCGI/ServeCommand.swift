@@ -26,7 +26,7 @@ public enum Gateway {
 
     /// One worker process: threads on the socket until SIGTERM, then drain and exit.
     static func runWorker(listenFD: Int32, config: SatmeterConfig, pricing: PricingConfig, ledger: Ledger, address: FastCGIListenAddress) -> Never {
-        let services = GatewayServices(config: config, pricing: pricing)
+        let services = GatewayServices(config: config, pricing: pricing, ledger: ledger)
         var lastRefresh: (btc: Int64, catalog: Int64) = (0, 0)
         services.refreshPrices(now: Clock.now(), last: &lastRefresh)
         // Housekeeping has its own connection and session: never a worker thread's.
@@ -39,6 +39,8 @@ public enum Gateway {
         let admin = AdminHousekeeping(config: config)
         server.run {
             let now = Clock.now()
+            services.requestLog.flush(into: ledger)
+            ledger.checkpoint()
             services.refreshPrices(now: now, last: &lastRefresh)
             admin.tick(ledger: ledger, services: services, now: now)
             if now - lastSweep >= 30 {
@@ -47,6 +49,7 @@ public enum Gateway {
                 if config.cashu.enabled, let wallet = try? housekeeping.wallet() { wallet.recoverPending() }
             }
         }
+        services.requestLog.flush(into: ledger)
         Log.info("stopped")
         exit(0)
     }

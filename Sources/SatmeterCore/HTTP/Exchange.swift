@@ -23,7 +23,7 @@ final class Exchange {
 
     /// The bearer credential from `Authorization: Bearer …` (or `X-Api-Key`).
     var bearer: String? {
-        if let auth = header("Authorization") {
+        if let auth = fcgi.param("HTTP_AUTHORIZATION") {
             let parts = auth.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 let value = parts[1].trimmingCharacters(in: [" ", "\t"])
@@ -31,7 +31,7 @@ final class Exchange {
             }
             return nil
         }
-        return header("X-Api-Key")
+        return fcgi.param("HTTP_X_API_KEY")
     }
 
     func readJSONBody(limit: Int) throws(APIError) -> JSON {

@@ -3,7 +3,6 @@
 public final class GatewayHandler: FastCGIHandler {
     let services: GatewayServices
     let curl = CurlSession()
-    private var openedLedger: Ledger?
     private var openedWallet: NodeWallet?
 
     public init(services: GatewayServices) {
@@ -27,9 +26,7 @@ public final class GatewayHandler: FastCGIHandler {
         // Unknown paths share one label, so clients cannot grow the metrics without bound.
         if Endpoint(method: exchange.method, path: exchange.path).routeKey.isEmpty { exchange.record.route = "other" }
         exchange.record.totalMillis = Clock.monotonicMillis() - exchange.startedAt
-        do { try ledger().append(exchange.record) } catch {
-            Log.warning("request \(exchange.requestID): request log not written: \(error)")
-        }
+        if services.requestLog.add(exchange.record) { services.requestLog.flush(into: ledger) }
         if let path = services.config.admin.requestLogJSONL { RequestLogFile.append(exchange.record, to: path) }
     }
 
@@ -52,7 +49,6 @@ public final class GatewayHandler: FastCGIHandler {
             try WalletEndpoints(handler: self, exchange: exchange).refund()
         case .metrics:
             // nginx restricts /metrics to the operator's network (nginx/satmeter-locations.conf).
-            let ledger = try ledger()
             let text: String
             do { text = try MetricsCatalog.render(ledger: ledger) } catch { throw Self.map(error) }
             exchange.send(status: 200, body: Array(text.utf8), contentType: "text/plain; version=0.0.4")
@@ -66,23 +62,13 @@ public final class GatewayHandler: FastCGIHandler {
         }
     }
 
-    /// The ledger on this thread's own connection, opened on first use (and again after a failure).
-    func ledger() throws(APIError) -> Ledger {
-        if let openedLedger { return openedLedger }
-        do {
-            let ledger = try Ledger(path: services.config.databasePath)
-            openedLedger = ledger
-            return ledger
-        } catch {
-            Log.error("cannot open the ledger at \(services.config.databasePath): \(error)")
-            throw .serviceUnavailable("The balance database is unavailable.")
-        }
-    }
+    /// The process's ledger (one connection, shared by all threads).
+    var ledger: Ledger { services.ledger }
 
     /// This thread's node wallet (shares the thread's ledger connection and HTTP session).
     func wallet() throws(APIError) -> NodeWallet {
         if let openedWallet { return openedWallet }
-        let wallet = NodeWallet(ledger: try ledger(), config: services.config.cashu, keysets: services.keysets, http: curl)
+        let wallet = NodeWallet(ledger: ledger, config: services.config.cashu, keysets: services.keysets, http: curl)
         openedWallet = wallet
         return wallet
     }
@@ -95,7 +81,6 @@ public final class GatewayHandler: FastCGIHandler {
 
     func authenticate(key: String) throws(APIError) -> Account {
         guard key.hasPrefix("sk-"), key.utf8.count <= 256 else { throw .invalidAPIKey }
-        let ledger = try ledger()
         let account: Account?
         do { account = try ledger.account(apiKey: key) } catch { throw Self.map(error) }
         guard let account else { throw .invalidAPIKey }
@@ -158,7 +143,16 @@ enum Endpoint: Equatable {
             self = .admin
             return
         }
-        let table: [String: (String, Endpoint)] = [
+        var normalized = path
+        while normalized.count > 1, normalized.hasSuffix("/") { normalized.removeLast() }
+        guard let (expected, endpoint) = Self.table[normalized] else {
+            self = .unknown
+            return
+        }
+        self = method == expected ? endpoint : .wrongMethod(method)
+    }
+
+    private static let table: [String: (String, Endpoint)] = [
             "/v1/chat/completions": ("POST", .chatCompletions),
             "/v1/completions": ("POST", .completions),
             "/v1/embeddings": ("POST", .embeddings),
@@ -171,14 +165,6 @@ enum Endpoint: Equatable {
             "/v1/wallet/refund": ("POST", .walletRefund),
             "/metrics": ("GET", .metrics),
         ]
-        var normalized = path
-        while normalized.count > 1, normalized.hasSuffix("/") { normalized.removeLast() }
-        guard let (expected, endpoint) = table[normalized] else {
-            self = .unknown
-            return
-        }
-        self = method == expected ? endpoint : .wrongMethod(method)
-    }
 
     /// Route key as the pricing configuration names it.
     var routeKey: String {

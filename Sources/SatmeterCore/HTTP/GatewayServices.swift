@@ -10,14 +10,18 @@ public final class GatewayServices: Sendable {
     public var pricing: PricingEngine { engine.withLock { $0 } }
     private let engine: Mutex<PricingEngine>
     public let keysets = KeysetCache()
+    public let requestLog = RequestLogBuffer()
+    /// The process's one database connection, shared by its threads.
+    public let ledger: Ledger
     /// This process's tag on the reservations it holds.
     public let owner: String
 
     public let fetcher: any HTTPFetching
 
     /// `pricing` is the configured pricing with the managed table applied (see `PricingAdmin`).
-    public init(config: SatmeterConfig, pricing pricingConfig: PricingConfig, fetcher: any HTTPFetching = CurlFetcher()) {
+    public init(config: SatmeterConfig, pricing pricingConfig: PricingConfig, ledger: Ledger, fetcher: any HTTPFetching = CurlFetcher()) {
         self.config = config
+        self.ledger = ledger
         self.fetcher = fetcher
         oracle = BTCPriceOracle(config: pricingConfig.btcPrice, fetcher: fetcher, clock: { Clock.now() })
         engine = Mutex(PricingEngine(config: pricingConfig, oracle: oracle))

@@ -22,7 +22,7 @@ struct OpenAIProxy {
         var body = try exchange.readJSONBody(limit: services.config.maxBodyBytes)
         let request = try ProxiedRequest(body: body, endpoint: endpoint)
         exchange.record.model = request.model
-        let headers = requestHeaders()
+        let headers = exchange.fcgi.httpHeaders
         let quote: PriceQuote
         do {
             quote = try services.pricing.quote(PricingRequest(
@@ -38,7 +38,7 @@ struct OpenAIProxy {
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
         exchange.record.accountID = payer.account.id
         exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
-        let ledger = try handler.ledger()
+        let ledger = handler.ledger
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         do {
             try ledger.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
@@ -94,15 +94,6 @@ struct OpenAIProxy {
         let usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(json["choices"] ?? json["data"] ?? .null))
         let headers = settler.settle(usage: usage, estimated: reported == nil)
         exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
-    }
-
-    /// Request headers with lower-cased names, for pricing `match` rules.
-    private func requestHeaders() -> [String: String] {
-        var headers: [String: String] = [:]
-        for (name, value) in exchange.fcgi.allParams where name.hasPrefix("HTTP_") {
-            headers[String(name.dropFirst(5)).lowercased().map { $0 == "_" ? "-" : $0 }.reduce(into: "") { $0.append($1) }] = value
-        }
-        return headers
     }
 }
 
@@ -175,7 +166,8 @@ final class Settler {
     /// Charges the usage; returns the headers that tell the client what it paid (and its change).
     @discardableResult
     func settle(usage: UpstreamUsage, estimated: Bool) -> [(String, String)] {
-        guard !done, let ledger = try? handler.ledger() else { return [] }
+        let ledger = handler.ledger
+        guard !done else { return [] }
         done = true
         let started = Clock.monotonicMillis()
         let cost = quote.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens))
@@ -213,7 +205,8 @@ final class Settler {
     /// Returns a whole reservation to the balance: the request failed, charge nothing. A
     /// per-request payment goes back whole as change, on whatever response goes out.
     func release(because reason: String) {
-        guard !done, let ledger = try? handler.ledger() else { return }
+        let ledger = handler.ledger
+        guard !done else { return }
         done = true
         do {
             try ledger.release(requestID: exchange.requestID, note: String(reason.prefix(200)))

@@ -17,7 +17,7 @@ struct PaymentGate {
 
     /// The credential the request carries, checked before the body is read.
     func credential() throws(APIError) -> Credential {
-        if let xcashu = exchange.header("X-Cashu"), !xcashu.isEmpty {
+        if let xcashu = exchange.fcgi.param("HTTP_X_CASHU"), !xcashu.isEmpty {
             guard handler.services.config.cashu.enabled else { throw .invalidRequest("This node does not accept ecash.") }
             return .perRequestToken(xcashu)
         }
@@ -58,7 +58,7 @@ struct PaymentGate {
     /// The account behind a token; redeems the token into it on first use.
     /// `requireUnused`: a per-request payment may not reuse a token already redeemed.
     private func redeem(_ token: Token, requireUnused: Bool, minimumMsat: Int64?) throws(APIError) -> Account {
-        let ledger = try handler.ledger()
+        let ledger = handler.ledger
         let wallet = try handler.wallet()
         let keyHash = TokenAccount.keyHash(token)
         let existing: Account?

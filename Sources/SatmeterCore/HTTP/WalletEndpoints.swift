@@ -12,7 +12,7 @@ struct WalletEndpoints {
     /// `POST /v1/wallet/create {"cashu_token"}`: a new API key funded by the token.
     func create() throws(APIError) {
         let token = try tokenFromBody()
-        let ledger = try handler.ledger()
+        let ledger = handler.ledger
         let key: String
         let account: Account
         do { (key, account) = try ledger.createKey(balanceMsat: 0) } catch { throw GatewayHandler.map(error) }
@@ -90,7 +90,7 @@ struct WalletEndpoints {
         guard let text else { return try handler.authenticate(exchange) }
         let token: Token
         do { token = try Token.parse(text) } catch { throw .invalidToken(error.description) }
-        let ledger = try handler.ledger()
+        let ledger = handler.ledger
         do {
             guard let account = try ledger.account(keyHash: TokenAccount.keyHash(token)) else { throw APIError.notFound("this token was never used here") }
             return account
@@ -114,14 +114,12 @@ struct WalletEndpoints {
     }
 
     private func lastSentToken(accountID: Int64) throws(APIError) -> String? {
-        do { return try handler.ledger().lastSentToken(accountID: accountID) } catch let error as APIError { throw error } catch {
-            throw .internalError("\(error)")
-        }
+        do { return try handler.ledger.lastSentToken(accountID: accountID) } catch { throw GatewayHandler.map(error) }
     }
 
     private func reload(_ id: Int64) throws(APIError) -> Account {
         do {
-            guard let account = try handler.ledger().account(id: id) else { throw APIError.invalidAPIKey }
+            guard let account = try handler.ledger.account(id: id) else { throw APIError.invalidAPIKey }
             return account
         } catch let error as APIError { throw error } catch { throw .internalError("\(error)") }
     }

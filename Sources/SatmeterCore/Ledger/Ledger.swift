@@ -6,8 +6,11 @@ import Glibc
 /// Overrun policy: a request's charge never exceeds what was reserved for it. If the actual cost
 /// is higher (the prompt estimate was low), the client pays the reservation and the difference is
 /// recorded as an `overrun` row (the operator's loss, visible in reports); balances never go negative.
-public final class Ledger {
+/// One `Ledger` is shared by every thread of a process: all access to its connection is
+/// serialized by `lock` (see `ConnectionLock` for why).
+public final class Ledger: @unchecked Sendable {
     public let db: Database
+    private let lock = ConnectionLock()
     let clock: @Sendable () -> Int64
 
     public init(database: Database, clock: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(LedgerError) {
@@ -193,6 +196,12 @@ public final class Ledger {
         }
     }
 
+    /// Moves the write-ahead log into the database without waiting for readers (PASSIVE), off the
+    /// request path; SQLite's own automatic checkpoint would run inside some request's commit.
+    public func checkpoint() {
+        lock.withLock { try? db.execute("PRAGMA wal_checkpoint(PASSIVE)") }
+    }
+
     // MARK: Audit
 
     /// Re-derives every account's balance and reservation from the ledger rows and the held
@@ -262,11 +271,20 @@ public final class Ledger {
 
     @discardableResult
     func run(_ sql: String, _ bindings: [SQLValue] = []) throws(LedgerError) -> [Row] {
-        do { return try db.query(sql, bindings) } catch { throw .storage(error) }
+        try lock.withLock { () throws(LedgerError) -> [Row] in
+            do { return try db.query(sql, bindings) } catch let error as Database.Error { throw .storage(error) } catch {
+                throw .storage(.sqlite(code: -1, message: "\(error)"))
+            }
+        }
     }
 
     @discardableResult
     func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        try lock.withLock { () throws(LedgerError) -> T in try transactionLocked(body) }
+    }
+
+    /// Other processes sharing the file still meet at BEGIN IMMEDIATE.
+    private func transactionLocked<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         do { try db.execute("BEGIN IMMEDIATE") } catch { throw .storage(error) }
         let result: T
         do { result = try body() } catch {

@@ -120,7 +120,9 @@ extension Ledger {
 
     @discardableResult
     public func pruneBalanceHistory(olderThan cutoff: Int64) throws(LedgerError) -> Int {
-        try run("DELETE FROM balance_history WHERE at < ?", [.integer(cutoff)])
-        return db.changes
+        try transaction { () throws(LedgerError) -> Int in
+            try run("DELETE FROM balance_history WHERE at < ?", [.integer(cutoff)])
+            return db.changes
+        }
     }
 }

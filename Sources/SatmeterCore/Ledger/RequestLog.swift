@@ -33,6 +33,8 @@ public struct RequestRecord: Sendable, Equatable {
         self.route = route
     }
 
+    static let columnCount = 24
+
     static let columns = """
         request_id, created_at, route, status, error_code, account_id, payment_method, provider, model, pricing_mode,
         pricing_source, resolved_price, prompt_tokens, completion_tokens, usage_estimated, payment_required_msat,
@@ -77,20 +79,30 @@ public struct RequestRecord: Sendable, Equatable {
 }
 
 extension Ledger {
-    /// Writes the record and bumps the Prometheus counters it implies, in one transaction. The
+    /// Writes the records and bumps the Prometheus counters they imply, in one transaction. The
     /// counters live in the database so that every worker process reports the same totals.
-    public func append(_ record: RequestRecord) throws(LedgerError) {
-        let placeholders = Array(repeating: "?", count: record.bindings.count).joined(separator: ", ")
+    public func append(_ records: [RequestRecord]) throws(LedgerError) {
+        guard !records.isEmpty else { return }
+        let placeholders = Array(repeating: "?", count: RequestRecord.columnCount).joined(separator: ", ")
+        var increments: [String: Int64] = [:]
+        for record in records {
+            for (name, labels, delta) in MetricsCatalog.increments(for: record) { increments[name + "\u{1}" + labels, default: 0] += delta }
+        }
         try transaction { () throws(LedgerError) in
-            try run("INSERT INTO request_log(\(RequestRecord.columns)) VALUES (\(placeholders))", record.bindings)
-            for (name, labels, delta) in MetricsCatalog.increments(for: record) {
+            for record in records {
+                try run("INSERT INTO request_log(\(RequestRecord.columns)) VALUES (\(placeholders))", record.bindings)
+            }
+            for (key, delta) in increments {
+                let parts = key.split(separator: "\u{1}", maxSplits: 1, omittingEmptySubsequences: false)
                 try run("""
                     INSERT INTO metrics(name, labels, value) VALUES (?, ?, ?)
                     ON CONFLICT(name, labels) DO UPDATE SET value = value + excluded.value
-                    """, [.text(name), .text(labels), .integer(delta)])
+                    """, [.text(String(parts[0])), .text(parts.count > 1 ? String(parts[1]) : ""), .integer(delta)])
             }
         }
     }
+
+    public func append(_ record: RequestRecord) throws(LedgerError) { try append([record]) }
 
     public func metricCounters() throws(LedgerError) -> [(name: String, labels: String, value: Int64)] {
         try run("SELECT name, labels, value FROM metrics ORDER BY name, labels").map { ($0.text(0), $0.text(1), $0.int(2)) }
@@ -107,7 +119,9 @@ extension Ledger {
     /// Drops records older than the retention period; returns how many.
     @discardableResult
     public func pruneRequestLog(olderThan cutoff: Int64) throws(LedgerError) -> Int {
-        try run("DELETE FROM request_log WHERE created_at < ?", [.integer(cutoff)])
-        return db.changes
+        try transaction { () throws(LedgerError) -> Int in
+            try run("DELETE FROM request_log WHERE created_at < ?", [.integer(cutoff)])
+            return db.changes
+        }
     }
 }

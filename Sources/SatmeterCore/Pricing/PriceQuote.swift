@@ -9,7 +9,8 @@ public struct PriceQuote: Sendable {
     /// What to reserve: never less than any `cost(for:)` with usage within `reservedUsage`.
     public var maxCostMsat: Int64
     /// Human and log form: "$2.63/$10.50 per 1M", "5 sat/1K", "10 sat/request".
-    public var resolvedPrice: String
+    /// Computed when asked: formatting is not free, and most quotes never print it.
+    public var resolvedPrice: String { price.summary }
 
     public var route: String
     /// Which entry priced it ("ft:gpt-4o:* (line 12)", "openai/gpt-4o (bundled table 2025-06)").

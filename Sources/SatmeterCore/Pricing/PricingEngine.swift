@@ -30,7 +30,7 @@ public final class PricingEngine: Sendable {
         let reserved = reservedUsage(request, resolved.price)
         var quote = PriceQuote(
             model: resolved.model, mode: resolved.mode, source: resolved.source, upstream: resolved.upstream,
-            maxCostMsat: 0, resolvedPrice: resolved.price.summary, route: request.route, sourceDetail: resolved.detail,
+            maxCostMsat: 0, route: request.route, sourceDetail: resolved.detail,
             matchRule: resolved.rule, price: resolved.price, reservedUsage: reserved, conversion: conversion,
             btcPrice: snapshot, baseFeeMsat: resolved.chargesBaseFee ? config.baseFeeMsat : 0,
             minChargeMsat: config.minChargeMsat, upstreamCost: resolved.upstreamCost, factors: resolved.factors

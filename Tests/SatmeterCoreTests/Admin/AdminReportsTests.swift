@@ -77,7 +77,7 @@ import Testing
             var config = SatmeterConfig()
             config.stateDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             config.admin.requestLogRetentionDays = 30
-            let services = GatewayServices(config: config, pricing: PricingConfig())
+            let services = GatewayServices(config: config, pricing: PricingConfig(), ledger: ledger)
             AdminHousekeeping(config: config).tick(ledger: ledger, services: services, now: 100 * 86_400 + 10)
             #expect(try ledger.recentRequests(limit: 10).map(\.requestID) == ["new"])
         }
