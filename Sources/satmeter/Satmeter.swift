@@ -12,7 +12,8 @@ struct Satmeter: ParsableCommand {
             prices, reserves the balance, calls the upstream and settles the exact cost in msats.
             Run `satmeter serve` under systemd (see systemd/) and include nginx/satmeter-locations.conf.
             """,
-        subcommands: [Serve.self, Keys.self, PricingCommand.self, LedgerCommand.self, WalletCommand.self, ConfigCommand.self])
+        subcommands: [Serve.self, Keys.self, PricingCommand.self, LedgerCommand.self, WalletCommand.self, ConfigCommand.self,
+                      AdminCommand.self, ReportCommand.self, RequestsCommand.self])
 }
 
 struct WalletCommand: ParsableCommand {
@@ -37,7 +38,8 @@ struct WalletCommand: ParsableCommand {
 
 struct PricingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pricing", abstract: "Predict and change prices (see docs/pricing.md).", subcommands: [Explain.self, Apply.self])
+        commandName: "pricing", abstract: "Predict and change prices (see docs/pricing.md).",
+        subcommands: [Explain.self, Apply.self, Settings.self, SetModel.self])
 
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -163,7 +165,8 @@ struct Serve: ParsableCommand {
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and inspect API keys.",
-        subcommands: [Create.self, List.self, Show.self, Disable.self])
+        subcommands: [Create.self, List.self, Show.self, Disable.self,
+                      SetExpiry.self, SetLimit.self, SetModels.self, SetRefundAddress.self, CreateChild.self, Withdraw.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an API key with a starting balance. The key is shown once.")

@@ -10,11 +10,74 @@ public struct KeyAdmin {
     }
 
     /// Creates a key; the returned JSON is the only place the key itself ever appears.
-    public func create(balanceMsat: Int64, label: String?, expiresAt: Int64?) throws(LedgerError) -> JSON {
+    public func create(balanceMsat: Int64, label: String?, expiresAt: Int64?, spendLimitMsat: Int64? = nil,
+                       allowedModels: [String]? = nil) throws(LedgerError) -> JSON {
         let (key, account) = try ledger.createKey(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
+        if spendLimitMsat != nil { try ledger.setSpendLimit(accountID: account.id, spendLimitMsat) }
+        if allowedModels != nil { try ledger.setAllowedModels(accountID: account.id, allowedModels) }
+        return try created(key, account.id)
+    }
+
+    /// A child key spending `parentID`'s balance; the key itself appears only in the returned JSON.
+    public func createChild(parentID: Int64, label: String?, spendLimitMsat: Int64?, allowedModels: [String]?,
+                            expiresAt: Int64?) throws(LedgerError) -> JSON {
+        let (key, account) = try ledger.createChildKey(parentID: parentID, label: label, spendLimitMsat: spendLimitMsat,
+                                                       allowedModels: allowedModels, expiresAt: expiresAt)
+        return try created(key, account.id)
+    }
+
+    private func created(_ key: String, _ id: Int64) throws(LedgerError) -> JSON {
+        guard let account = try ledger.account(id: id) else { throw .unknownAccount }
         var json = Self.describe(account)
         json.set("api_key", .string(key))
         return json
+    }
+
+    /// One key with its children and its latest requests.
+    public func detail(_ id: Int64) throws(LedgerError) -> JSON? {
+        guard let account = try ledger.account(id: id) else { return nil }
+        var json = Self.describe(account)
+        json.set("children", .array(try ledger.children(of: id).map(Self.describe)))
+        json.set("recent_requests", .array(try ledger.recentRequests(accountID: id, limit: 20).map(\.json)))
+        return json
+    }
+
+    /// A page of keys, newest first, searched by id, hint or label.
+    public func list(search: String?, kind: Account.Kind?, limit: Int, offset: Int) throws(LedgerError) -> JSON {
+        let (total, page) = try ledger.accounts(search: search, kind: kind, limit: limit, offset: offset)
+        return ["total": .int(total), "keys": .array(page.map(Self.describe))]
+    }
+
+    /// `satmeter keys withdraw`: the same with a wallet of this process's own.
+    public func withdraw(accountID: Int64, amountSat: Int64?, mint: String?, cashu: CashuConfig) throws(APIError) -> JSON {
+        CurlSession.globalInit()
+        let wallet = NodeWallet(ledger: ledger, config: cashu, keysets: KeysetCache(), http: CurlSession())
+        return try withdraw(accountID: accountID, amountSat: amountSat, mint: mint, wallet: wallet, requestID: RequestID.generate())
+    }
+
+    /// Sends a key's balance (all of it after the mint's fee, or `amountSat`) as a `cashuB`
+    /// token from the node wallet. A token account's balance comes from its own mint.
+    func withdraw(accountID: Int64, amountSat: Int64?, mint: String?, wallet: NodeWallet, requestID: String) throws(APIError) -> JSON {
+        guard wallet.config.enabled else { throw .serviceUnavailable("This node takes no ecash (cashu.mints is empty): there is no wallet to withdraw from.") }
+        let account: Account?
+        do { account = try ledger.account(id: accountID) } catch { throw GatewayHandler.map(error) }
+        guard let account else { throw .notFound("key \(accountID)") }
+        guard account.parentID == nil else { throw .invalidRequest("A child key has no balance of its own; withdraw from its parent.") }
+        if let amountSat, amountSat <= 0 || amountSat > 2_100_000_000_000_000 { throw .invalidRequest("amount_sat must be a positive whole number") }
+        let preferred = mint ?? (account.kind == .token ? account.label : nil)
+        let sent: SentToken?
+        do {
+            if let amountSat {
+                sent = try wallet.send(amountSat: UInt64(amountSat), mint: preferred, accountID: accountID, requestID: requestID)
+            } else {
+                sent = try wallet.sendAll(accountID: accountID, mint: preferred, requestID: requestID)
+            }
+        } catch { throw error.apiError }
+        guard let sent else { throw .invalidRequest("Nothing to withdraw: less than 1 sat is left after the mint's fee.") }
+        let balance = (try? ledger.account(id: accountID))??.balanceMsat ?? 0
+        Log.info("key \(accountID): \(sent.amountSat) sat withdrawn as ecash from \(sent.mint) (fee \(sent.feeSat) sat)")
+        return ["token": .string(sent.token), "amount_sat": .int(Int64(sent.amountSat)), "fee_sat": .int(Int64(sent.feeSat)),
+                "mint": .string(sent.mint), "balance_msat": .int(balance)]
     }
 
     public func list() throws(LedgerError) -> [JSON] {
@@ -63,6 +126,13 @@ public struct KeyAdmin {
             "last_used_at": account.lastUsedAt.map { .int($0) } ?? .null,
             "expires_at": account.expiresAt.map { .int($0) } ?? .null,
             "disabled": .bool(account.disabled),
+            "expired": .bool(account.isExpired(at: Clock.now())),
+            "kind": .string(account.kind.rawValue),
+            "total_withdrawn_msat": .int(account.totalWithdrawnMsat),
+            "parent_id": account.parentID.map { .int($0) } ?? .null,
+            "spend_limit_msat": account.spendLimitMsat.map { .int($0) } ?? .null,
+            "allowed_models": account.allowedModels.map { .array($0.map { .string($0) }) } ?? .null,
+            "refund_address": account.refundAddress.map { .string($0) } ?? .null,
         ]
     }
 }

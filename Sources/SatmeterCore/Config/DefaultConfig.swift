@@ -21,5 +21,10 @@ extension SatmeterConfig {
           payout_interval_seconds: 900
         ledger:
           reservation_timeout_seconds: 3600       # held longer than this: the worker is gone, release
+        admin:
+          request_log_retention_days: 90          # 0 keeps every request-log record
+          session_hours: 12                       # admin dashboard sessions
+          max_login_failures: 5                   # per client address, then locked out
+          lockout_seconds: 900
         """
 }

@@ -16,6 +16,7 @@ public struct SatmeterConfig: Sendable {
     public var reservationTimeoutSeconds: Int64 = 3600
     public var pricing = PricingConfig.defaults
     public var cashu = CashuConfig()
+    public var admin = AdminConfig()
 
     public var databasePath: String { stateDirectory + "/satmeter.db" }
 
@@ -92,6 +93,7 @@ public struct SatmeterConfig: Sendable {
             if let node = cashu.mapping?["payout_interval_seconds"] { config.cashu.payoutIntervalSeconds = Int64(try reader.int(node, in: 10...86_400)) }
             if let node = cashu.mapping?["mint_timeout_seconds"] { config.cashu.mintTimeoutSeconds = try reader.int(node, in: 1...300) }
         }
+        if let admin = top["admin"] { config.admin = try AdminConfig.parse(admin, reader: reader) }
         config.pricing = try PricingConfig.parse(pricing: top["pricing"], routes: top["routes"], file: file)
         return config
     }

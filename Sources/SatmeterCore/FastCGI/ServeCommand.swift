@@ -9,6 +9,7 @@ public enum Gateway {
         let ledger: Ledger
         do { ledger = try Ledger(path: config.databasePath) } catch { throw .state("\(error)") }
         sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
+        do { try AdminPassword.bootstrapFromEnvironment(ledger: ledger) } catch { throw .state("\(error)") }
         let pricing: PricingConfig
         do { pricing = try PricingAdmin(config: config).effectiveConfig() } catch { throw .state("price table: \(error)") }
 
@@ -36,11 +37,13 @@ public enum Gateway {
         }
         var lastSweep = Clock.now()
         var lastPayout = Clock.now()
+        let admin = AdminHousekeeping(config: config)
         server.run {
             let now = Clock.now()
             services.requestLog.flush(into: ledger)
             ledger.checkpoint()
             services.refreshPrices(now: now, last: &lastRefresh)
+            admin.tick(ledger: ledger, services: services, now: now)
             if now - lastSweep >= 30 {
                 lastSweep = now
                 sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)

@@ -12,6 +12,8 @@ public enum APIError: Error, Sendable, Equatable {
     case invalidRequest(String)
     case unsupportedModel(String)
     case modelNotAllowed(String)
+    /// The key's (or its parent key's) spending limit, msat.
+    case spendingLimitReached(limitMsat: Int64)
     case bodyTooLarge(limitBytes: Int)
     case notFound(String)
     case methodNotAllowed(String)
@@ -39,7 +41,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .insufficientBalance, .paymentRequired, .tokenValueTooLow: 402
         case .invalidJSON, .invalidRequest, .unsupportedModel, .invalidToken, .tokenAlreadySpent, .untrustedMint:
             400
-        case .modelNotAllowed, .forbidden: 403
+        case .modelNotAllowed, .forbidden, .spendingLimitReached: 403
         case .notFound: 404
         case .methodNotAllowed: 405
         case .conflict: 409
@@ -59,7 +61,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .insufficientBalance, .paymentRequired: "insufficient_balance"
         case .invalidJSON, .invalidRequest, .unsupportedModel, .bodyTooLarge, .notFound, .methodNotAllowed:
             "invalid_request_error"
-        case .modelNotAllowed, .forbidden: "permission_error"
+        case .modelNotAllowed, .forbidden, .spendingLimitReached: "permission_error"
         case .invalidToken, .tokenAlreadySpent, .untrustedMint, .tokenValueTooLow, .mintError: "cashu_error"
         case .mintUnavailable: "cashu_mint_unavailable"
         case .upstreamFailed, .upstreamTimeout: "upstream_error"
@@ -81,6 +83,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .invalidRequest: "invalid_request"
         case .unsupportedModel: "unsupported_model"
         case .modelNotAllowed: "model_not_allowed"
+        case .spendingLimitReached: "spending_limit_reached"
         case .bodyTooLarge: "body_too_large"
         case .notFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"
@@ -116,6 +119,7 @@ public enum APIError: Error, Sendable, Equatable {
         case let .invalidRequest(why): why
         case let .unsupportedModel(model): "Unsupported model: \(model)"
         case let .modelNotAllowed(model): "This key may not use model \(model)"
+        case let .spendingLimitReached(limit): "This key has reached its spending limit of \(Sats.display(limit)) sats."
         case let .bodyTooLarge(limit): "Request body too large (limit \(limit) bytes)."
         case let .notFound(path): "Unknown endpoint: \(path)"
         case let .methodNotAllowed(method): "Method \(method) is not allowed here."

@@ -27,6 +27,7 @@ public final class GatewayHandler: FastCGIHandler {
         if Endpoint(method: exchange.method, path: exchange.path).routeKey.isEmpty { exchange.record.route = "other" }
         exchange.record.totalMillis = Clock.monotonicMillis() - exchange.startedAt
         if services.requestLog.add(exchange.record) { services.requestLog.flush(into: ledger) }
+        if let path = services.config.admin.requestLogJSONL { RequestLogFile.append(exchange.record, to: path) }
     }
 
     private func route(_ exchange: Exchange) throws(APIError) {
@@ -51,6 +52,9 @@ public final class GatewayHandler: FastCGIHandler {
             let text: String
             do { text = try MetricsCatalog.render(ledger: ledger) } catch { throw Self.map(error) }
             exchange.send(status: 200, body: Array(text.utf8), contentType: "text/plain; version=0.0.4")
+        case .admin:
+            // The dashboard's JSON API; it checks its own session and CSRF token (Admin/AdminAPI.swift).
+            try AdminAPI(handler: self, exchange: exchange).run()
         case let .wrongMethod(method):
             throw .methodNotAllowed(method)
         case .unknown:
@@ -103,6 +107,11 @@ public final class GatewayHandler: FastCGIHandler {
         case .invalidAmount: .invalidRequest("invalid amount")
         case .duplicateOperation: .conflict("This token is already being processed.")
         case .unknownOperation, .proofsUnavailable: .serviceUnavailable("The wallet is busy; try again.")
+        case let .spendingLimitReached(limit): .spendingLimitReached(limitMsat: limit)
+        case let .modelNotAllowed(model): .modelNotAllowed(model)
+        case .keyDisabled: .keyDisabled
+        case .keyExpired: .keyExpired
+        case let .invalidKeySetting(why): .invalidRequest(why)
         case let .storage(db):
             switch db {
             case .unwritable: .serviceUnavailable("The balance database is not writable; nothing was charged.")
@@ -127,8 +136,13 @@ enum Endpoint: Equatable {
     case walletBalance, walletCreate, walletTopup, walletWithdraw, walletRefund
     case wrongMethod(String)
     case unknown
+    case admin
 
     init(method: String, path: String) {
+        if path.hasPrefix("/admin/api/") {
+            self = .admin
+            return
+        }
         var normalized = path
         while normalized.count > 1, normalized.hasSuffix("/") { normalized.removeLast() }
         guard let (expected, endpoint) = Self.table[normalized] else {
@@ -166,6 +180,7 @@ enum Endpoint: Equatable {
         case .walletRefund: "POST /v1/wallet/refund"
         case .metrics: "GET /metrics"
         case .wrongMethod, .unknown: ""
+        case .admin: "admin"
         }
     }
 

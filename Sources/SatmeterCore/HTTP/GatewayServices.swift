@@ -1,9 +1,14 @@
+import Synchronization
+
 /// What every worker thread of a process shares: configuration and the pricing engine.
 /// Per-thread resources (database connection, HTTP session) live in `GatewayHandler`.
 public final class GatewayServices: Sendable {
     public let config: SatmeterConfig
     public let oracle: BTCPriceOracle
-    public let pricing: PricingEngine
+    /// Replaced whole when the operator changes prices (`install(pricing:)`); requests already
+    /// quoted keep the engine they started with.
+    public var pricing: PricingEngine { engine.withLock { $0 } }
+    private let engine: Mutex<PricingEngine>
     public let keysets = KeysetCache()
     public let requestLog = RequestLogBuffer()
     /// The process's one database connection, shared by its threads.
@@ -19,8 +24,14 @@ public final class GatewayServices: Sendable {
         self.ledger = ledger
         self.fetcher = fetcher
         oracle = BTCPriceOracle(config: pricingConfig.btcPrice, fetcher: fetcher, clock: { Clock.now() })
-        pricing = PricingEngine(config: pricingConfig, oracle: oracle)
+        engine = Mutex(PricingEngine(config: pricingConfig, oracle: oracle))
         owner = ProcessIdentity.current()
+    }
+
+    /// New prices, same BTC price and model catalog.
+    public func install(pricing pricingConfig: PricingConfig) {
+        let next = PricingEngine(config: pricingConfig, oracle: oracle, catalog: pricing.catalog)
+        engine.withLock { $0 = next }
     }
 
     /// Periodic work of one process (on its main thread): prices and the model catalog.

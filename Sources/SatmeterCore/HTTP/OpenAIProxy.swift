@@ -41,7 +41,8 @@ struct OpenAIProxy {
         let ledger = handler.ledger
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         do {
-            try ledger.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner)
+            try ledger.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
+                               model: request.model)
         } catch {
             // A per-request token was received already: it all goes back as change.
             settler.returnChange()
@@ -231,7 +232,7 @@ final class Settler {
     func returnChange() {
         guard payer.perRequest, change == nil, let wallet = try? handler.wallet() else { return }
         do {
-            change = try wallet.sendAll(accountID: accountID, mint: payer.account.label, requestID: exchange.requestID)
+            change = try wallet.sendAll(accountID: accountID, mint: TokenAccount.mint(of: payer.account), requestID: exchange.requestID)
         } catch {
             Log.warning("request \(exchange.requestID): change not sent now (\(error)); refundable with the original token")
         }

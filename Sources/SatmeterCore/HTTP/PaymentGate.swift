@@ -147,6 +147,12 @@ enum TokenAccount {
         "cashu:" + StoredProof.inputKey(token.proofs.map { StoredProof(mint: token.mint, keysetID: $0.keysetID, amount: Int64($0.amount), secret: $0.secret, c: $0.C) })
     }
 
+    /// The mint a token account was paid from (kept in its label); nil for API keys, whose
+    /// label is the operator's.
+    static func mint(of account: Account) -> String? {
+        account.kind == .token ? account.label : nil
+    }
+
     static func hint(_ token: Token) -> String {
         "cashu \((try? token.totalAmount()) ?? 0) sat"
     }

@@ -20,7 +20,7 @@ public enum RequestCheck {
             let request = try ProxiedRequest(body: Exchange.jsonBody(body), endpoint: endpoint)
             return Summary(route: endpoint.routeKey, model: request.model, stream: request.stream,
                            maxCompletionTokens: request.maxCompletionTokens, promptTokenBound: request.promptTokenBound)
-        case .models, .metrics, .walletBalance, .walletCreate, .walletTopup, .walletWithdraw, .walletRefund: return nil
+        case .models, .metrics, .admin, .walletBalance, .walletCreate, .walletTopup, .walletWithdraw, .walletRefund: return nil
         case let .wrongMethod(method): throw .methodNotAllowed(method)
         case .unknown: throw .notFound(path)
         }

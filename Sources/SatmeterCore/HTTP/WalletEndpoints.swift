@@ -58,7 +58,8 @@ struct WalletEndpoints {
         let wallet = try handler.wallet()
         let sent: SentToken
         do {
-            sent = try wallet.send(amountSat: UInt64(amount), mint: mint ?? account.label, accountID: account.id, requestID: exchange.requestID)
+            sent = try wallet.send(amountSat: UInt64(amount), mint: mint ?? TokenAccount.mint(of: account), accountID: account.id,
+                                   requestID: exchange.requestID)
         } catch { throw error.apiError }
         try respond(sent, accountID: account.id)
     }
@@ -70,7 +71,9 @@ struct WalletEndpoints {
         let account = try payerAccount(allowTokenInBody: true)
         let wallet = try handler.wallet()
         let sent: SentToken?
-        do { sent = try wallet.sendAll(accountID: account.id, mint: account.label, requestID: exchange.requestID) } catch { throw error.apiError }
+        do { sent = try wallet.sendAll(accountID: account.id, mint: TokenAccount.mint(of: account), requestID: exchange.requestID) } catch {
+            throw error.apiError
+        }
         if let sent { return try respond(sent, accountID: account.id) }
         // Nothing left: replay the last token sent from this balance, if any.
         guard let last = try lastSentToken(accountID: account.id) else { throw .notFound("nothing to refund") }

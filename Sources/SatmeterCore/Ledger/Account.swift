@@ -17,10 +17,19 @@ public struct Account: Sendable, Equatable {
     public var lastUsedAt: Int64?
     public var expiresAt: Int64?
     public var disabled: Bool
+    /// A child key spends its parent's balance (its own stays 0); nil for an ordinary key.
+    public var parentID: Int64?
+    /// The most this key may ever spend (charged plus held), msat; nil: no limit but the balance.
+    public var spendLimitMsat: Int64?
+    /// Model ids or patterns (`gpt-4o*`) this key may use; nil: any model.
+    public var allowedModels: [String]?
+    /// Where the balance of an expired key should go (a Lightning address), as the operator set it.
+    public var refundAddress: String?
 
     static let columns = """
         id, key_hint, kind, label, balance_msat, reserved_msat, total_deposited_msat, total_spent_msat,
-        total_withdrawn_msat, request_count, created_at, last_used_at, expires_at, disabled
+        total_withdrawn_msat, request_count, created_at, last_used_at, expires_at, disabled,
+        parent_id, spend_limit_msat, allowed_models, refund_address
         """
 
     init(_ row: Row) {
@@ -38,9 +47,24 @@ public struct Account: Sendable, Equatable {
         lastUsedAt = row.optionalInt(11)
         expiresAt = row.optionalInt(12)
         disabled = row.int(13) != 0
+        parentID = row.optionalInt(14)
+        spendLimitMsat = row.optionalInt(15)
+        allowedModels = row.optionalText(16).map(Self.parseModels)
+        refundAddress = row.optionalText(17)
     }
 
     public func isExpired(at now: Int64) -> Bool { expiresAt.map { $0 <= now } ?? false }
+
+    /// True when `allowedModels` is unset or one of its ids or patterns matches `model`.
+    public func allows(model: String) -> Bool {
+        guard let allowedModels else { return true }
+        return allowedModels.contains { ModelPattern($0).matches(model) }
+    }
+
+    /// Stored one per line: model ids cannot contain line breaks (the proxy refuses control characters).
+    static func storedModels(_ models: [String]?) -> String? { models.map { $0.joined(separator: "\n") } }
+
+    static func parseModels(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 }
 
 public struct LedgerEntry: Sendable, Equatable {

@@ -13,7 +13,7 @@ public final class Ledger: @unchecked Sendable {
     private let lock = ConnectionLock()
     /// Transactions nest: an inner one joins the outer (guarded by `lock`).
     private var depth = 0
-    private let clock: @Sendable () -> Int64
+    let clock: @Sendable () -> Int64
 
     public init(database: Database, clock: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(LedgerError) {
         db = database
@@ -109,21 +109,26 @@ public final class Ledger: @unchecked Sendable {
 
     /// Holds `amountMsat` for a request before the upstream call. The conditional UPDATE is the
     /// whole concurrency story: two requests racing for the last sats cannot both pass it.
-    public func reserve(accountID: Int64, amountMsat: Int64, requestID: String, owner: String) throws(LedgerError) {
+    ///
+    /// The key's policies are checked in the same transaction (see `KeyPolicy`): its spending
+    /// limit, its allowed models (when `model` is given), and for a child key its parent's state,
+    /// limit and models. A child key's hold is taken from its parent's balance.
+    public func reserve(accountID: Int64, amountMsat: Int64, requestID: String, owner: String, model: String? = nil) throws(LedgerError) {
         guard amountMsat > 0 else { throw .invalidAmount }
         let now = clock()
         try transaction { () throws(LedgerError) in
+            let payer = try KeyPolicy(ledger: self, now: now).payingAccount(keyID: accountID, amountMsat: amountMsat, model: model)
             try run("""
-                UPDATE accounts SET balance_msat = balance_msat - ?1, reserved_msat = reserved_msat + ?1,
-                    request_count = request_count + 1, last_used_at = ?3
+                UPDATE accounts SET balance_msat = balance_msat - ?1, reserved_msat = reserved_msat + ?1
                 WHERE id = ?2 AND balance_msat >= ?1
-                """, [.integer(amountMsat), .integer(accountID), .integer(now)])
-            guard db.changes == 1 else { throw try shortfall(accountID: accountID, requiredMsat: amountMsat) }
+                """, [.integer(amountMsat), .integer(payer)])
+            guard db.changes == 1 else { throw try shortfall(accountID: payer, requiredMsat: amountMsat) }
+            try run("UPDATE accounts SET request_count = request_count + 1, last_used_at = ?1 WHERE id = ?2", [.integer(now), .integer(accountID)])
             try run("""
-                INSERT INTO reservations(request_id, account_id, amount_msat, state, owner, created_at)
-                VALUES (?, ?, ?, 'held', ?, ?)
-                """, [.text(requestID), .integer(accountID), .integer(amountMsat), .text(owner), .integer(now)])
-            try record(accountID, .reserve, amountMsat, requestID, nil)
+                INSERT INTO reservations(request_id, account_id, key_account_id, amount_msat, state, owner, created_at)
+                VALUES (?, ?, ?, ?, 'held', ?, ?)
+                """, [.text(requestID), .integer(payer), .integer(accountID), .integer(amountMsat), .text(owner), .integer(now)])
+            try record(payer, .reserve, amountMsat, requestID, nil)
         }
     }
 
@@ -165,11 +170,13 @@ public final class Ledger: @unchecked Sendable {
     private func close(requestID: String, costMsat: Int64, state: String, note: String?) throws(LedgerError) -> Settlement? {
         let now = clock()
         return try transaction { () throws(LedgerError) -> Settlement? in
-            guard let held = try run("SELECT account_id, amount_msat FROM reservations WHERE request_id = ? AND state = 'held'",
-                                     [.text(requestID)]).first
+            guard let held = try run("""
+                SELECT account_id, amount_msat, COALESCE(key_account_id, account_id) FROM reservations WHERE request_id = ? AND state = 'held'
+                """, [.text(requestID)]).first
             else { return nil }
             let accountID = held.int(0)
             let reserved = held.int(1)
+            let keyID = held.int(2)
             let charged = min(costMsat, reserved)
             let returned = reserved - charged
             try run("""
@@ -177,6 +184,10 @@ public final class Ledger: @unchecked Sendable {
                     total_spent_msat = total_spent_msat + ?3, last_used_at = ?4
                 WHERE id = ?5
                 """, [.integer(reserved), .integer(returned), .integer(charged), .integer(now), .integer(accountID)])
+            if keyID != accountID, charged > 0 {
+                // A child key: its own total counts toward its own limit (the parent's counts the family).
+                try run("UPDATE accounts SET total_spent_msat = total_spent_msat + ?1 WHERE id = ?2", [.integer(charged), .integer(keyID)])
+            }
             try run("UPDATE reservations SET state = ?, closed_at = ?, charged_msat = ? WHERE request_id = ?",
                     [.text(state), .integer(now), .integer(charged), .text(requestID)])
             if charged > 0 { try record(accountID, .charge, charged, requestID, note) }
@@ -233,7 +244,9 @@ public final class Ledger: @unchecked Sendable {
 
     // MARK: Plumbing
 
-    func creditInTransaction(accountID: Int64, amountMsat: Int64, kind: LedgerEntry.Kind, requestID: String?, note: String?) throws(LedgerError) {
+    /// A child key has no balance of its own: what is credited to it goes to its parent.
+    func creditInTransaction(accountID requested: Int64, amountMsat: Int64, kind: LedgerEntry.Kind, requestID: String?, note: String?) throws(LedgerError) {
+        let accountID = try run("SELECT parent_id FROM accounts WHERE id = ?", [.integer(requested)]).first?.optionalInt(0) ?? requested
         try run("""
             UPDATE accounts SET balance_msat = balance_msat + ?1, total_deposited_msat = total_deposited_msat + ?1 WHERE id = ?2
             """, [.integer(amountMsat), .integer(accountID)])
@@ -306,6 +319,14 @@ public enum LedgerError: Error, Sendable, Equatable {
     case unknownOperation
     /// Proofs chosen for a send were taken by another operation meanwhile.
     case proofsUnavailable
+    /// The key's (or its parent's) spending limit would be passed.
+    case spendingLimitReached(limitMsat: Int64)
+    case modelNotAllowed(String)
+    /// A child key whose parent is disabled or expired.
+    case keyDisabled
+    case keyExpired
+    /// An operator's key setting was refused (the reason says why).
+    case invalidKeySetting(String)
     case storage(Database.Error)
 }
 

@@ -6,7 +6,9 @@
 /// either column writes a `ledger` row in the same transaction; `Ledger.audit()` re-derives both
 /// columns from the rows.
 enum Schema {
-    static let version: Int64 = 1
+    /// The version `statements` create; `steps` bring an older database up to `version`.
+    static let baseVersion: Int64 = 1
+    static let version: Int64 = baseVersion + Int64(steps.count)
 
     static let statements = """
         CREATE TABLE IF NOT EXISTS accounts (
@@ -121,15 +123,56 @@ enum Schema {
         );
         CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         """
+
+    /// Changes to tables `statements` already created, applied once each, in order: step i takes
+    /// a database from version `baseVersion + i` to the next. Never edit a released step; add one.
+    static let steps: [String] = [
+        // 2: key policies (child keys share their parent's balance; spending limit; allowed models;
+        // refund address), the key a reservation was made with, admin sessions and login failures,
+        // and the wallet-vs-owed history for the dashboard.
+        """
+        ALTER TABLE accounts ADD COLUMN parent_id INTEGER REFERENCES accounts(id);
+        ALTER TABLE accounts ADD COLUMN spend_limit_msat INTEGER CHECK (spend_limit_msat >= 0);
+        ALTER TABLE accounts ADD COLUMN allowed_models TEXT;
+        ALTER TABLE accounts ADD COLUMN refund_address TEXT;
+        CREATE INDEX IF NOT EXISTS accounts_parent ON accounts(parent_id) WHERE parent_id IS NOT NULL;
+        ALTER TABLE reservations ADD COLUMN key_account_id INTEGER REFERENCES accounts(id);
+        CREATE INDEX IF NOT EXISTS reservations_key_held ON reservations(key_account_id) WHERE state = 'held';
+        CREATE TABLE IF NOT EXISTS admin_sessions (
+            id_hash TEXT PRIMARY KEY,
+            csrf_token TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS admin_login_failures (
+            scope TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            window_start INTEGER NOT NULL,
+            locked_until INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS balance_history (
+            at INTEGER PRIMARY KEY,
+            wallet_sat INTEGER NOT NULL,
+            owed_msat INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS request_log_model ON request_log(model, created_at);
+        """,
+    ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)
     // and only then sent, so a crash between "the mint accepted" and "we recorded it" can be
     // finished on restart from what was written.
 
+    /// Creates the tables, then applies the steps the database has not had, all in one write
+    /// transaction (so processes starting together migrate once, and a failed step changes nothing).
     static func migrate(_ db: Database) throws(Database.Error) {
         try db.write { () throws(Database.Error) in
             try db.execute(statements)
-            try db.query("INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)", [.text(String(version))])
+            try db.query("INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)", [.text(String(baseVersion))])
+            let stored = try db.queryOne("SELECT value FROM meta WHERE name = 'schema_version'").flatMap { Int64($0.text(0)) } ?? baseVersion
+            guard stored < version else { return }
+            for step in steps.dropFirst(Int(max(0, stored - baseVersion))) { try db.execute(step) }
+            try db.query("UPDATE meta SET value = ? WHERE name = 'schema_version'", [.text(String(version))])
         }
     }
 }

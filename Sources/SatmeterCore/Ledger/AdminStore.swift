@@ -1,0 +1,72 @@
+/// The admin login's state: the password hash, sessions (stored by the hash of their id, so a
+/// copy of the database opens no session) and failed-login counters per scope.
+extension Ledger {
+    public func adminPasswordHash() throws(LedgerError) -> String? {
+        try run("SELECT value FROM meta WHERE name = 'admin_password_hash'").first?.optionalText(0)
+    }
+
+    /// Replaces the password hash and ends every session, together.
+    public func setAdminPasswordHash(_ hash: String) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            try run("INSERT INTO meta(name, value) VALUES ('admin_password_hash', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                    [.text(hash)])
+            try run("DELETE FROM admin_sessions")
+        }
+    }
+
+    public func createAdminSession(idHash: String, csrfToken: String, now: Int64, expiresAt: Int64) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            try run("INSERT INTO admin_sessions(id_hash, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                    [.text(idHash), .text(csrfToken), .integer(now), .integer(expiresAt)])
+        }
+    }
+
+    /// A live session's CSRF token and expiry.
+    public func adminSession(idHash: String, now: Int64) throws(LedgerError) -> (csrfToken: String, expiresAt: Int64)? {
+        try run("SELECT csrf_token, expires_at FROM admin_sessions WHERE id_hash = ? AND expires_at > ?", [.text(idHash), .integer(now)])
+            .first.map { ($0.text(0), $0.int(1)) }
+    }
+
+    public func deleteAdminSession(idHash: String) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in try run("DELETE FROM admin_sessions WHERE id_hash = ?", [.text(idHash)]) }
+    }
+
+    /// Counts a login attempt against every scope before the password is checked, so parallel
+    /// attempts cannot slip past the limit. Returns the seconds to wait when a scope is locked
+    /// (the attempt is then not counted), or nil when the attempt may go ahead.
+    public func beginLoginAttempt(scopes: [(scope: String, maxFailures: Int)], now: Int64, lockoutSeconds: Int64) throws(LedgerError) -> Int64? {
+        try transaction { () throws(LedgerError) -> Int64? in
+            var rows: [(scope: String, max: Int, failures: Int64, windowStart: Int64)] = []
+            for (scope, maxFailures) in scopes {
+                let row = try run("SELECT failures, window_start, locked_until FROM admin_login_failures WHERE scope = ?", [.text(scope)]).first
+                if let row, row.int(2) > now { return row.int(2) - now }
+                let fresh = row == nil || now - row!.int(1) >= lockoutSeconds
+                rows.append((scope, maxFailures, fresh ? 0 : row!.int(0), fresh ? now : row!.int(1)))
+            }
+            for row in rows {
+                let failures = row.failures + 1
+                let lockedUntil = failures >= Int64(row.max) ? now + lockoutSeconds : 0
+                try run("""
+                    INSERT INTO admin_login_failures(scope, failures, window_start, locked_until) VALUES (?1, ?2, ?3, ?4)
+                    ON CONFLICT(scope) DO UPDATE SET failures = ?2, window_start = ?3, locked_until = ?4
+                    """, [.text(row.scope), .integer(failures), .integer(row.windowStart), .integer(lockedUntil)])
+            }
+            return nil
+        }
+    }
+
+    /// A successful login takes back its attempt: the scopes' counters are cleared.
+    public func clearLoginFailures(scopes: [String]) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            for scope in scopes { try run("DELETE FROM admin_login_failures WHERE scope = ?", [.text(scope)]) }
+        }
+    }
+
+    /// Drops expired sessions and counters whose window and lockout are over.
+    public func pruneAdminState(now: Int64) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            try run("DELETE FROM admin_sessions WHERE expires_at <= ?", [.integer(now)])
+            try run("DELETE FROM admin_login_failures WHERE locked_until <= ?1 AND window_start < ?1 - 86400", [.integer(now)])
+        }
+    }
+}
