@@ -303,7 +303,7 @@ def test_100k_messages_are_priced_not_fatal(gateway: NginxServer, satmeter: Satm
     ("POST", "/v1/chat/completion", 404, "not_found"),
     ("POST", "/v1/", 404, "not_found"),
     ("GET", "/v1/chat/completions/extra", 404, "not_found"),
-    ("GET", "/admin/api/anything", 404, "not_found"),
+    ("GET", "/admin/api/anything", 401, "unauthorized"),
     ("GET", CHAT, 405, "method_not_allowed"),
     ("PUT", CHAT, 405, "method_not_allowed"),
     ("DELETE", CHAT, 405, "method_not_allowed"),

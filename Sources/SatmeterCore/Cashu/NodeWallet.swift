@@ -1,3 +1,5 @@
+import Glibc
+
 /// The node's own Cashu wallet: receives clients' tokens by swapping them for fresh proofs,
 /// and sends ecash (change, withdrawals) from the proofs it holds.
 ///
@@ -107,18 +109,18 @@ final class NodeWallet {
     /// mint holds enough). The account pays the mint's input fee on top; nothing moves on failure.
     func send(amountSat: UInt64, mint preferred: String?, accountID: Int64, requestID: String?) throws(WalletError) -> SentToken {
         guard amountSat > 0 else { throw .invalidAmount }
-        var lastError = WalletError.insufficientFunds
-        for _ in 0..<3 {
+        for attempt in 0..<10 {
             let plan = try planSend(amountSat: amountSat, preferredMint: preferred)
             do {
                 return try execute(plan, accountID: accountID, requestID: requestID)
             } catch {
-                // Another thread took these proofs, or the mint said they were spent: plan again.
+                // Another thread took these proofs, or the mint said they were spent: plan again,
+                // after a short random pause so racing senders stop picking the same proofs.
                 guard error == .retry else { throw error }
-                lastError = error
+                usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempt + 1))
             }
         }
-        throw lastError == .retry ? .storage("wallet busy") : lastError
+        throw WalletError.retry  // 503: the wallet is busy
     }
 
     /// Sends as much of the account's balance as possible after fees (change, refunds).
