@@ -37,11 +37,12 @@ public enum Gateway {
         }
         var lastSweep = Clock.now()
         var lastPayout = Clock.now()
+        let checkpointer = try? Database(path: config.databasePath)
         let admin = AdminHousekeeping(config: config)
         server.run {
             let now = Clock.now()
             services.requestLog.flush(into: ledger)
-            ledger.checkpoint()
+            checkpointer?.checkpoint()
             services.refreshPrices(now: now, last: &lastRefresh)
             admin.tick(ledger: ledger, services: services, now: now)
             if now - lastSweep >= 30 {

@@ -61,6 +61,13 @@ public final class Database {
         sqlite3_close_v2(handle)
     }
 
+    /// Moves the write-ahead log into the database without blocking readers or writers (PASSIVE).
+    /// Run it on a connection of its own, off the request path: SQLite's automatic checkpoint
+    /// would otherwise run inside some request's commit.
+    public func checkpoint() {
+        try? execute("PRAGMA wal_checkpoint(PASSIVE)")
+    }
+
     /// Runs SQL that returns no rows (several statements allowed).
     public func execute(_ sql: String) throws(Error) {
         var message: UnsafeMutablePointer<CChar>?

@@ -198,11 +198,6 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    /// Moves the write-ahead log into the database without waiting for readers (PASSIVE), off the
-    /// request path; SQLite's own automatic checkpoint would run inside some request's commit.
-    public func checkpoint() {
-        lock.withLock { try? db.execute("PRAGMA wal_checkpoint(PASSIVE)") }
-    }
 
     // MARK: Audit
 

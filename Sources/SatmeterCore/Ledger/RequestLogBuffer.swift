@@ -27,12 +27,20 @@ public final class RequestLogBuffer: Sendable {
             defer { records.removeAll(keepingCapacity: true) }
             return records
         }
-        guard !batch.isEmpty else { return }
-        do { try ledger.append(batch) } catch {
-            Log.warning("request log: \(batch.count) record(s) not written yet: \(error)")
-            pending.withLock { records in
-                if records.count < highWater * 4 { records.insert(contentsOf: batch, at: 0) }
+        // Small transactions: the connection is shared with the request path, which waits for
+        // each one; a second's worth of records in one go would stall requests for milliseconds.
+        var start = 0
+        while start < batch.count {
+            let chunk = Array(batch[start..<min(batch.count, start + 100)])
+            do { try ledger.append(chunk) } catch {
+                let unwritten = Array(batch[start...])
+                Log.warning("request log: \(unwritten.count) record(s) not written yet: \(error)")
+                pending.withLock { records in
+                    if records.count < highWater * 4 { records.insert(contentsOf: unwritten, at: 0) }
+                }
+                return
             }
+            start += 100
         }
     }
 }
