@@ -157,6 +157,9 @@ def test_keys_search_and_settings_take_effect_on_the_gateway(admin_gateway: Admi
     assert updated["spend_limit_msat"] is None and updated["refund_address"] == "alice@example.com" and updated["expired"]
     status, body = chat(admin_gateway, key)
     assert status == 401 and body["error"]["code"] == "key_expired"
+    # An expired key pays for nothing more, but its holder still sees what is left to withdraw.
+    response, raw = raw_request(admin_gateway.nginx, "GET", "/v1/wallet/balance", headers={"Authorization": f"Bearer {key}"})
+    assert response.status == 200 and json.loads(raw)["balance"] > 0
     admin.ok("PATCH", f"keys/{key_id}", {"expires_at": None, "disabled": True})
     assert chat(admin_gateway, key)[1]["error"]["code"] == "key_disabled"
     bad = admin.call("PATCH", f"keys/{key_id}", {"refund_address": "not an address"})

@@ -74,18 +74,20 @@ public final class GatewayHandler: FastCGIHandler {
     }
 
     /// The account behind the request's bearer key; 401 when missing, unknown, disabled or expired.
-    func authenticate(_ exchange: Exchange) throws(APIError) -> Account {
+    /// `allowExpired`: an expired key stops paying for requests, but its holder can still see and
+    /// take out what is left (balance, withdraw, refund).
+    func authenticate(_ exchange: Exchange, allowExpired: Bool = false) throws(APIError) -> Account {
         guard let key = exchange.bearer else { throw .missingAPIKey }
-        return try authenticate(key: key)
+        return try authenticate(key: key, allowExpired: allowExpired)
     }
 
-    func authenticate(key: String) throws(APIError) -> Account {
+    func authenticate(key: String, allowExpired: Bool = false) throws(APIError) -> Account {
         guard key.hasPrefix("sk-"), key.utf8.count <= 256 else { throw .invalidAPIKey }
         let account: Account?
         do { account = try ledger.account(apiKey: key) } catch { throw Self.map(error) }
         guard let account else { throw .invalidAPIKey }
         if account.disabled { throw .keyDisabled }
-        if account.isExpired(at: Clock.now()) { throw .keyExpired }
+        if !allowExpired, account.isExpired(at: Clock.now()) { throw .keyExpired }
         return account
     }
 
