@@ -4,6 +4,7 @@ LNURL server, NUT-05 melt at the FakeWallet mint, users' balances untouched, boo
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from typing import Any, Callable, Iterator
 
@@ -72,3 +73,39 @@ def test_earnings_above_the_threshold_are_paid_out_and_users_keep_their_balance(
     assert balance(gateway, key)["balance"] == owed_before
     assert report["paid_out_msat"] <= report["earned_msat"]
     audit(satmeter)
+
+
+def test_an_expired_key_is_refunded_to_its_refund_address(
+        gateway: NginxServer, satmeter: SatmeterServer, make_token: Callable[[int], str], lnurl: LNURLServer) -> None:
+    response, body = raw_request(gateway, "POST", "/v1/wallet/create", json.dumps({"cashu_token": make_token(120)}).encode())
+    assert response.status == 200, body
+    created = json.loads(body)
+    key_id = str(balance_id(satmeter, created["api_key"]))
+    quotes_before = len(lnurl.quotes)
+    run_cli(satmeter, "keys", "set-refund-address", key_id, lnurl.address)
+    run_cli(satmeter, "keys", "set-expiry", key_id, "--at", str(int(time.time()) - 1))
+    deadline = time.monotonic() + 50  # the sweep runs every 30 s
+    while time.monotonic() < deadline and len(lnurl.quotes) == quotes_before:
+        time.sleep(1)
+    assert len(lnurl.quotes) > quotes_before, "no refund within 50 s"
+    refunded = lnurl.quotes[-1]
+    assert 100_000 <= refunded["msat"] <= 120_000
+    deadline = time.monotonic() + 60  # a payment the mint reports PENDING is finished by the next sweep
+    while time.monotonic() < deadline and wallet_audit(satmeter, require_consistent=False)["pending_operations"] > 0:
+        time.sleep(1)
+    left = balance(gateway, created["api_key"])
+    # What stays is the unused part of the fees: at most a few sats.
+    assert left["balance"] <= 120_000 - refunded["msat"] and left["reserved"] == 0
+    audit(satmeter)
+    wallet_audit(satmeter)
+
+
+def run_cli(satmeter: SatmeterServer, *args: str) -> str:
+    result = subprocess.run([str(satmeter.binary), *args, *satmeter._common_args()], env=satmeter.env,
+                            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def balance_id(satmeter: SatmeterServer, api_key: str) -> int:
+    return json.loads(run_cli(satmeter, "keys", "show", api_key))["id"]

@@ -55,6 +55,82 @@ extension NodeWallet {
         throw .nothingToPay
     }
 
+    /// Sends what is left on an expired key to its refund address (LNURL-pay + melt). The key pays
+    /// the Lightning fee and the mint's input fee; the unused fee reserve comes back to its balance.
+    @discardableResult
+    func refundToLightning(_ account: Account) throws(PayoutError) -> PayoutResult {
+        guard let text = account.refundAddress, let address = LightningAddress(text) else { throw .lnurl("no usable refund address") }
+        let budget = account.balanceMsat / 1000
+        var byMint: [String: Int64] = [:]
+        for proof in (try? ledger.allProofs(state: "unspent")) ?? [] where config.trusts(proof.mint) { byMint[proof.mint, default: 0] += proof.amount }
+        guard budget > 2, let mintURL = byMint.max(by: { $0.value < $1.value })?.key else { throw .nothingToPay }
+        let mint = client(mintURL)
+        let session = http
+        let fetch = { (request: HTTPRequest) throws(HTTPFetchError) -> HTTPResponse in try session.send(request) }
+        var amount = budget - max(2, budget / 50)
+        for _ in 0..<2 {
+            guard amount > 0 else { throw .nothingToPay }
+            let invoice = try address.invoice(amountMsat: amount * 1000, fetch: fetch)
+            let quote: MeltQuote
+            do { quote = try mint.meltQuote(invoice: invoice, unit: Self.unit) } catch { throw .mint("\(error)") }
+            let need = Int64(quote.amount + quote.feeReserve)
+            let infos: [KeysetInfo]
+            do { infos = try keysets.infos(mint) } catch { throw .mint("\(error)") }
+            let (inputs, inputFee) = selectInputs(mint: mintURL, covering: need, infos: infos)
+            let total = inputs.reduce(0) { $0 + $1.amount }
+            guard total >= need + inputFee, need + inputFee <= budget else {
+                amount = budget - (need - amount) - inputFee - 1
+                continue
+            }
+            return try meltForAccount(account, quote: quote, inputs: inputs, inputFee: inputFee, mint: mint)
+        }
+        throw .nothingToPay
+    }
+
+    private func meltForAccount(_ account: Account, quote: MeltQuote, inputs: [StoredProof], inputFee: Int64,
+                                mint: MintClient) throws(PayoutError) -> PayoutResult {
+        let total = inputs.reduce(0) { $0 + $1.amount }
+        let debit = Int64(quote.amount + quote.feeReserve) + inputFee
+        let blankCount = max(1, Int64.bitWidth - max(1, total - Int64(quote.amount) - inputFee).leadingZeroBitCount)
+        let blanks: [PreparedOutput]
+        do { blanks = try makeOutputs(mint: mint, amounts: Array(repeating: 1, count: blankCount), role: "change") } catch { throw .mint("\(error)") }
+        let operation = MintOperation(id: RequestID.generate(), kind: .melt, mint: mint.url, inputs: inputs,
+                                      outputs: .array(blanks.map(\.json)), accountID: account.id, requestID: quote.id)
+        do { try ledger.beginSend(operation, debitMsat: debit * 1000) } catch { throw .mint("\(error)") }
+        let proofs: [Proof]
+        do { proofs = try inputs.map { stored throws(WalletError) in try proof(from: stored) } } catch { throw .mint("\(error)") }
+        let result: MeltQuote
+        do {
+            result = try mint.melt(quoteID: quote.id, inputs: proofs, outputs: blanks.map(\.message))
+        } catch {
+            if error.isAmbiguous || !inputsUnspent(proofs, at: mint) { throw .mint("\(error)") }
+            try? ledger.failOperation(operationID: operation.id, reason: "\(error)")
+            throw .mint("\(error)")
+        }
+        guard result.state == "PAID" else {
+            if result.state == "UNPAID", inputsUnspent(proofs, at: mint) { try? ledger.failOperation(operationID: operation.id, reason: "unpaid") }
+            throw .mint("the payment is \(result.state)")
+        }
+        let change = unblindChange(result.change, outputs: blanks, mint: mint.url)
+        let credit = try finishAccountMelt(operation, change: change, debitSat: debit)
+        Log.info("refunded \(quote.amount) sat of expired key \(account.id) to its refund address")
+        return PayoutResult(amountSat: Int64(quote.amount), feeSat: debit - Int64(quote.amount) - credit, mint: mint.url)
+    }
+
+    /// Credits back the part of the change the key paid for (the inputs may have exceeded the
+    /// debit; that excess was never the key's). Returns the sats credited.
+    private func finishAccountMelt(_ operation: MintOperation, change: [StoredProof], debitSat: Int64) throws(PayoutError) -> Int64 {
+        guard let accountID = operation.accountID, let quoteID = operation.requestID else { throw .mint("not an account melt") }
+        let total = operation.inputs.reduce(0) { $0 + $1.amount }
+        let overshoot = total - debitSat
+        let credit = max(0, change.reduce(0) { $0 + $1.amount } - overshoot)
+        do {
+            try ledger.completeAccountMelt(operationID: operation.id, change: change, creditAccountID: accountID, creditMsat: credit * 1000,
+                                           quoteID: quoteID)
+        } catch { throw .mint("\(error)") }
+        return credit
+    }
+
     private func selectInputs(mint: String, covering need: Int64, infos: [KeysetInfo]) -> ([StoredProof], Int64) {
         let proofs = (try? ledger.unspentProofs(mint: mint)) ?? []
         var chosen: [StoredProof] = []
@@ -125,6 +201,10 @@ extension NodeWallet {
                 let restored = (try? mint.restore(outputs: blanks.map(\.message))) ?? []
                 let change = unblindChange(restored.map(\.1), outputs: restored.compactMap { pair in blanks.first { $0.blinded == pair.0.blinded } },
                                            mint: operation.mint)
+                if operation.accountID != nil {
+                    _ = try finishAccountMelt(operation, change: change, debitSat: operation.amountMsat / 1000)
+                    return true
+                }
                 let total = operation.inputs.reduce(0) { $0 + $1.amount }
                 let fee = total - Int64(quote.amount) - change.reduce(0) { $0 + $1.amount }
                 try ledger.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quoteID)

@@ -48,7 +48,10 @@ public enum Gateway {
             if now - lastSweep >= 30 {
                 lastSweep = now
                 sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
-                if config.cashu.enabled, let wallet = try? housekeeping.wallet() { wallet.recoverPending() }
+                if config.cashu.enabled, let wallet = try? housekeeping.wallet() {
+                    wallet.recoverPending()
+                    refundExpiredKeys(ledger: ledger, wallet: wallet, owner: services.owner)
+                }
             }
             if let address = config.cashu.receiveLightningAddress, now - lastPayout >= config.cashu.payoutIntervalSeconds {
                 lastPayout = now
@@ -66,6 +69,18 @@ public enum Gateway {
               let wallet = try? handler.wallet() else { return }
         do { try wallet.payOutEarnings(to: address, thresholdSat: config.cashu.payoutThresholdSat) } catch {
             if error != .nothingToPay { Log.warning("payout: \(error)") }
+        }
+    }
+
+    /// Expired keys with a refund address get what is left sent there (one process at a time).
+    static func refundExpiredKeys(ledger: Ledger, wallet: NodeWallet, owner: String) {
+        guard let expired = try? ledger.expiredKeysWithBalance(now: Clock.now()),
+              expired.contains(where: { $0.refundAddress != nil && $0.reservedMsat == 0 && !$0.disabled }),
+              (try? ledger.claimLease("refunds", owner: owner, seconds: 60)) == true else { return }
+        for account in expired where account.refundAddress != nil && account.reservedMsat == 0 && !account.disabled {
+            do { try wallet.refundToLightning(account) } catch {
+                if error != .nothingToPay { Log.warning("refund of expired key \(account.id): \(error)") }
+            }
         }
     }
 

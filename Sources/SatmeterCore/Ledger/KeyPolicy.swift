@@ -134,10 +134,10 @@ public enum RefundAddress {
     public static func isValid(_ text: String) -> Bool {
         guard (3...320).contains(text.utf8.count), !text.unicodeScalars.contains(where: { $0.value <= 0x20 }) else { return false }
         if text.lowercased().hasPrefix("lnurl") { return text.utf8.allSatisfy { isAlphanumeric($0) } }
-        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix(".") else { return false }
-        return parts[0].utf8.allSatisfy { isAlphanumeric($0) || "._+-".utf8.contains($0) }
-            && parts[1].utf8.allSatisfy { isAlphanumeric($0) || ".-".utf8.contains($0) }
+        // One reading of Lightning addresses: the one payouts and refunds use (a loopback domain
+        // with a port is accepted there, for a local LNURL server).
+        guard let address = LightningAddress(text) else { return false }
+        return address.isLoopback || (address.domain.contains(".") && !address.domain.hasPrefix(".") && !address.domain.hasSuffix("."))
     }
 
     private static func isAlphanumeric(_ c: UInt8) -> Bool {

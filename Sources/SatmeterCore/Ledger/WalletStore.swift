@@ -106,6 +106,19 @@ extension Ledger {
         }
     }
 
+    /// A key's refund to Lightning went through: inputs spent, change kept, and the part of the
+    /// change the key had paid for (unused fee reserve) credited back to it, together.
+    public func completeAccountMelt(operationID: String, change: [StoredProof], creditAccountID: Int64, creditMsat: Int64,
+                                    quoteID: String) throws(LedgerError) {
+        try transaction { () throws(LedgerError) in
+            try completeSend(operationID: operationID, keptProofs: change, result: quoteID)
+            if creditMsat > 0 {
+                try creditInTransaction(accountID: creditAccountID, amountMsat: creditMsat, kind: .deposit, requestID: quoteID,
+                                        note: "unused Lightning fee reserve")
+            }
+        }
+    }
+
     /// The payment did not happen: the proofs are ours again.
     public func failPayout(operationID: String, reason: String) throws(LedgerError) {
         try transaction { () throws(LedgerError) in
