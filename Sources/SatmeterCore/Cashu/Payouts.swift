@@ -31,28 +31,8 @@ extension NodeWallet {
     func payOutEarnings(to addressText: String, thresholdSat: Int64) throws(PayoutError) -> PayoutResult {
         guard let address = LightningAddress(addressText) else { throw .lnurl("'\(addressText)' is not a Lightning address") }
         guard let (available, mintURL) = try payableEarnings(), available >= thresholdSat else { throw .nothingToPay }
-        let mint = client(mintURL)
-        let session = http
-        let fetch = { (request: HTTPRequest) throws(HTTPFetchError) -> HTTPResponse in try session.send(request) }
-        // Leave room for the Lightning fee reserve and the input fee; one retry with the real figures.
-        var amount = available - max(2, available / 50)
-        for _ in 0..<2 {
-            guard amount > 0 else { throw .nothingToPay }
-            let invoice = try address.invoice(amountMsat: amount * 1000, fetch: fetch)
-            let quote: MeltQuote
-            do { quote = try mint.meltQuote(invoice: invoice, unit: Self.unit) } catch { throw .mint("\(error)") }
-            let need = Int64(quote.amount + quote.feeReserve)
-            let infos: [KeysetInfo]
-            do { infos = try keysets.infos(mint) } catch { throw .mint("\(error)") }
-            let (inputs, inputFee) = selectInputs(mint: mintURL, covering: need, infos: infos)
-            let total = inputs.reduce(0) { $0 + $1.amount }
-            guard total >= need + inputFee, need + inputFee <= available else {
-                amount = available - (need - amount) - inputFee - 1
-                continue
-            }
-            return try melt(quote: quote, inputs: inputs, inputFee: inputFee, mint: mint, destination: addressText)
-        }
-        throw .nothingToPay
+        let plan = try planMelt(to: address, budgetSat: available, mint: client(mintURL))
+        return try melt(quote: plan.quote, inputs: plan.inputs, inputFee: plan.inputFee, mint: client(mintURL), destination: addressText)
     }
 
     /// Sends what is left on an expired key to its refund address (LNURL-pay + melt). The key pays
@@ -64,10 +44,23 @@ extension NodeWallet {
         var byMint: [String: Int64] = [:]
         for proof in (try? ledger.allProofs(state: "unspent")) ?? [] where config.trusts(proof.mint) { byMint[proof.mint, default: 0] += proof.amount }
         guard budget > 2, let mintURL = byMint.max(by: { $0.value < $1.value })?.key else { throw .nothingToPay }
-        let mint = client(mintURL)
+        let plan = try planMelt(to: address, budgetSat: budget, mint: client(mintURL))
+        return try meltForAccount(account, quote: plan.quote, inputs: plan.inputs, inputFee: plan.inputFee, mint: client(mintURL))
+    }
+
+    struct MeltPlan {
+        var quote: MeltQuote
+        var inputs: [StoredProof]
+        var inputFee: Int64
+    }
+
+    /// An invoice from the address and a melt quote for it, with inputs covering the amount, the
+    /// fee reserve and the input fee, all within `budgetSat`. Starts 2% (at least 2 sats) below
+    /// the budget to leave room for fees; one more try with the real figures.
+    private func planMelt(to address: LightningAddress, budgetSat: Int64, mint: MintClient) throws(PayoutError) -> MeltPlan {
         let session = http
         let fetch = { (request: HTTPRequest) throws(HTTPFetchError) -> HTTPResponse in try session.send(request) }
-        var amount = budget - max(2, budget / 50)
+        var amount = budgetSat - max(2, budgetSat / 50)
         for _ in 0..<2 {
             guard amount > 0 else { throw .nothingToPay }
             let invoice = try address.invoice(amountMsat: amount * 1000, fetch: fetch)
@@ -76,13 +69,13 @@ extension NodeWallet {
             let need = Int64(quote.amount + quote.feeReserve)
             let infos: [KeysetInfo]
             do { infos = try keysets.infos(mint) } catch { throw .mint("\(error)") }
-            let (inputs, inputFee) = selectInputs(mint: mintURL, covering: need, infos: infos)
+            let (inputs, inputFee) = selectInputs(mint: mint.url, covering: need, infos: infos)
             let total = inputs.reduce(0) { $0 + $1.amount }
-            guard total >= need + inputFee, need + inputFee <= budget else {
-                amount = budget - (need - amount) - inputFee - 1
+            guard total >= need + inputFee, need + inputFee <= budgetSat else {
+                amount = budgetSat - (need - amount) - inputFee - 1
                 continue
             }
-            return try meltForAccount(account, quote: quote, inputs: inputs, inputFee: inputFee, mint: mint)
+            return MeltPlan(quote: quote, inputs: inputs, inputFee: inputFee)
         }
         throw .nothingToPay
     }
