@@ -82,29 +82,10 @@ extension NodeWallet {
 
     private func meltForAccount(_ account: Account, quote: MeltQuote, inputs: [StoredProof], inputFee: Int64,
                                 mint: MintClient) throws(PayoutError) -> PayoutResult {
-        let total = inputs.reduce(0) { $0 + $1.amount }
         let debit = Int64(quote.amount + quote.feeReserve) + inputFee
-        let blankCount = max(1, Int64.bitWidth - max(1, total - Int64(quote.amount) - inputFee).leadingZeroBitCount)
-        let blanks: [PreparedOutput]
-        do { blanks = try makeOutputs(mint: mint, amounts: Array(repeating: 1, count: blankCount), role: "change") } catch { throw .mint("\(error)") }
-        let operation = MintOperation(id: RequestID.generate(), kind: .melt, mint: mint.url, inputs: inputs,
-                                      outputs: .array(blanks.map(\.json)), accountID: account.id, requestID: quote.id)
-        do { try ledger.beginSend(operation, debitMsat: debit * 1000) } catch { throw .mint("\(error)") }
-        let proofs: [Proof]
-        do { proofs = try inputs.map { stored throws(WalletError) in try proof(from: stored) } } catch { throw .mint("\(error)") }
-        let result: MeltQuote
-        do {
-            result = try mint.melt(quoteID: quote.id, inputs: proofs, outputs: blanks.map(\.message))
-        } catch {
-            if error.isAmbiguous || !inputsUnspent(proofs, at: mint) { throw .mint("\(error)") }
-            try? ledger.failOperation(operationID: operation.id, reason: "\(error)")
-            throw .mint("\(error)")
+        let (operation, change) = try performMelt(quote: quote, inputs: inputs, inputFee: inputFee, mint: mint, accountID: account.id) {
+            operation throws(LedgerError) in try ledger.beginSend(operation, debitMsat: debit * 1000)
         }
-        guard result.state == "PAID" else {
-            if result.state == "UNPAID", inputsUnspent(proofs, at: mint) { try? ledger.failOperation(operationID: operation.id, reason: "unpaid") }
-            throw .mint("the payment is \(result.state)")
-        }
-        let change = unblindChange(result.change, outputs: blanks, mint: mint.url)
         let credit = try finishAccountMelt(operation, change: change, debitSat: debit)
         Log.info("refunded \(quote.amount) sat of expired key \(account.id) to its refund address")
         return PayoutResult(amountSat: Int64(quote.amount), feeSat: debit - Int64(quote.amount) - credit, mint: mint.url)
@@ -141,27 +122,42 @@ extension NodeWallet {
 
     private func melt(quote: MeltQuote, inputs: [StoredProof], inputFee: Int64, mint: MintClient, destination: String) throws(PayoutError) -> PayoutResult {
         let total = inputs.reduce(0) { $0 + $1.amount }
+        let (operation, change) = try performMelt(quote: quote, inputs: inputs, inputFee: inputFee, mint: mint, accountID: nil) {
+            operation throws(LedgerError) in
+            try ledger.beginPayout(operation, destination: destination, amountMsat: Int64(quote.amount) * 1000,
+                                   feeMsat: (total - Int64(quote.amount)) * 1000)
+        }
+        let fee = total - Int64(quote.amount) - change.reduce(0) { $0 + $1.amount }
+        do { try ledger.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quote.id) } catch {
+            throw .mint("\(error)")
+        }
+        Log.info("paid out \(quote.amount) sat to \(destination) (fees \(fee) sat)")
+        return PayoutResult(amountSat: Int64(quote.amount), feeSat: fee, mint: mint.url)
+    }
+
+    /// One melt, for a payout or a key's refund: blank outputs for the change (NUT-08), the
+    /// operation written by `begin` before the mint is called, and the change unblinded. A
+    /// refusal is believed only if the inputs are still unspent: a mint may have taken them (or
+    /// left them pending) before it refused; otherwise the operation waits for recovery.
+    private func performMelt(quote: MeltQuote, inputs: [StoredProof], inputFee: Int64, mint: MintClient, accountID: Int64?,
+                             begin: (MintOperation) throws(LedgerError) -> Void) throws(PayoutError) -> (MintOperation, [StoredProof]) {
+        let total = inputs.reduce(0) { $0 + $1.amount }
         let overpaid = max(1, total - Int64(quote.amount) - inputFee)
-        // NUT-08: enough blank outputs to carry back any amount up to `overpaid`.
+        // Enough blank outputs to carry back any amount up to `overpaid`.
         let blankCount = max(1, Int64.bitWidth - overpaid.leadingZeroBitCount)
         let blanks: [PreparedOutput]
         do { blanks = try makeOutputs(mint: mint, amounts: Array(repeating: 1, count: blankCount), role: "change") } catch { throw .mint("\(error)") }
         let operation = MintOperation(id: RequestID.generate(), kind: .melt, mint: mint.url, inputs: inputs,
-                                      outputs: .array(blanks.map(\.json)), accountID: nil, requestID: quote.id)
-        do {
-            try ledger.beginPayout(operation, destination: destination, amountMsat: Int64(quote.amount) * 1000,
-                                   feeMsat: (total - Int64(quote.amount)) * 1000)
-        } catch { throw .mint("\(error)") }
+                                      outputs: .array(blanks.map(\.json)), accountID: accountID, requestID: quote.id)
+        do { try begin(operation) } catch { throw .mint("\(error)") }
         let proofs: [Proof]
         do { proofs = try inputs.map { stored throws(WalletError) in try proof(from: stored) } } catch { throw .mint("\(error)") }
         let result: MeltQuote
         do {
             result = try mint.melt(quoteID: quote.id, inputs: proofs, outputs: blanks.map(\.message))
         } catch {
-            // A refusal is believed only if the inputs are still unspent: a mint may have taken
-            // them (or left them pending) before it refused.
             if error.isAmbiguous || !inputsUnspent(proofs, at: mint) {
-                Log.warning("payout \(operation.id): \(error); left pending for recovery")
+                Log.warning("melt \(operation.id): \(error); left pending for recovery")
                 throw .mint("\(error)")
             }
             try? ledger.failPayout(operationID: operation.id, reason: "\(error)")
@@ -171,14 +167,7 @@ extension NodeWallet {
             if result.state == "UNPAID", inputsUnspent(proofs, at: mint) { try? ledger.failPayout(operationID: operation.id, reason: "unpaid") }
             throw .mint("the payment is \(result.state)")
         }
-        let change = unblindChange(result.change, outputs: blanks, mint: mint.url)
-        let changeSat = change.reduce(0) { $0 + $1.amount }
-        let fee = total - Int64(quote.amount) - changeSat
-        do { try ledger.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quote.id) } catch {
-            throw .mint("\(error)")
-        }
-        Log.info("paid out \(quote.amount) sat to \(destination) (fees \(fee) sat)")
-        return PayoutResult(amountSat: Int64(quote.amount), feeSat: fee, mint: mint.url)
+        return (operation, unblindChange(result.change, outputs: blanks, mint: mint.url))
     }
 
     /// A payout whose answer was lost: the quote's state says whether it was paid; the change

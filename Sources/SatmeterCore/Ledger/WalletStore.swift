@@ -119,7 +119,8 @@ extension Ledger {
         }
     }
 
-    /// The payment did not happen: the proofs are ours again.
+    /// The payment did not happen: the proofs are ours again (and a key it was debited from is
+    /// refunded); a payout row, if there is one, is marked failed.
     public func failPayout(operationID: String, reason: String) throws(LedgerError) {
         try transaction { () throws(LedgerError) in
             try failOperation(operationID: operationID, reason: reason)
