@@ -31,6 +31,20 @@ public final class FastCGIServer: Sendable {
         slots = (0..<max(1, threadCount)).map { _ in WorkerSlot() }
     }
 
+    /// Blocks SIGTERM, SIGINT and SIGHUP in this thread (and the threads it starts), so they wait
+    /// for `run` to take them. Call it first thing: a SIGTERM that arrives before (while the socket
+    /// is being opened) would otherwise be swallowed by libfcgi's own handler.
+    @discardableResult
+    public static func blockStopSignals() -> sigset_t {
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGHUP)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        return stopSignals
+    }
+
     /// Must run once, before any thread starts and before opening the socket.
     public static func initializeLibrary() {
         FCGX_Init()
@@ -45,12 +59,7 @@ public final class FastCGIServer: Sendable {
     /// Serves until SIGTERM or SIGINT, then drains. `tick` runs on the main thread about once a
     /// second (housekeeping such as sweeping abandoned reservations).
     public func run(tick: () -> Void = {}) {
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGTERM)
-        sigaddset(&stopSignals, SIGINT)
-        sigaddset(&stopSignals, SIGHUP)
-        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        var stopSignals = Self.blockStopSignals()
 
         for slot in slots {
             let context = Unmanaged.passRetained(ThreadContext(server: self, slot: slot)).toOpaque()

@@ -4,6 +4,7 @@ import Glibc
 /// processes on one shared socket and restarts any that dies.
 public enum Gateway {
     public static func serve(config: SatmeterConfig) throws(GatewayStartError) -> Never {
+        FastCGIServer.blockStopSignals()
         do { try StateDirectory.prepare(config.stateDirectory) } catch { throw .state("\(error)") }
         // Open (and migrate) once before any thread, so a bad database stops the start, not a request.
         let ledger: Ledger
