@@ -173,6 +173,9 @@ def test_child_keys_spend_the_parents_balance(admin_gateway: AdminGateway, admin
     assert child["parent_id"] == parent["id"] and child["balance_msat"] == 0
     status, _ = chat(admin_gateway, child["api_key"])
     assert status == 200
+    # The child sees the balance it spends: its parent's.
+    shared = balance(admin_gateway.nginx, child["api_key"])
+    assert shared["balance"] == 100_000 - 1_000 and shared["shared_with_parent"] is True and shared["total_spent"] == 1_000
     detail = admin.ok("GET", f"keys/{parent['id']}")
     assert detail["balance_msat"] == 100_000 - 1_000 and [c["id"] for c in detail["children"]] == [child["id"]]
     assert detail["children"][0]["total_spent_msat"] == 1_000

@@ -204,7 +204,7 @@ final class Settler {
         if payer.perRequest {
             returnChange()
             if let change { headers.append(("X-Cashu", change.token)) }
-        } else if let balance = (try? ledger.account(id: accountID))?.balanceMsat {
+        } else if let balance = (try? ledger.account(id: payer.account.parentID ?? accountID))?.balanceMsat {
             headers.append(("X-Satmeter-Balance-Msat", String(balance)))
         }
         return headers

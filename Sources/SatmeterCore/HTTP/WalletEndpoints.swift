@@ -6,7 +6,14 @@ struct WalletEndpoints {
     /// `GET /v1/wallet/balance`.
     func balance() throws(APIError) {
         let account = try payerAccount()
-        exchange.send(status: 200, json: Self.describe(account))
+        var json = Self.describe(account)
+        // A child key spends its parent's balance: that is what it has to spend.
+        if let parentID = account.parentID, let parent = try? handler.ledger.account(id: parentID) {
+            json.set("balance", .int(parent.balanceMsat))
+            json.set("reserved", .int(parent.reservedMsat))
+            json.set("shared_with_parent", true)
+        }
+        exchange.send(status: 200, json: json)
     }
 
     /// `POST /v1/wallet/create {"cashu_token"}`: a new API key funded by the token.
