@@ -74,6 +74,15 @@ public final class GatewayHandler: FastCGIHandler {
     }
 
     /// The account behind the request's bearer key; 401 when missing, unknown, disabled or expired.
+    /// An account the request path needs to exist: storage failures mapped once, a missing one
+    /// answered with `missing`.
+    func existingAccount(_ lookup: (Ledger) throws(LedgerError) -> Account?, orElse missing: APIError) throws(APIError) -> Account {
+        let found: Account?
+        do { found = try lookup(ledger) } catch { throw Self.map(error) }
+        guard let found else { throw missing }
+        return found
+    }
+
     /// `allowExpired`: an expired key stops paying for requests, but its holder can still see and
     /// take out what is left (balance, withdraw, refund).
     func authenticate(_ exchange: Exchange, allowExpired: Bool = false) throws(APIError) -> Account {
@@ -83,9 +92,7 @@ public final class GatewayHandler: FastCGIHandler {
 
     func authenticate(key: String, allowExpired: Bool = false) throws(APIError) -> Account {
         guard key.hasPrefix("sk-"), key.utf8.count <= 256 else { throw .invalidAPIKey }
-        let account: Account?
-        do { account = try ledger.account(apiKey: key) } catch { throw Self.map(error) }
-        guard let account else { throw .invalidAPIKey }
+        let account = try existingAccount({ ledger throws(LedgerError) in try ledger.account(apiKey: key) }, orElse: .invalidAPIKey)
         if account.disabled { throw .keyDisabled }
         if !allowExpired, account.isExpired(at: Clock.now()) { throw .keyExpired }
         return account

@@ -110,10 +110,8 @@ struct PaymentGate {
             }
             throw error.apiError
         }
-        do {
-            guard let credited = try ledger.account(id: account.id) else { throw APIError.internalError("account vanished") }
-            return credited
-        } catch let error as APIError { throw error } catch { throw .internalError("\(error)") }
+        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(id: account.id) },
+                                           orElse: .internalError("account vanished"))
     }
 
     /// NUT-18 payment request for the 402: amount in sats covering the maximum cost and a typical

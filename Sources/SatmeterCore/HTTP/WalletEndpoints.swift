@@ -100,11 +100,8 @@ struct WalletEndpoints {
         guard let text else { return try handler.authenticate(exchange, allowExpired: true) }
         let token: Token
         do { token = try Token.parse(text) } catch { throw .invalidToken(error.description) }
-        let ledger = handler.ledger
-        do {
-            guard let account = try ledger.account(keyHash: TokenAccount.keyHash(token)) else { throw APIError.notFound("this token was never used here") }
-            return account
-        } catch let error as APIError { throw error } catch { throw .internalError("\(error)") }
+        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(keyHash: TokenAccount.keyHash(token)) },
+                                           orElse: .notFound("this token was never used here"))
     }
 
     private func tokenFromBody() throws(APIError) -> Token {
@@ -128,10 +125,7 @@ struct WalletEndpoints {
     }
 
     private func reload(_ id: Int64) throws(APIError) -> Account {
-        do {
-            guard let account = try handler.ledger.account(id: id) else { throw APIError.invalidAPIKey }
-            return account
-        } catch let error as APIError { throw error } catch { throw .internalError("\(error)") }
+        try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(id: id) }, orElse: .invalidAPIKey)
     }
 
     static func describe(_ account: Account) -> JSON {
