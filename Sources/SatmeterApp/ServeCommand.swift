@@ -72,7 +72,7 @@ public enum Gateway {
 
     /// One process at a time pays out earnings (a lease in the database).
     static func payOut(to address: String, config: SatmeterConfig, ledger: Ledger, handler: GatewayHandler) {
-        guard (try? ledger.claimLease("payout", owner: handler.services.owner, seconds: config.cashu.payoutIntervalSeconds)) == true,
+        guard (try? ledger.wallet.claimLease("payout", owner: handler.services.owner, seconds: config.cashu.payoutIntervalSeconds)) == true,
               let wallet = try? handler.wallet() else { return }
         do throws(PayoutError) { _ = try wallet.payOutEarnings(to: address, thresholdSat: config.cashu.payoutThresholdSat) } catch {
             if error != .nothingToPay { Log.warning("payout: \(error)") }
@@ -81,9 +81,9 @@ public enum Gateway {
 
     /// Expired keys with a refund address get what is left sent there (one process at a time).
     static func refundExpiredKeys(ledger: Ledger, wallet: NodeWallet, owner: String) {
-        guard let expired = try? ledger.expiredKeysWithBalance(now: Clock.now()),
+        guard let expired = try? ledger.accounts.expiredKeysWithBalance(now: Clock.now()),
               expired.contains(where: { $0.refundAddress != nil && $0.reservedMsat == 0 && !$0.disabled }),
-              (try? ledger.claimLease("refunds", owner: owner, seconds: 60)) == true else { return }
+              (try? ledger.wallet.claimLease("refunds", owner: owner, seconds: 60)) == true else { return }
         for account in expired where account.refundAddress != nil && account.reservedMsat == 0 && !account.disabled {
             do throws(PayoutError) { _ = try wallet.refundToLightning(account) } catch {
                 if error != .nothingToPay { Log.warning("refund of expired key \(account.id): \(error)") }
@@ -94,10 +94,10 @@ public enum Gateway {
     /// Releases reservations whose worker process is gone, or that outlived the timeout.
     static func sweepAbandoned(_ ledger: Ledger, timeout: Int64) {
         do {
-            let owners = Set(try ledger.heldReservations().map(\.owner)).filter { !ProcessIdentity.isAlive($0) }
+            let owners = Set(try ledger.reservations.heldReservations().map(\.owner)).filter { !ProcessIdentity.isAlive($0) }
             var released = 0
-            for owner in owners { released += try ledger.releaseAbandoned(owner: owner) }
-            released += try ledger.releaseAbandoned(olderThan: Clock.now() - timeout)
+            for owner in owners { released += try ledger.reservations.releaseAbandoned(owner: owner) }
+            released += try ledger.reservations.releaseAbandoned(olderThan: Clock.now() - timeout)
             if released > 0 { Log.warning("released \(released) abandoned reservation(s)") }
         } catch {
             Log.error("sweeping abandoned reservations failed: \(error)")
