@@ -5,7 +5,7 @@ import PackageDescription
 // an upward reference is a compile error:
 //
 //   SatmeterSupport     JSON, clocks, logging, typed money, config reading, HTTP fetching protocol
-//   SatmeterLedger      where money moves: SQLite stores (accounts, reservations, wallet, request log, reports)
+//   SatmeterLedger      where money moves: SQLite (or PostgreSQL) stores (accounts, reservations, wallet, request log, reports)
 //   SatmeterCashu       NUT crypto, tokens, keysets, the mint client
 //   SatmeterPricing     where a price is decided
 //   SatmeterUpstream    libcurl sessions, SSE splitting, upstream usage
@@ -27,12 +27,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSecp256k1", pkgConfig: "libsecp256k1", providers: [.apt(["libsecp256k1-dev"])]),
 
         .target(name: "SatmeterSupport", dependencies: ["COpenSSL", .product(name: "Yams", package: "Yams")]),
-        .target(name: "SatmeterLedger", dependencies: ["SatmeterSupport", "CSQLite"]),
+        .target(name: "SatmeterLedger", dependencies: ["SatmeterSupport", "CSQLite", "CPostgres"]),
         .target(name: "SatmeterCashu", dependencies: ["SatmeterSupport", "CSecp256k1", "COpenSSL"]),
         .target(name: "SatmeterPricing", dependencies: ["SatmeterSupport", .product(name: "Yams", package: "Yams")]),
         .target(name: "SatmeterUpstream", dependencies: ["SatmeterSupport", "CCurl"]),

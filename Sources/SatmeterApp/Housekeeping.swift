@@ -25,7 +25,7 @@ struct Housekeeping {
         self.services = services
         self.ledger = ledger
         handler = GatewayHandler(services: services)
-        checkpointer = try? Database(path: config.databasePath)
+        checkpointer = config.ledgerURL == nil ? try? Database(path: config.databasePath) : nil
         admin = AdminHousekeeping(config: config)
         lastSweep = now
         lastPayout = now

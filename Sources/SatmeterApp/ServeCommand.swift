@@ -14,7 +14,7 @@ public enum Gateway {
         do { try StateDirectory.prepare(config.stateDirectory) } catch { throw .state("\(error)") }
         // Open (and migrate) once before any thread, so a bad database stops the start, not a request.
         let ledger: Ledger
-        do { ledger = try Ledger(path: config.databasePath) } catch { throw .state("\(error)") }
+        do { ledger = try Ledger(path: config.databaseLocation) } catch { throw .state("\(error)") }
         Housekeeping.sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
         do { try AdminPassword.bootstrapFromEnvironment(ledger: ledger) } catch { throw .state("\(error)") }
         let pricing: PricingConfig

@@ -1,8 +1,10 @@
 import CSQLite
 import Glibc
 
-/// A thin, safe face over one SQLite connection. One connection per thread; never shared.
-/// WAL, `synchronous=NORMAL`, a busy timeout, and `BEGIN IMMEDIATE` for every write transaction,
+/// A thin, safe face over one database connection: SQLite (the default, a file) or PostgreSQL
+/// (several hosts sharing one ledger; see `PostgresSession`). The stores write SQLite's dialect
+/// and never see which one they talk to.
+/// SQLite: WAL, `synchronous=NORMAL`, a busy timeout, and `BEGIN IMMEDIATE` for every write transaction,
 /// so concurrent processes queue for the write lock instead of failing on a read-to-write upgrade.
 public final class Database {
     public enum Error: Swift.Error, Sendable, Equatable, CustomStringConvertible {
@@ -14,6 +16,8 @@ public final class Database {
         case unwritable(String)
         /// A row did not have the column, or the column held another type: never a silent zero.
         case decoding(String)
+        /// A concurrent transaction won (PostgreSQL serialization failure or deadlock): run it again.
+        case conflict(String)
 
         public var description: String {
             switch self {
@@ -22,16 +26,38 @@ public final class Database {
             case let .constraint(message): "constraint failed: \(message)"
             case let .unwritable(message): "database not writable: \(message)"
             case let .decoding(message): "unexpected row: \(message)"
+            case let .conflict(message): "concurrent update: \(message)"
             }
         }
     }
 
-    private let handle: OpaquePointer
+    /// SQLite's handle; nil when the ledger lives in PostgreSQL.
+    private let handle: OpaquePointer?
+    private let postgres: PostgresSession?
     private var statements: [String: OpaquePointer] = [:]
+    /// The file, or the PostgreSQL URL without its password.
     public let path: String
+
+    public var isPostgres: Bool { postgres != nil }
+
+    /// A `postgres://` or `postgresql://` URL opens PostgreSQL; anything else is a SQLite file.
+    public static func isPostgresURL(_ location: String) -> Bool {
+        location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
+    }
+
+    public static func open(_ location: String) throws(Error) -> Database {
+        isPostgresURL(location) ? try Database(postgresURL: location) : try Database(path: location)
+    }
+
+    public init(postgresURL url: String) throws(Error) {
+        path = PostgresSession.redacted(url)
+        handle = nil
+        postgres = try PostgresSession(url: url)
+    }
 
     public init(path: String, readOnly: Bool = false) throws(Error) {
         self.path = path
+        postgres = nil
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
@@ -68,11 +94,13 @@ public final class Database {
     /// Run it on a connection of its own, off the request path: SQLite's automatic checkpoint
     /// would otherwise run inside some request's commit.
     public func checkpoint() {
+        guard postgres == nil else { return }
         try? execute("PRAGMA wal_checkpoint(PASSIVE)")
     }
 
     /// Runs SQL that returns no rows (several statements allowed).
     public func execute(_ sql: String) throws(Error) {
+        if let postgres { return try postgres.execute(sql) }
         var message: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &message)
         if rc != SQLITE_OK {
@@ -85,6 +113,7 @@ public final class Database {
     /// Runs one statement and returns every row.
     @discardableResult
     public func query(_ sql: String, _ bindings: [SQLValue] = []) throws(Error) -> [Row] {
+        if let postgres { return try postgres.query(sql, bindings) }
         let statement = try prepared(sql)
         defer {
             sqlite3_reset(statement)
@@ -120,9 +149,9 @@ public final class Database {
     }
 
     /// Rows changed by the last INSERT/UPDATE/DELETE: how a conditional debit knows it happened.
-    public var changes: Int { Int(sqlite3_changes(handle)) }
+    public var changes: Int { postgres?.changes ?? Int(sqlite3_changes(handle)) }
 
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    public var lastInsertRowID: Int64 { postgres?.lastInsertRowID ?? sqlite3_last_insert_rowid(handle) }
 
     /// A write transaction taken with `BEGIN IMMEDIATE`; rolled back if `body` throws.
     public func write<T>(_ body: () throws(Error) -> T) throws(Error) -> T {
@@ -180,6 +209,11 @@ public struct Row: Sendable {
     /// The statement's column names, shared by all its rows.
     public let columns: [String]
     public let values: [SQLValue]
+
+    init(columns: [String], values: [SQLValue]) {
+        self.columns = columns
+        self.values = values
+    }
 
     init(_ statement: OpaquePointer, columns: [String]) {
         var values: [SQLValue] = []

@@ -31,9 +31,10 @@ public final class Ledger: Sendable {
         admin = AdminStore(connection: connection)
     }
 
+    /// `path` is a SQLite file, or a `postgres://` URL (see `Database.open`).
     public convenience init(path: String) throws(LedgerError) {
         let database: Database
-        do { database = try Database(path: path) } catch { throw .storage(error) }
+        do { database = try Database.open(path) } catch { throw .storage(error) }
         try self.init(database: database)
     }
 }

@@ -38,8 +38,21 @@ package final class LedgerConnection: @unchecked Sendable {
         }
     }
 
-    /// Other processes sharing the file still meet at BEGIN IMMEDIATE.
+    /// Other processes sharing the file still meet at BEGIN IMMEDIATE. On PostgreSQL, hosts run
+    /// serializable transactions side by side and the loser of a conflict runs again (the body
+    /// only touches the database, so running it again is safe).
     private func transactionLocked<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        var attempt = 0
+        while true {
+            do { return try transactionOnce(body) } catch .storage(.conflict(let message)) {
+                attempt += 1
+                guard attempt < 20 else { throw .storage(.unwritable("too many concurrent updates: \(message)")) }
+                usleep(UInt32.random(in: 200...(2_000 * UInt32(min(attempt, 10)))))
+            }
+        }
+    }
+
+    private func transactionOnce<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         do { try db.execute("BEGIN IMMEDIATE") } catch { throw .storage(error) }
         let result: T
         do { result = try body() } catch {

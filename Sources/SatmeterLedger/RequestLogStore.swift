@@ -98,7 +98,7 @@ public struct RequestLogStore: LedgerStore {
                 let parts = key.split(separator: "\u{1}", maxSplits: 1, omittingEmptySubsequences: false)
                 try run("""
                     INSERT INTO metrics(name, labels, value) VALUES (?, ?, ?)
-                    ON CONFLICT(name, labels) DO UPDATE SET value = value + excluded.value
+                    ON CONFLICT(name, labels) DO UPDATE SET value = metrics.value + excluded.value
                     """, [.text(String(parts[0])), .text(parts.count > 1 ? String(parts[1]) : ""), .integer(delta)])
             }
         }

@@ -21,7 +21,7 @@ struct AdminCommand: ParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() throws {
-            let ledger = try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger
+            let ledger = try KeyAdmin(config: try common.load()).ledger
             let password = try Terminal.readSecretLine(prompt: "Admin password: ")
             try AdminPassword.set(password, ledger: ledger)
             print("admin password set")
@@ -41,7 +41,7 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         guard (1...3650).contains(days) else { throw ValidationError("--days must be 1...3650") }
-        let catalog = ReportCatalog(ledger: try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger)
+        let catalog = ReportCatalog(ledger: try KeyAdmin(config: try common.load()).ledger)
         let output = json ? try catalog.json(name, days: days)?.serialized : try catalog.text(name, days: days)
         guard let output else { throw ValidationError("unknown report '\(name)' (one of \(ReportCatalog.names.keys.sorted().joined(separator: ", ")))") }
         print(output)
@@ -57,7 +57,7 @@ struct RequestsCommand: ParsableCommand {
 
     func run() throws {
         guard (1...100_000).contains(limit) else { throw ValidationError("--limit must be 1...100000") }
-        let ledger = try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger
+        let ledger = try KeyAdmin(config: try common.load()).ledger
         for record in try ledger.requestLog.recentRequests(limit: limit).reversed() { print(record.json.serialized) }
     }
 }
@@ -77,7 +77,7 @@ extension Keys {
             let choices = [at != nil, inDays != nil, never].filter { $0 }.count
             guard choices == 1 else { throw ValidationError("give exactly one of --at, --in-days, --never") }
             let when = at ?? inDays.map { Clock.now() + $0 * 86_400 }
-            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.accounts.setExpiry(accountID: id, when)
+            try KeyAdmin(config: try common.load()).ledger.accounts.setExpiry(accountID: id, when)
             print(when.map { "key \(id) expires at \($0)" } ?? "key \(id) never expires")
         }
     }
@@ -93,7 +93,7 @@ extension Keys {
 
         func run() throws {
             guard (msat != nil) != none else { throw ValidationError("give --msat N or --none") }
-            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.accounts.setSpendLimit(accountID: id, msat)
+            try KeyAdmin(config: try common.load()).ledger.accounts.setSpendLimit(accountID: id, msat)
         }
     }
 
@@ -108,7 +108,7 @@ extension Keys {
 
         func run() throws {
             guard models.isEmpty == any else { throw ValidationError("give model ids or --any") }
-            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.accounts.setAllowedModels(accountID: id, any ? nil : models)
+            try KeyAdmin(config: try common.load()).ledger.accounts.setAllowedModels(accountID: id, any ? nil : models)
         }
     }
 
@@ -122,7 +122,7 @@ extension Keys {
 
         func run() throws {
             guard (address != nil) != none else { throw ValidationError("give an address or --none") }
-            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.accounts.setRefundAddress(accountID: id, address)
+            try KeyAdmin(config: try common.load()).ledger.accounts.setRefundAddress(accountID: id, address)
         }
     }
 
@@ -139,7 +139,7 @@ extension Keys {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            let admin = try KeyAdmin(config: try common.load())
             let created = try admin.createChild(parentID: parent, label: label, spendLimitMsat: limitMsat,
                                                 allowedModels: models.map { $0.split(separator: ",").map(String.init) }, expiresAt: expiresAt)
             if json { return print(created.serialized) }
@@ -162,7 +162,7 @@ extension Keys {
         func run() throws {
             guard (amountSat != nil) != all else { throw ValidationError("give --amount-sat N or --all") }
             let config = try common.load()
-            let admin = try KeyAdmin(stateDirectory: config.stateDirectory)
+            let admin = try KeyAdmin(config: config)
             let result: JSON
             do { result = try admin.withdraw(accountID: id, amountSat: amountSat, mint: mint, cashu: config.cashu) } catch {
                 throw Failure(error.message)

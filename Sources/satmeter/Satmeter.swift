@@ -33,7 +33,7 @@ struct WalletCommand: ParsableCommand {
 
         func run() throws {
             let config = try common.load()
-            let admin = try KeyAdmin(stateDirectory: config.stateDirectory)
+            let admin = try KeyAdmin(config: config)
             let report = try WalletAudit(ledger: admin.ledger, config: config.cashu, http: CurlSession()).run()
             print(report.serialized)
             if report["consistent"]?.boolValue != true { throw ExitCode(1) }
@@ -99,7 +99,7 @@ struct LedgerCommand: ParsableCommand {
         @OptionGroup var common: CommonOptions
 
         func run() throws {
-            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            let admin = try KeyAdmin(config: try common.load())
             let report = try admin.auditReport()
             print(report.serialized)
             if report["consistent"]?.boolValue != true { throw ExitCode(1) }
@@ -183,7 +183,7 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             guard balanceMsat >= 0 else { throw ValidationError("--balance-msat must not be negative") }
-            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            let admin = try KeyAdmin(config: try common.load())
             let created = try admin.create(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
             if json {
                 print(created.serialized)
@@ -200,7 +200,7 @@ struct Keys: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            let admin = try KeyAdmin(config: try common.load())
             let keys = try admin.list()
             if json {
                 print(JSON.array(keys).serialized)
@@ -227,7 +227,7 @@ struct Keys: ParsableCommand {
         @Argument(help: "Key id, or the sk-… key.") var key: String
 
         func run() throws {
-            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            let admin = try KeyAdmin(config: try common.load())
             guard let account = try admin.find(key) else { throw Failure("no such key") }
             print(KeyAdmin.describe(account).serialized)
         }
@@ -240,7 +240,7 @@ struct Keys: ParsableCommand {
         @Flag(help: "Enable instead.") var enable = false
 
         func run() throws {
-            let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
+            let admin = try KeyAdmin(config: try common.load())
             try admin.ledger.accounts.setDisabled(accountID: id, !enable)
         }
     }

@@ -15,6 +15,12 @@ public struct KeyAdmin {
         ledger = try Ledger(path: stateDirectory + "/satmeter.db")
     }
 
+    /// The ledger the configuration names: PostgreSQL when `ledger.url` is set, else the state directory's file.
+    public init(config: SatmeterConfig) throws(LedgerError) {
+        try StateDirectory.prepare(config.stateDirectory)
+        ledger = try Ledger(path: config.databaseLocation)
+    }
+
     /// Creates a key; the returned JSON is the only place the key itself ever appears.
     public func create(balanceMsat: Int64, label: String?, expiresAt: Int64?, spendLimitMsat: Int64? = nil,
                        allowedModels: [String]? = nil) throws(LedgerError) -> JSON {

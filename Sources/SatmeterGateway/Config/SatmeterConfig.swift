@@ -23,6 +23,10 @@ public struct SatmeterConfig: Sendable {
     public var admin = AdminConfig()
 
     public var databasePath: String { stateDirectory + "/satmeter.db" }
+    /// `ledger.url` or SATMETER_DATABASE_URL: a `postgres://` URL shared by several hosts (docs/postgres.md).
+    public var ledgerURL: String?
+    /// Where the ledger lives: the shared PostgreSQL URL when set, else the state directory's SQLite file.
+    public var databaseLocation: String { ledgerURL ?? databasePath }
 
     public init() {}
 
@@ -81,7 +85,14 @@ public struct SatmeterConfig: Sendable {
             }
         }
         if let ledger = top["ledger"] {
-            try reader.allowOnly(["reservation_timeout_seconds"], in: ledger)
+            try reader.allowOnly(["reservation_timeout_seconds", "url"], in: ledger)
+            if let node = ledger.mapping?["url"] {
+                let url = try reader.string(node)
+                guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {
+                    throw reader.error(node, "ledger.url must be a postgres:// URL (SQLite needs no URL: it lives in the state directory)")
+                }
+                config.ledgerURL = url
+            }
             if let node = ledger.mapping?["reservation_timeout_seconds"] {
                 config.reservationTimeoutSeconds = Int64(try reader.int(node, in: 60...86_400))
             }
@@ -113,6 +124,12 @@ public struct SatmeterConfig: Sendable {
         }
         if let value = env["SATMETER_STATE_DIR"] ?? env["STATE_DIRECTORY"] { stateDirectory = value }
         if let value = env["SATMETER_UPSTREAM_URL"] { upstream.baseURL = value }
+        if let value = env["SATMETER_DATABASE_URL"], !value.isEmpty {
+            guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") else {
+                throw ConfigError(file: "SATMETER_DATABASE_URL", line: 0, reason: "must be a postgres:// URL")
+            }
+            ledgerURL = value
+        }
         if let value = env["SATMETER_UPSTREAM_API_KEY"] { upstream.apiKey = value }
         if let value = env["SATMETER_CASHU_MINTS"] ?? env["CASHU_MINTS"] {
             let mints = value.split(separator: ",").map { Token.normalizedMint(String($0).trimmingCharacters(in: [" "])) }.filter { !$0.isEmpty }

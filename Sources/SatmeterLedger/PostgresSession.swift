@@ -1,0 +1,172 @@
+import CPostgres
+import Glibc
+
+/// One libpq connection, used like `Database`'s SQLite handle: statements in SQLite's dialect are
+/// rewritten once (`PostgresDialect`), parameters are sent as typed text, rows come back as the
+/// same `Row`s. A lost connection is re-opened on the next statement outside a transaction; until
+/// then every statement fails as `.unwritable` (the gateway answers 503, nothing charged).
+final class PostgresSession {
+    private var connection: OpaquePointer?
+    private let url: String
+    private var translated: [String: String] = [:]
+    private(set) var changes = 0
+    /// Inside BEGIN…COMMIT a reconnect would silently drop the transaction: never then.
+    private var inTransaction = false
+
+    init(url: String) throws(Database.Error) {
+        self.url = url
+        try connect()
+    }
+
+    deinit { PQfinish(connection) }
+
+    /// The URL without its password, for messages.
+    static func redacted(_ url: String) -> String {
+        url.replacing(/:[^:@\/]*@/, with: ":***@")
+    }
+
+    private func connect() throws(Database.Error) {
+        PQfinish(connection)
+        connection = PQconnectdb(url)
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = lastMessage
+            PQfinish(connection)
+            connection = nil
+            throw .unwritable("cannot connect to \(Self.redacted(url)): \(message)")
+        }
+        // Notices (e.g. "relation already exists, skipping") are not errors: keep them out of stderr.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        _ = PQexec(connection, "SET client_min_messages = warning").map { PQclear($0) }
+    }
+
+    private func ensureConnected() throws(Database.Error) {
+        if connection != nil, PQstatus(connection) == CONNECTION_OK { return }
+        guard !inTransaction else { throw .unwritable("connection to the database lost") }
+        if let connection { PQreset(connection) } else { try connect() }
+        guard PQstatus(connection) == CONNECTION_OK else { throw .unwritable("database unreachable: \(lastMessage)") }
+    }
+
+    private var lastMessage: String {
+        connection.flatMap { PQerrorMessage($0) }.map { String(cString: $0) }?.trimmingSpaces ?? "out of memory"
+    }
+
+    /// SQL without parameters, several statements allowed (schema, BEGIN, COMMIT).
+    func execute(_ sql: String) throws(Database.Error) {
+        let upper = sql.uppercased()
+        if upper.hasPrefix("PRAGMA") { return }
+        var text = sql
+        if upper == "BEGIN IMMEDIATE" || upper == "BEGIN" {
+            // SQLite runs one writer at a time; SERIALIZABLE gives the same outcome with
+            // concurrent writers, and `LedgerConnection` retries the losers.
+            text = "BEGIN ISOLATION LEVEL SERIALIZABLE"
+        }
+        try ensureConnected()
+        let result = PQexec(connection, text)
+        defer { PQclear(result) }
+        try check(result)
+        if upper.hasPrefix("BEGIN") { inTransaction = true }
+        if upper == "COMMIT" || upper == "ROLLBACK" || upper == "END" { inTransaction = false }
+    }
+
+    func query(_ sql: String, _ bindings: [SQLValue]) throws(Database.Error) -> [Row] {
+        let text: String
+        if let cached = translated[sql] { text = cached } else {
+            text = PostgresDialect.statement(sql)
+            translated[sql] = text
+        }
+        try ensureConnected()
+        var types: [Oid] = []
+        var values: [String?] = []
+        for binding in bindings {
+            switch binding {
+            case .null: types.append(0); values.append(nil)
+            case let .integer(v): types.append(20); values.append(String(v))
+            case let .text(v): types.append(25); values.append(v)
+            case let .blob(v): types.append(17); values.append("\\x" + v.map { String($0, radix: 16).leftPadded }.joined())
+            }
+        }
+        let result = withCStrings(values) { pointers in
+            PQexecParams(connection, text, Int32(bindings.count), types, pointers, nil, nil, 0)
+        }
+        defer { PQclear(result) }
+        try check(result)
+        changes = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return rows(result)
+    }
+
+    var lastInsertRowID: Int64 {
+        (try? query("SELECT lastval() AS id", []).first?.int("id")) ?? 0
+    }
+
+    private func check(_ result: OpaquePointer?) throws(Database.Error) {
+        let status = PQresultStatus(result)
+        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY { return }
+        let message = result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) }?.trimmingSpaces ?? lastMessage
+        let state = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) } ?? ""
+        if PQstatus(connection) != CONNECTION_OK { throw .unwritable("connection to the database lost: \(message)") }
+        switch state {
+        case "40001", "40P01": throw .conflict(message)
+        case _ where state.hasPrefix("23"): throw .constraint(message)
+        case _ where state.hasPrefix("08"), _ where state.hasPrefix("57"), _ where state.hasPrefix("53"):
+            throw .unwritable(message)
+        default: throw .sqlite(code: -1, message: "postgres \(state): \(message)")
+        }
+    }
+
+    private func rows(_ result: OpaquePointer?) -> [Row] {
+        let count = PQntuples(result)
+        let fields = PQnfields(result)
+        guard count > 0 else { return [] }
+        let columns = (0..<fields).map { String(cString: PQfname(result, $0)) }
+        let types = (0..<fields).map { PQftype(result, $0) }
+        var rows: [Row] = []
+        rows.reserveCapacity(Int(count))
+        for r in 0..<count {
+            var values: [SQLValue] = []
+            values.reserveCapacity(Int(fields))
+            for f in 0..<fields {
+                if PQgetisnull(result, r, f) == 1 { values.append(.null); continue }
+                let raw = String(cString: PQgetvalue(result, r, f))
+                values.append(Self.value(raw, type: types[Int(f)]))
+            }
+            rows.append(Row(columns: columns, values: values))
+        }
+        return rows
+    }
+
+    /// Integers (of any width, and integral numerics such as SUM(bigint)) as `.integer`, booleans
+    /// as 0/1 (SQLite has no other), bytea as bytes, everything else as text.
+    private static func value(_ raw: String, type: Oid) -> SQLValue {
+        switch type {
+        case 20, 21, 23, 26: return Int64(raw).map { .integer($0) } ?? .text(raw)
+        case 1700: return Int64(raw).map { .integer($0) } ?? .text(raw)
+        case 16: return .integer(raw == "t" ? 1 : 0)
+        case 17:
+            var bytes: [UInt8] = []
+            var hex = raw.utf8.dropFirst(2)
+            while hex.count >= 2 {
+                bytes.append(UInt8(String(decoding: hex.prefix(2), as: UTF8.self), radix: 16) ?? 0)
+                hex = hex.dropFirst(2)
+            }
+            return .blob(bytes)
+        default: return .text(raw)
+        }
+    }
+}
+
+private extension String {
+    var trimmingSpaces: String {
+        var text = self[...]
+        while text.last?.isWhitespace == true { text = text.dropLast() }
+        return String(text)
+    }
+
+    var leftPadded: String { count == 1 ? "0" + self : self }
+}
+
+/// Calls `body` with C strings for `values` (nil stays nil), alive for the call.
+private func withCStrings<T>(_ values: [String?], _ body: ([UnsafePointer<CChar>?]) -> T) -> T {
+    let copies = values.map { $0.map { strdup($0) } ?? nil }
+    defer { copies.forEach { free($0) } }
+    return body(copies.map { $0.map { UnsafePointer($0) } })
+}
