@@ -9,6 +9,9 @@ final class PostgresSession {
     private var connection: OpaquePointer?
     private let url: String
     private var translated: [String: String] = [:]
+    /// Statements where a NULL parameter has no context to take its type from (`?2 IS NULL OR …`):
+    /// their NULLs are sent as text.
+    private var textNulls: Set<String> = []
     private(set) var changes = 0
     /// Inside BEGIN…COMMIT a reconnect would silently drop the transaction: never then.
     private var inTransaction = false
@@ -75,11 +78,19 @@ final class PostgresSession {
             translated[sql] = text
         }
         try ensureConnected()
+        do { return try run(text, bindings, nullType: textNulls.contains(text) ? 25 : 0) } catch .sqlite(_, let message)
+            where message.hasPrefix("postgres 42P08") && !textNulls.contains(text) {
+            textNulls.insert(text)
+            return try run(text, bindings, nullType: 25)
+        }
+    }
+
+    private func run(_ text: String, _ bindings: [SQLValue], nullType: Oid) throws(Database.Error) -> [Row] {
         var types: [Oid] = []
         var values: [String?] = []
         for binding in bindings {
             switch binding {
-            case .null: types.append(0); values.append(nil)
+            case .null: types.append(nullType); values.append(nil)
             case let .integer(v): types.append(20); values.append(String(v))
             case let .text(v): types.append(25); values.append(v)
             case let .blob(v): types.append(17); values.append("\\x" + v.map { String($0, radix: 16).leftPadded }.joined())

@@ -90,7 +90,7 @@ struct PricingCommand: ParsableCommand {
 
 struct LedgerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ledger", abstract: "Check the books.", subcommands: [Audit.self])
+        commandName: "ledger", abstract: "Check the books; move them to PostgreSQL.", subcommands: [Audit.self, Migrate.self])
 
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(

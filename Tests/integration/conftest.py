@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+import postgres_server
 import pytest
 
 from cashu_wallet import MINT_VENV, TokenFactory, Wallet
@@ -43,6 +44,16 @@ class Started(list):
     def stop_all(self) -> None:
         for server in reversed(self):
             server.stop()
+
+
+# --- the ledger backend (SATMETER_TEST_BACKEND=postgres: every satmeter on PostgreSQL) ---
+
+
+@pytest.fixture(scope="session", autouse=True)
+def postgres_backend() -> Iterator[None]:
+    """Stops the session's PostgreSQL server (started on first use by SatmeterServer) at the end."""
+    yield
+    postgres_server.stop_shared_server()
 
 
 # --- the mock upstream ------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from cashu_wallet import MINT_VENV, cashu_env
 from nginx_conf import NginxConfig, write_config
+import postgres_server
 from procs import REPO_ROOT, ManagedProcess, free_port, http_ok, port_accepts
 from satmeter_cli import SatmeterCLI
 
@@ -140,6 +141,9 @@ class SatmeterServer:
             "SATMETER_BTC_USD": "100000",
             **(extra_env or {}),
         }
+        if postgres_server.backend_is_postgres() and "SATMETER_DATABASE_URL" not in self.env:
+            # The switch: every instance gets a fresh database on the session's PostgreSQL server.
+            self.env["SATMETER_DATABASE_URL"] = postgres_server.shared_server().new_database()
         self.proc: ManagedProcess | None = None
 
     @property
