@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import SatmeterGateway
 import SatmeterLedger
 import SatmeterSupport
@@ -20,7 +21,7 @@ extension LedgerCommand {
             let path = from.hasPrefix("sqlite:") ? String(from.dropFirst("sqlite:".count)) : from
             guard !Database.isPostgresURL(path) else { throw ValidationError("--from must be a SQLite file") }
             guard Database.isPostgresURL(to) else { throw ValidationError("--to must be a postgres:// URL") }
-            guard TextFile.read(path) != nil else { throw ValidationError("cannot read \(path)") }
+            guard access(path, R_OK) == 0 else { throw ValidationError("cannot read \(path)") }
             let source = try Ledger(path: path)
             let destination = try Ledger(path: to)
             let copied = try LedgerMigration.copy(from: source, to: destination)
