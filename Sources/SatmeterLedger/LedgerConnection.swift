@@ -1,4 +1,5 @@
 import Glibc
+import SatmeterSupport
 
 /// The one SQLite connection every store of a process shares, and the one way to use it: each
 /// statement under `lock` (see `ConnectionLock` for why), each change inside `transaction`, which
@@ -35,6 +36,20 @@ package final class LedgerConnection: @unchecked Sendable {
             depth = 1
             defer { depth = 0 }
             return try transactionLocked(body)
+        }
+    }
+
+    /// A transaction that waits out a database outage (PostgreSQL restarting, unreachable) for up
+    /// to `seconds` instead of failing: only for idempotent work, such as closing a reservation,
+    /// whose commit may have happened just before the connection broke. The lock is let go
+    /// between attempts, so other requests fail fast (503) meanwhile.
+    package func transaction<T>(waitingOutOutageFor seconds: Int64, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        let deadline = Clock.monotonicMillis() + seconds * 1000
+        while true {
+            do { return try transaction(body) } catch .storage(.unwritable(let message)) where db.isPostgres {
+                guard Clock.monotonicMillis() < deadline else { throw .storage(.unwritable(message)) }
+                usleep(250_000)
+            }
         }
     }
 

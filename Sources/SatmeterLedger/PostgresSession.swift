@@ -63,6 +63,11 @@ final class PostgresSession {
             // concurrent writers, and `LedgerConnection` retries the losers.
             text = "BEGIN ISOLATION LEVEL SERIALIZABLE"
         }
+        if upper == "ROLLBACK", inTransaction, PQstatus(connection) != CONNECTION_OK {
+            // The server dropped the transaction with the connection: nothing to roll back.
+            inTransaction = false
+            return
+        }
         try ensureConnected()
         let result = PQexec(connection, text)
         defer { PQclear(result) }

@@ -70,7 +70,9 @@ public struct ReservationStore: LedgerStore {
 
     private func close(requestID: String, costMsat: Int64, state: String, note: String?) throws(LedgerError) -> Settlement? {
         let now = clock()
-        return try transaction { () throws(LedgerError) -> Settlement? in
+        // Closing is idempotent (only a held reservation closes), so it waits out a PostgreSQL outage
+        // rather than leave the hold to the sweeper.
+        return try connection.transaction(waitingOutOutageFor: 30) { () throws(LedgerError) -> Settlement? in
             guard let held = try run("""
                 SELECT account_id, amount_msat, COALESCE(key_account_id, account_id) AS key_id FROM reservations WHERE request_id = ? AND state = 'held'
                 """, [.text(requestID)]).first

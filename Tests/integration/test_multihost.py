@@ -1,0 +1,184 @@
+"""Two gateway hosts on one PostgreSQL ledger (docs/postgres.md): two `satmeter serve` with their
+own state dirs behind one nginx `upstream` block, a real PostgreSQL server (Debian's package,
+initdb'd into a temp dir by the module and stopped at its end).
+
+Money invariants as on one host: a key that affords ten requests gets exactly ten over both
+hosts; a host killed mid-stream has its reservation released by the other, which keeps serving;
+PostgreSQL crashing under load gives 503s (nothing charged), then recovery, books balanced."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from conftest import UPSTREAM_KEY
+from gateway_helpers import GATEWAY_CONFIG, audit, balance
+from http_client import raw_request, raw_http
+from mock_upstream import MockUpstream
+from postgres_server import PostgresServer
+from servers import NginxServer, SatmeterServer
+
+pytestmark = pytest.mark.satmeter
+
+CHEAP = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}).encode()
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    yield server
+    server.cleanup()
+
+
+class TwoHostNginx(NginxServer):
+    """The shipped snippets, with a second `server` line in the one `upstream satmeter_fcgi` block."""
+
+    def __init__(self, prefix: Path, sockets: list[Path]) -> None:
+        super().__init__(prefix, sockets[0])
+        self.sockets = sockets
+
+    def _proc_for_port(self, port: int) -> Any:
+        proc = super()._proc_for_port(port)
+        assert self.config is not None
+        snippet = self.config.conf_dir / "snippets" / "satmeter-upstream.conf"
+        text = snippet.read_text()
+        first = f"server unix:{self.sockets[0]};"
+        assert text.count(first) == 1, text
+        snippet.write_text(text.replace(first, "".join(f"server unix:{s};\n    " for s in self.sockets).rstrip()))
+        return proc
+
+
+class Hosts:
+    def __init__(self, satmeter_bin: Path, mock: MockUpstream, postgres: PostgresServer, base: Path) -> None:
+        url = postgres.new_database()
+        config = base / "satmeter.yaml"
+        base.mkdir(parents=True, exist_ok=True)
+        config.write_text(GATEWAY_CONFIG)
+        self.postgres = postgres
+        self.url = url
+        self.servers = [SatmeterServer(satmeter_bin, base / f"host{i}", mock.base_url, UPSTREAM_KEY, config,
+                                       extra_env={"SATMETER_DATABASE_URL": url, "SATMETER_THREADS": "16"}) for i in range(2)]
+        for server in self.servers:
+            server.start()
+        self.nginx = TwoHostNginx(base / "nginx", [s.socket_path for s in self.servers]).start()
+
+    def owners(self) -> set[str]:
+        """Distinct reservation owners (host tag + pid + start time) that ever reserved."""
+        out = self.postgres.psql("SELECT DISTINCT owner FROM reservations", self.url.rsplit("/", 1)[1])
+        return set(out.split("\n")) - {""}
+
+    def stop(self) -> None:
+        self.nginx.stop()
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture
+def hosts(satmeter_bin: Path, mock_upstream: MockUpstream, postgres: PostgresServer, tmp_path: Path) -> Iterator[Hosts]:
+    started = Hosts(satmeter_bin, mock_upstream, postgres, tmp_path)
+    yield started
+    started.stop()
+
+
+def call(nginx: NginxServer, key: str, headers: dict[str, str] | None = None) -> int:
+    response, _ = raw_request(nginx, "POST", "/v1/chat/completions", CHEAP,
+                              {"Authorization": f"Bearer {key}", "X-Mock-Chunk-Delay": "0", **(headers or {})})
+    return response.status
+
+
+def in_parallel(count: int, work: Callable[[], int]) -> list[int]:
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        status = work()
+        with lock:
+            results.append(status)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_fifty_concurrent_requests_over_two_hosts_on_a_key_that_affords_ten(hosts: Hosts) -> None:
+    key = hosts.servers[0].create_key(10_000)["api_key"]  # each request costs the 1,000 msat minimum
+    statuses = in_parallel(50, lambda: call(hosts.nginx, key))
+    assert statuses.count(200) == 10 and statuses.count(402) == 40, statuses
+    after = balance(hosts.nginx, key)
+    assert (after["balance"], after["reserved"], after["total_spent"]) == (0, 0, 10_000)
+    assert len(hosts.owners()) == 2, "both hosts served"
+    for server in hosts.servers:
+        assert audit(server)["consistent"]
+
+
+def test_a_host_killed_mid_stream_is_swept_by_the_other_which_keeps_serving(hosts: Hosts) -> None:
+    key = hosts.servers[0].create_key(1_000_000)["api_key"]
+    body = json.dumps({"model": "gpt-4o-mini", "stream": True, "max_tokens": 40,
+                       "messages": [{"role": "user", "content": "count slowly"}]}).encode()
+    import socket
+    sock = socket.create_connection(("127.0.0.1", hosts.nginx.port), timeout=30)
+    sock.sendall(raw_http("POST", "/v1/chat/completions",
+                          [("Content-Type", "application/json"), ("Authorization", f"Bearer {key}"), ("X-Mock-Chunk-Delay", "0.2")], body))
+    data = b""
+    while b'"content": "alpha"' not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    assert balance(hosts.nginx, key)["reserved"] > 0
+    owner = hosts.owners().pop()
+    victim = next(s for s in hosts.servers if f"pid:{s.proc.pid}:" in owner)
+    survivor = next(s for s in hosts.servers if s is not victim)
+    os.killpg(victim.proc.pid, signal.SIGKILL)
+    victim.proc.popen.wait(timeout=5)
+    sock.close()
+    # The survivor keeps serving (nginx moves on from the dead socket) ...
+    assert [call(hosts.nginx, key) for _ in range(4)] == [200] * 4
+    # ... and its sweeper (every 30 s) releases the dead host's hold.
+    deadline = time.monotonic() + 45
+    while time.monotonic() < deadline and balance(hosts.nginx, key)["reserved"] != 0:
+        time.sleep(1)
+    after = balance(hosts.nginx, key)
+    assert after["reserved"] == 0 and after["balance"] == 1_000_000 - after["total_spent"]
+    assert after["total_spent"] == 4 * 1000
+    assert audit(survivor)["consistent"]
+
+
+def test_postgres_restarted_under_load_gives_503s_then_recovers_with_balanced_books(hosts: Hosts) -> None:
+    key = hosts.servers[0].create_key(10_000_000)["api_key"]
+    statuses: list[int] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def load() -> None:
+        while not stop.is_set():
+            status = call(hosts.nginx, key)
+            with lock:
+                statuses.append(status)
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for t in workers:
+        t.start()
+    time.sleep(1.0)
+    hosts.postgres.restart_immediate(down_seconds=1.5)
+    time.sleep(2.0)
+    stop.set()
+    for t in workers:
+        t.join()
+    assert set(statuses) <= {200, 503}, sorted(set(statuses))
+    assert 503 in statuses and statuses[-1] == 200, statuses[-20:]
+    # After recovery every host serves again and the books balance.
+    assert [call(hosts.nginx, key) for _ in range(4)] == [200] * 4
+    after = balance(hosts.nginx, key)
+    assert after["reserved"] == 0
+    assert after["balance"] + after["total_spent"] == 10_000_000
+    assert audit(hosts.servers[1])["consistent"]
