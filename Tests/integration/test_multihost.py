@@ -52,7 +52,22 @@ class TwoHostNginx(NginxServer):
         first = f"server unix:{self.sockets[0]};"
         assert text.count(first) == 1, text
         snippet.write_text(text.replace(first, "".join(f"server unix:{s};\n    " for s in self.sockets).rstrip()))
+        # Which host answered each request: the access log names the upstream socket.
+        main = self.config.conf_path.read_text()
+        plain = f"access_log {self.config.access_log};"
+        assert main.count(plain) == 1
+        self.config.conf_path.write_text(main.replace(
+            plain, f"log_format hosts '$upstream_addr $status';\n    access_log {self.config.access_log} hosts;"))
         return proc
+
+    def answers_by_host(self) -> dict[str, list[int]]:
+        """For each upstream socket, the statuses it answered (from the access log)."""
+        assert self.config is not None
+        by_host: dict[str, list[int]] = {}
+        for line in self.config.access_log.read_text().splitlines():
+            upstream, status = line.rsplit(" ", 1)
+            by_host.setdefault(upstream, []).append(int(status))
+        return by_host
 
 
 class Hosts:
@@ -116,7 +131,9 @@ def test_fifty_concurrent_requests_over_two_hosts_on_a_key_that_affords_ten(host
     assert statuses.count(200) == 10 and statuses.count(402) == 40, statuses
     after = balance(hosts.nginx, key)
     assert (after["balance"], after["reserved"], after["total_spent"]) == (0, 0, 10_000)
-    assert len(hosts.owners()) == 2, "both hosts served"
+    answered = hosts.nginx.answers_by_host()
+    assert sorted(answered) == sorted(f"unix:{s.socket_path}" for s in hosts.servers), answered
+    assert all(len(statuses) >= 10 for statuses in answered.values()), answered  # spread over both hosts
     for server in hosts.servers:
         assert audit(server)["consistent"]
 
