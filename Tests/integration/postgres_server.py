@@ -40,6 +40,7 @@ class PostgresServer:
         self.data = self.dir / "data"
         self.port = free_port()
         self.running = False
+        self._databases: dict[str, str] = {}
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
 
@@ -87,6 +88,13 @@ class PostgresServer:
         name = f"satmeter_{os.getpid()}_{next(_counter)}"
         self.psql(f"CREATE DATABASE {name}")
         return self.url(name)
+
+    def database_for(self, owner: str) -> str:
+        """The database of one state dir: a fresh one the first time, the same one when a test
+        restarts a satmeter on that state dir (as the SQLite file would survive)."""
+        if owner not in self._databases:
+            self._databases[owner] = self.new_database()
+        return self._databases[owner]
 
     def cleanup(self) -> None:
         self.stop()

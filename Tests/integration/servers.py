@@ -143,7 +143,7 @@ class SatmeterServer:
         }
         if postgres_server.backend_is_postgres() and "SATMETER_DATABASE_URL" not in self.env:
             # The switch: every instance gets a fresh database on the session's PostgreSQL server.
-            self.env["SATMETER_DATABASE_URL"] = postgres_server.shared_server().new_database()
+            self.env["SATMETER_DATABASE_URL"] = postgres_server.shared_server().database_for(str(self.state_dir))
         self.proc: ManagedProcess | None = None
 
     @property
