@@ -147,5 +147,17 @@ struct PriceResolver {
         resolved.upstreamCost = match.model.cost
         if resolved.price.contextLength == nil { resolved.price.contextLength = match.model.cost.contextLength }
         if resolved.price.maxCompletionTokens == nil { resolved.price.maxCompletionTokens = match.model.cost.maxCompletionTokens }
+        // A price the operator wrote without its own cache, reasoning or audio rate keeps the
+        // provider's ratio to the plain rate (cached input at the listed cache-read discount).
+        guard resolved.mode != .dynamic else { return }
+        let listed = match.model.cost
+        for special in PriceComponent.specialTokenRates where resolved.price[special].isZero {
+            let plain: PriceComponent = special == .reasoning || special == .audioCompletion ? .completion : .prompt
+            guard listed[special].raw > 0, listed[plain].raw > 0,
+                  let ratio = WideMath.mulDivCeil(UInt128(listed[special].raw), 1_000_000, UInt128(listed[plain].raw)),
+                  ratio <= UInt128(Int64.max), let scaled = resolved.price[plain].timesPPM(Int64(ratio))
+            else { continue }
+            resolved.price[special] = scaled
+        }
     }
 }

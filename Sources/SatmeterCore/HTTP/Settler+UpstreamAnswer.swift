@@ -1,0 +1,85 @@
+extension Settler {
+    /// The quote to charge with: the frozen one, or, when the upstream names another model
+    /// than the one asked for (routers, fallbacks), that model's price on the same route. A
+    /// served model that cannot be priced keeps the requested model's price.
+    func quoteForServedModel() -> PriceQuote {
+        guard let served = ServedModel.repricing(requested: quote.model, served: servedModel), var request = pricingRequest
+        else { return quote }
+        request.model = served
+        request.body.set("model", .string(served))
+        guard let repriced = try? handler.services.pricing.quote(request) else {
+            Log.warning("request \(exchange.requestID): served model \(served) has no price; priced as \(quote.model)")
+            return quote
+        }
+        return repriced
+    }
+
+    /// A non-streaming error under HTTP 200: the usage it reports is charged (the provider
+    /// billed it), else nothing. The client gets the error: relayed when it names a 4xx status,
+    /// else our 502.
+    func failUnder200(_ message: String, reported: UpstreamUsage?, status: Int?, body: JSON) throws(APIError) {
+        exchange.record.errorCode = "upstream_error_under_200"
+        guard let reported else {
+            release(because: "upstream error under 200: \(message)")
+            if let status {
+                exchange.send(status: status, json: body)
+                return
+            }
+            throw .upstreamFailed("the upstream answered 200 with an error: \(message)")
+        }
+        let headers = settle(usage: reported, estimated: false)
+        let error: JSON = ["error": [
+            "type": "upstream_error", "param": .null, "code": "upstream_failed",
+            "message": .string("Upstream request failed: \(message). Charged for the \(reported.promptTokens) prompt and "
+                + "\(reported.completionTokens) completion tokens the upstream reported."),
+        ]]
+        exchange.send(status: status ?? 502, json: error, headers: headers)
+    }
+}
+
+/// How long a stream may stay silent. `: keep-alive` comments are not progress: only events
+/// with data are. While the model is known to be reasoning (the request asked for reasoning
+/// and nothing has arrived yet, or the last event was a reasoning delta) the longer
+/// `stream_reasoning_idle_timeout_seconds` applies.
+struct StreamIdleLimit {
+    var idleMillis: Int64
+    var reasoningMillis: Int64
+    var reasoningRequested: Bool
+
+    init(_ upstream: UpstreamConfig, reasoningRequested: Bool) {
+        idleMillis = Int64(upstream.streamIdleTimeoutSeconds) * 1000
+        reasoningMillis = Int64(max(upstream.streamReasoningIdleTimeoutSeconds, upstream.streamIdleTimeoutSeconds)) * 1000
+        self.reasoningRequested = reasoningRequested
+    }
+
+    /// The limit for the silence after what has been seen so far.
+    func limit(sawData: Bool, lastWasReasoning: Bool) -> Int64 {
+        lastWasReasoning || (reasoningRequested && !sawData) ? reasoningMillis : idleMillis
+    }
+
+    /// The transport's own limit: the longest silence any phase allows.
+    var transportSeconds: Double { Double(max(idleMillis, reasoningMillis)) / 1000 }
+}
+
+enum ReasoningSilence {
+    /// True when the request asks for reasoning (OpenAI `reasoning_effort`, Responses and
+    /// OpenRouter `reasoning`, Anthropic-style `thinking`).
+    static func requested(by body: JSON) -> Bool {
+        ["reasoning_effort", "reasoning", "thinking"].contains { body[$0] != nil && body[$0] != .null }
+    }
+
+    /// True when a stream event carries reasoning (`reasoning_content` or `reasoning` deltas,
+    /// Responses `response.reasoning…` events): a silence after it is the model thinking.
+    static func isReasoning(_ json: JSON) -> Bool {
+        if let type = json["type"]?.stringValue, type.hasPrefix("response.reasoning") { return true }
+        guard let delta = json["choices"]?.arrayValue?.first?["delta"] else { return false }
+        let hasText = { (key: String) in (delta[key]?.stringValue).map { !$0.isEmpty } ?? false }
+        return (hasText("reasoning_content") || hasText("reasoning")) && !hasText("content")
+    }
+}
+
+extension Endpoint {
+    /// Chat and completions streams take `stream_options.include_usage`; the Responses API
+    /// reports usage in `response.completed` without being asked.
+    var acceptsStreamOptions: Bool { self == .chatCompletions || self == .completions }
+}
