@@ -329,6 +329,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
         if path == "/v1/models" and method == "GET":
             return self._send_json(200, {"object": "list", "data": [_model(m) for m in MODELS]})
+        transcript = self.headers.get("X-Mock-Transcript")
+        if transcript is not None and method == "POST":
+            return self._replay(transcript, json.loads(raw or b"{}"))
         endpoint = {"/v1/chat/completions": "chat", "/v1/completions": "completions", "/v1/embeddings": "embeddings"}.get(path)
         if endpoint is None or method != "POST":
             return self._send_error(404, f"Unknown endpoint {method} {path}", "invalid_request_error", "not_found")
@@ -338,9 +341,6 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError("body must be a JSON object")
         except ValueError as exc:
             return self._send_error(400, f"Invalid JSON body: {exc}", "invalid_request_error", "invalid_json")
-        transcript = self.headers.get("X-Mock-Transcript")
-        if transcript is not None:
-            return self._replay(transcript, body)
         behavior = self.headers.get("X-Mock-Behavior") or (body.get("model") if body.get("model") in BEHAVIORS else None)
         if behavior is not None and behavior not in BEHAVIORS:
             return self._send_error(400, f"Unknown X-Mock-Behavior {behavior}", "invalid_request_error", "mock_behavior")

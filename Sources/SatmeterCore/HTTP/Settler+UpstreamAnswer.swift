@@ -15,16 +15,12 @@ extension Settler {
     }
 
     /// A non-streaming error under HTTP 200: the usage it reports is charged (the provider
-    /// billed it), else nothing. The client gets the error: relayed when it names a 4xx status,
-    /// else our 502.
-    func failUnder200(_ message: String, reported: UpstreamUsage?, status: Int?, body: JSON) throws(APIError) {
+    /// billed it), else nothing. The client gets our 502 with the upstream's message (a status
+    /// inside the body, as OpenRouter writes it, may be about the gateway's own account).
+    func failUnder200(_ message: String, reported: UpstreamUsage?) throws(APIError) {
         exchange.record.errorCode = "upstream_error_under_200"
         guard let reported else {
             release(because: "upstream error under 200: \(message)")
-            if let status {
-                exchange.send(status: status, json: body)
-                return
-            }
             throw .upstreamFailed("the upstream answered 200 with an error: \(message)")
         }
         let headers = settle(usage: reported, estimated: false)
@@ -33,7 +29,7 @@ extension Settler {
             "message": .string("Upstream request failed: \(message). Charged for the \(reported.promptTokens) prompt and "
                 + "\(reported.completionTokens) completion tokens the upstream reported."),
         ]]
-        exchange.send(status: status ?? 502, json: error, headers: headers)
+        exchange.send(status: 502, json: error, headers: headers)
     }
 }
 

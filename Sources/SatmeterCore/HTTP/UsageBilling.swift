@@ -62,10 +62,4 @@ enum ErrorUnder200 {
         let text = error["message"]?.stringValue ?? error.stringValue ?? "an error without a message"
         return String(text.prefix(300))
     }
-
-    /// A numeric `error.code` in 400–499, as OpenRouter puts the HTTP status it means.
-    static func clientStatus(_ json: JSON) -> Int? {
-        guard let code = json["error"]?["code"]?.int64Value, (400..<500).contains(code) else { return nil }
-        return Int(code)
-    }
 }
