@@ -102,7 +102,7 @@ struct OpenAIProxy {
         let reported = UpstreamUsage.found(in: json)
         if let failure = ErrorUnder200.message(json: json) {
             // An error under 200 (OpenRouter): the reported usage if any, else nothing.
-            try settler.failUnder200(failure, reported: reported)
+            try settler.failUnder200(failure, reported: reported, response: response)
             return
         }
         settler.servedModel = ServedModel.named(in: json)

@@ -14,22 +14,18 @@ extension Settler {
         return repriced
     }
 
-    /// A non-streaming error under HTTP 200: the usage it reports is charged (the provider
-    /// billed it), else nothing. The client gets our 502 with the upstream's message (a status
-    /// inside the body, as OpenRouter writes it, may be about the gateway's own account).
-    func failUnder200(_ message: String, reported: UpstreamUsage?) throws(APIError) {
+    /// A non-streaming error under HTTP 200. Without usage: nothing charged, our 502 with the
+    /// upstream's message (a status inside the body, as OpenRouter writes it, may be about the
+    /// gateway's own account). With usage (a generation that failed part way): the provider
+    /// bills it, so it is charged, and the body goes to the client as it came, with the cost.
+    func failUnder200(_ message: String, reported: UpstreamUsage?, response: HTTPResponse) throws(APIError) {
         exchange.record.errorCode = "upstream_error_under_200"
         guard let reported else {
             release(because: "upstream error under 200: \(message)")
             throw .upstreamFailed("the upstream answered 200 with an error: \(message)")
         }
         let headers = settle(usage: reported, estimated: false)
-        let error: JSON = ["error": [
-            "type": "upstream_error", "param": .null, "code": "upstream_failed",
-            "message": .string("Upstream request failed: \(message). Charged for the \(reported.promptTokens) prompt and "
-                + "\(reported.completionTokens) completion tokens the upstream reported."),
-        ]]
-        exchange.send(status: 502, json: error, headers: headers)
+        exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
     }
 }
 
