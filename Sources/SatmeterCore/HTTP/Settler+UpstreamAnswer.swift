@@ -1,13 +1,14 @@
 extension Settler {
     /// The quote to charge with: the frozen one, or, when the upstream names another model
     /// than the one asked for (routers, fallbacks), that model's price on the same route. A
-    /// served model that cannot be priced keeps the requested model's price.
+    /// served model that cannot be priced, or only by the route's `fallback` for unknown models,
+    /// keeps the requested model's price.
     func quoteForServedModel() -> PriceQuote {
         guard let served = ServedModel.repricing(requested: quote.model, served: servedModel), var request = pricingRequest
         else { return quote }
         request.model = served
         request.body.set("model", .string(served))
-        guard let repriced = try? handler.services.pricing.quote(request) else {
+        guard let repriced = try? handler.services.pricing.quote(request), repriced.source != .fallback || quote.source == .fallback else {
             Log.warning("request \(exchange.requestID): served model \(served) has no price; priced as \(quote.model)")
             return quote
         }
