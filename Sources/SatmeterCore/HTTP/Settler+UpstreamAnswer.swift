@@ -32,8 +32,8 @@ extension Settler {
 
 /// How long a stream may stay silent. `: keep-alive` comments are not progress: only events
 /// with data are. While the model is known to be reasoning (the request asked for reasoning
-/// and nothing has arrived yet, or the last event was a reasoning delta) the longer
-/// `stream_reasoning_idle_timeout_seconds` applies.
+/// and no output has arrived yet — a role chunk is not output —, or the last event was a
+/// reasoning delta) the longer `stream_reasoning_idle_timeout_seconds` applies.
 struct StreamIdleLimit {
     var idleMillis: Int64
     var reasoningMillis: Int64
@@ -46,8 +46,8 @@ struct StreamIdleLimit {
     }
 
     /// The limit for the silence after what has been seen so far.
-    func limit(sawData: Bool, lastWasReasoning: Bool) -> Int64 {
-        lastWasReasoning || (reasoningRequested && !sawData) ? reasoningMillis : idleMillis
+    func limit(sawOutput: Bool, lastWasReasoning: Bool) -> Int64 {
+        lastWasReasoning || (reasoningRequested && !sawOutput) ? reasoningMillis : idleMillis
     }
 
     /// The transport's own limit: the longest silence any phase allows.
@@ -68,6 +68,16 @@ enum ReasoningSilence {
         guard let delta = json["choices"]?.arrayValue?.first?["delta"] else { return false }
         let hasText = { (key: String) in (delta[key]?.stringValue).map { !$0.isEmpty } ?? false }
         return (hasText("reasoning_content") || hasText("reasoning")) && !hasText("content")
+    }
+
+    /// True when a stream event carries answer text or a tool call (not a role chunk, not reasoning).
+    static func carriesOutput(_ json: JSON) -> Bool {
+        if let type = json["type"]?.stringValue { return type.hasPrefix("response.output_text") || type.hasPrefix("response.function_call") }
+        guard let choice = json["choices"]?.arrayValue?.first else { return false }
+        if let text = choice["text"]?.stringValue, !text.isEmpty { return true }
+        let delta = choice["delta"]
+        if let content = delta?["content"]?.stringValue, !content.isEmpty { return true }
+        return delta?["tool_calls"] != nil && delta?["tool_calls"] != .null
     }
 }
 

@@ -34,7 +34,7 @@ final class StreamRelay {
     // Idle tracking: only events with data are progress; comments (keep-alives) are not.
     private var idle = StreamIdleLimit(UpstreamConfig(), reasoningRequested: false)
     private var lastProgressAt = Clock.monotonicMillis()
-    private var sawData = false
+    private var sawOutput = false
     private var lastWasReasoning = false
     private var silenceExpired = false
 
@@ -99,7 +99,7 @@ final class StreamRelay {
 
     /// True (once) when the upstream has been silent for longer than the current phase allows.
     private func silenceTooLong() -> Bool {
-        let limit = idle.limit(sawData: sawData, lastWasReasoning: lastWasReasoning)
+        let limit = idle.limit(sawOutput: sawOutput, lastWasReasoning: lastWasReasoning)
         guard Clock.monotonicMillis() - lastProgressAt > limit else { return false }
         silenceExpired = true
         return true
@@ -110,7 +110,6 @@ final class StreamRelay {
         // Comments (`: keep-alive`, `: OPENROUTER PROCESSING`) are passed on but are not progress.
         if let data = SSEEventSplitter.data(of: event) {
             lastProgressAt = Clock.monotonicMillis()
-            sawData = true
             if data == "[DONE]" {
                 sawDone = true
                 return true
@@ -123,6 +122,7 @@ final class StreamRelay {
     /// Takes usage, model, errors and text from one event; false to keep it from the client.
     private func inspect(_ json: JSON, event name: String?) -> Bool {
         lastWasReasoning = ReasoningSilence.isReasoning(json)
+        sawOutput = sawOutput || ReasoningSilence.carriesOutput(json)
         if let model = ServedModel.named(in: json) { servedModel = model }
         if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
         let type = json["type"]?.stringValue
