@@ -1,0 +1,86 @@
+import SatmeterSupport
+
+/// A price frozen before the upstream call: the reservation now, the actual cost later, both at
+/// the same BTC price, so the settlement can never disagree with what was quoted.
+public struct PriceQuote: Sendable {
+    public var model: String
+    public var mode: PricingMode
+    public var source: PriceSource
+    /// The route's upstream name (or the match rule's), if configured.
+    public var upstream: String?
+    /// What to reserve: never less than any `cost(for:)` with usage within `reservedUsage`.
+    public var maxCostMsat: Int64
+    /// Human and log form: "$2.63/$10.50 per 1M", "5 sat/1K", "10 sat/request".
+    /// Computed when asked: formatting is not free, and most quotes never print it.
+    public var resolvedPrice: String { price.summary }
+
+    public var route: String
+    /// Which entry priced it ("ft:gpt-4o:* (line 12)", "openai/gpt-4o (bundled table 2025-06)").
+    public var sourceDetail: String
+    /// "match[1] (line 14)" when a match rule applied.
+    public var matchRule: String?
+    /// The selling price.
+    public var price: ModelPrice
+    /// The usage `maxCostMsat` was computed for.
+    public var reservedUsage: Usage
+    /// How the price becomes msats: sats directly, USD at the BTC price below.
+    public var conversion: MsatConversion
+    /// The BTC price used (nil when the price is in sats and no BTC price was at hand).
+    public var btcPrice: PriceSnapshot?
+    public var baseFeeMsat: Int64
+    public var minChargeMsat: Int64
+    /// The operator's own cost (USD), when the catalog knows the model.
+    public var upstreamCost: ModelPrice?
+    var factors: [PriceFactor]
+
+    /// The dynamic markup (exchange fee, upstream fee, in ppm) that turns a provider-reported
+    /// cost into a selling price; empty for prices the operator wrote, which are final.
+    public var providerCostMarkupPPM: [Int64] = []
+
+    /// The actual cost: each line rounded up to the msat, then the minimum charge. A dynamic
+    /// price with a provider-reported cost charges that cost × the fees instead of the token lines.
+    public func cost(for usage: Usage) -> CostBreakdown {
+        var breakdown = CostBreakdown()
+        let lines = TokenLines(price: price, usage: usage, conversion: conversion)
+        if !providerCostMarkupPPM.isEmpty, let reported = usage.providerCostUSD, conversion.currency == .usd,
+           let marked = providerCostMarkupPPM.reduce(Optional(reported), { $0?.timesPPM($1) }) {
+            breakdown.providerCostMsat = conversion.msat(units: 1, at: marked)
+        } else {
+            breakdown.promptMsat = lines.prompt
+            breakdown.completionMsat = lines.completion
+        }
+        breakdown.requestFeeMsat = WideMath.saturatingAdd(lines.request, baseFeeMsat)
+        breakdown.imageMsat = lines.image
+        breakdown.audioMsat = lines.audio
+        let sum = [breakdown.promptMsat, breakdown.completionMsat, breakdown.requestFeeMsat, breakdown.imageMsat,
+                   breakdown.audioMsat, breakdown.providerCostMsat].reduce(0, WideMath.saturatingAdd)
+        breakdown.minimumTopUpMsat = max(0, minChargeMsat - sum)
+        breakdown.totalMsat = WideMath.saturatingAdd(sum, breakdown.minimumTopUpMsat)
+        if let snapshot = btcPrice, let reported = usage.providerCostUSD {
+            breakdown.upstreamCostMsat = snapshot.conversion.msat(units: 1, at: reported)
+        } else if let upstreamCost, let snapshot = btcPrice {
+            breakdown.upstreamCostMsat = TokenLines(price: upstreamCost, usage: usage, conversion: snapshot.conversion).total
+        }
+        return breakdown
+    }
+
+    /// The most `usage` could cost at any of the rates it may be billed at: the reservation.
+    /// Each special rate the operator set above the plain rate raises the bound; the defaults
+    /// never do (cache writes aside, which the byte-count prompt bound covers many times over).
+    func maximumCost(for usage: Usage) -> CostBreakdown {
+        var worst = self
+        worst.providerCostMarkupPPM = []
+        for (plain, specials) in [(PriceComponent.prompt, [PriceComponent.cachedPrompt, .cacheWrite, .audioPrompt, .imagePrompt]),
+                                  (.completion, [.reasoning, .audioCompletion])] {
+            worst.price[plain] = specials.map { price[$0] }.reduce(price[plain]) { $1 > $0 ? $1 : $0 }
+        }
+        return worst.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                                     images: usage.images, audioSeconds: usage.audioSeconds))
+    }
+
+    /// The fields each request's log record carries.
+    public var logFields: [(String, JSON)] {
+        [("pricing_mode", .string(mode.rawValue)), ("pricing_source", .string(source.rawValue)),
+         ("resolved_price", .string(resolvedPrice)), ("max_cost_msat", .int(maxCostMsat))]
+    }
+}
