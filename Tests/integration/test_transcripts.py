@@ -115,5 +115,33 @@ def test_transcript_is_charged_exactly(name: str, gateway: NginxServer, create_k
         assert elapsed < expect["max_seconds"], elapsed
 
 
+# --- the official SDK reads what the gateway relays --------------------------------------------
+
+
+def test_the_sdk_reads_a_responses_stream_and_it_is_charged(gateway: NginxServer, gateway_client: Callable[..., Any],
+                                                           create_key: Callable[[int], dict[str, Any]]) -> None:
+    key = create_key(FUNDS_MSAT)
+    events = list(gateway_client(key["api_key"]).responses.create(
+        model="gpt-4o", input="Write one line about the sea.", stream=True, max_output_tokens=100000,
+        extra_headers={"X-Mock-Transcript": "openai_responses_stream"}))
+    assert events[-1].type == "response.completed" and events[-1].response.usage.input_tokens == 5000
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "The sea keeps every secret."
+    assert balance(gateway, key["api_key"])["total_spent"] == load_transcript("openai_responses_stream")["expect"]["charged_msat"]
+
+
+def test_the_sdk_raises_on_an_error_inside_a_stream_and_nothing_is_charged(
+        gateway: NginxServer, gateway_client: Callable[..., Any], create_key: Callable[[int], dict[str, Any]],
+        openai_module: Any) -> None:
+    key = create_key(FUNDS_MSAT)
+    stream = gateway_client(key["api_key"]).chat.completions.create(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Write one line about the sea."}], stream=True,
+        max_tokens=100000, extra_headers={"X-Mock-Transcript": "openrouter_stream_error"})
+    with pytest.raises(openai_module.APIError, match="Provider disconnected"):
+        for _ in stream:
+            pass
+    after = balance(gateway, key["api_key"])
+    assert (after["total_spent"], after["reserved"]) == (0, 0)
+
+
 def test_the_books_balance_after_every_transcript(satmeter: SatmeterServer, gateway: NginxServer) -> None:
     audit(satmeter)
