@@ -16,7 +16,8 @@ import SatmeterSupport
 ///   the counts themselves show it;
 /// - DeepSeek `prompt_cache_hit_tokens` (inside `prompt_tokens`);
 /// - reasoning tokens outside `completion_tokens` (some OpenAI-compatible servers): detected when
-///   `total_tokens` exceeds prompt + completion by at least the reasoning count;
+///   `total_tokens` exceeds prompt + completion by at least the reasoning count; tokens counted in
+///   `total_tokens` only (Gemini's thinking tokens) are taken as reasoning;
 /// - OpenRouter `cost` (USD credits the provider charged for the request).
 public struct UpstreamUsage: Sendable, Equatable {
     public var promptTokens: Int
@@ -65,9 +66,13 @@ public struct UpstreamUsage: Sendable, Equatable {
         cachedPromptTokens = min(prompt, max(cacheRead, cachedInside))
         cacheWriteTokens = min(prompt - cachedPromptTokens, max(cacheWrite, count(promptDetails?["cache_write_tokens"]) ?? 0))
 
-        let reasoning = count(completionDetails?["reasoning_tokens"]) ?? count(json["reasoning_tokens"]) ?? 0
+        var reasoning = count(completionDetails?["reasoning_tokens"]) ?? count(json["reasoning_tokens"]) ?? 0
         if reasoning > 0, let total, total - prompt - completion >= reasoning {
             completion += reasoning  // reported beside completion_tokens, not inside it
+        } else if reasoning == 0, let total, total > prompt + completion {
+            // Output counted only in the total (Gemini's thinking tokens): billed, so charged, as reasoning.
+            reasoning = total - prompt - completion
+            completion = total - prompt
         }
         promptTokens = prompt
         completionTokens = completion

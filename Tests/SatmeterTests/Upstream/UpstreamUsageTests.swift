@@ -59,6 +59,14 @@ struct UpstreamUsageTests {
         #expect((inside.completionTokens, inside.reasoningTokens) == (105, 100))
     }
 
+    @Test func tokensOnlyInTheTotalAreReasoning() throws {
+        // Gemini's OpenAI-compatible usage: thinking tokens in total_tokens, not in completion_tokens.
+        let u = try Self.usage(#"{"prompt_tokens":10,"completion_tokens":20,"total_tokens":530}"#)
+        #expect((u.promptTokens, u.completionTokens, u.reasoningTokens) == (10, 520, 500))
+        let details = try Self.usage(#"{"prompt_tokens":10,"completion_tokens":20,"total_tokens":30,"prompt_tokens_details":null}"#)
+        #expect((details.completionTokens, details.reasoningTokens, details.cachedPromptTokens) == (20, 0, 0))
+    }
+
     @Test func deepSeekCacheHitsAndOpenRouterCost() throws {
         let deepseek = try Self.usage("""
         {"prompt_tokens":1000,"completion_tokens":10,"total_tokens":1010,"prompt_cache_hit_tokens":800,"prompt_cache_miss_tokens":200}
