@@ -110,7 +110,9 @@ def test_transcript_is_charged_exactly(name: str, gateway: NginxServer, create_k
     if "upstream_requests" in expect:
         sent = [r for r in mock.requests() if r["headers"].get("x-mock-transcript") == name]
         assert len(sent) == expect["upstream_requests"], sent
-        assert "stream_options" in json.loads(sent[0]["body"]) and "stream_options" not in json.loads(sent[-1]["body"])
+        assert "stream_options" in json.loads(sent[0]["body"])
+        if len(sent) > 1:  # the retry went without it
+            assert "stream_options" not in json.loads(sent[-1]["body"])
     if "max_seconds" in expect:
         assert elapsed < expect["max_seconds"], elapsed
 
