@@ -36,12 +36,14 @@ public struct PriceQuote: Sendable {
     /// The dynamic markup (exchange fee, upstream fee, in ppm) that turns a provider-reported
     /// cost into a selling price; empty for prices the operator wrote, which are final.
     public var providerCostMarkupPPM: [Int64] = []
+    /// Rates the price leaves unset, taken in the catalog's proportion (docs/pricing.md §3.1).
+    public var derivedRates: ModelPrice?
 
     /// The actual cost: each line rounded up to the msat, then the minimum charge. A dynamic
     /// price with a provider-reported cost charges that cost × the fees instead of the token lines.
     public func cost(for usage: Usage) -> CostBreakdown {
         var breakdown = CostBreakdown()
-        let lines = TokenLines(price: price, usage: usage, conversion: conversion)
+        let lines = TokenLines(price: price, usage: usage, conversion: conversion, derived: derivedRates)
         if !providerCostMarkupPPM.isEmpty, let reported = usage.providerCostUSD, conversion.currency == .usd,
            let marked = providerCostMarkupPPM.reduce(Optional(reported), { $0?.timesPPM($1) }) {
             breakdown.providerCostMsat = conversion.msat(units: 1, at: marked)

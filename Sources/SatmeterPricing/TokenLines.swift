@@ -20,9 +20,9 @@ struct TokenLines {
 
     var total: Int64 { [prompt, completion, request, image, audio].reduce(0, WideMath.saturatingAdd) }
 
-    init(price: ModelPrice, usage: Usage, conversion: MsatConversion) {
+    init(price: ModelPrice, usage: Usage, conversion: MsatConversion, derived: ModelPrice? = nil) {
         func msat(_ units: Int, _ rate: Fixed18) -> Int64 { conversion.msat(units: Int64(max(0, units)), at: rate) }
-        func rate(_ component: PriceComponent) -> Fixed18 { Self.rate(component, of: price, usage.cacheConvention) }
+        func rate(_ component: PriceComponent) -> Fixed18 { Self.rate(component, of: price, derived: derived, usage.cacheConvention) }
         // Each part is clamped to what is left of its total, so no token is billed twice.
         var left = max(0, usage.promptTokens)
         var promptParts: [Int64] = []
@@ -48,12 +48,14 @@ struct TokenLines {
         audio = msat(usage.audioSeconds, price.audioSecond)
     }
 
-    /// The rate a part is billed at: its own when set, else its default. Cache reads: 50%
-    /// (OpenAI) or 10% (Anthropic) of the prompt rate; cache writes 125% of it; reasoning the
-    /// completion rate; audio and image tokens the prompt or completion rate.
-    static func rate(_ component: PriceComponent, of price: ModelPrice, _ convention: CacheConvention) -> Fixed18 {
+    /// The rate a part is billed at: its own when set, else the catalog's proportion of the plain
+    /// rate, else its default. Cache reads: 50% (OpenAI) or 10% (Anthropic) of the prompt rate;
+    /// cache writes 125% of it; reasoning the completion rate; audio and image tokens the prompt
+    /// or completion rate.
+    static func rate(_ component: PriceComponent, of price: ModelPrice, derived: ModelPrice?, _ convention: CacheConvention) -> Fixed18 {
         let own = price[component]
         guard own.isZero else { return own }
+        if let derived, !derived[component].isZero { return derived[component] }
         switch component {
         case .cachedPrompt: return price.prompt.timesPPM(convention == .anthropic ? 100_000 : 500_000) ?? price.prompt
         case .cacheWrite: return price.prompt.timesPPM(1_250_000) ?? price.prompt

@@ -13,7 +13,7 @@ extension Settler {
         request.model = served
         request.body.set("model", .string(served))
         guard let repriced = try? handler.services.pricing.quote(request), repriced.source != .fallback || quote.source == .fallback else {
-            Log.warning("request \(exchange.requestID): served model \(served) has no price; priced as \(quote.model)")
+            Log.info("request \(exchange.requestID): served model \(served) has no price of its own; priced as \(quote.model)")
             return quote
         }
         return repriced
