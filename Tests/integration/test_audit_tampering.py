@@ -16,7 +16,8 @@ from typing import Any, Callable
 import pytest
 
 from cashu_wallet import TokenFactory
-from gateway_helpers import GATEWAY_CONFIG, audit, raw_request, wallet_audit
+from gateway_helpers import GATEWAY_CONFIG, audit, wallet_audit
+from http_client import raw_request
 from servers import MintServer, NginxServer, SatmeterServer
 
 pytestmark = [pytest.mark.satmeter, pytest.mark.mint]

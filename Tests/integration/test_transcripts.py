@@ -15,7 +15,8 @@ from typing import Any, Callable
 
 import pytest
 
-from gateway_helpers import audit, balance, raw_request
+from gateway_helpers import audit, balance
+from http_client import raw_request
 from mock_upstream import TRANSCRIPTS, MockUpstream, load_transcript
 from servers import NginxServer, SatmeterServer
 

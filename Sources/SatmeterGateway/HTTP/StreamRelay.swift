@@ -69,18 +69,18 @@ final class StreamRelay {
     }
 
     private func perform(_ request: HTTPRequest) -> HTTPFetchError? {
-        let fcgi = exchange.fcgi
+        let io = exchange.io
         let sink = CurlSession.Sink(
             onHead: { [self] status, headers in
                 upstreamStatus = status
                 upstreamRetryAfter = headers.first { $0.0.lowercased() == "retry-after" }?.1
                 guard (200..<300).contains(status) else { return true }
                 streaming = true
-                fcgi.writeHead(status: 200, headers: [
+                io.writeHead(status: 200, headers: [
                     ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
                     ("X-Accel-Buffering", "no"), ("X-Request-Id", exchange.requestID),
                 ])
-                return fcgi.flush()
+                return io.flush()
             },
             onData: { [self] bytes in
                 guard streaming else {
@@ -90,7 +90,7 @@ final class StreamRelay {
                 for event in splitter.feed(bytes) where !relay(event) { return false }
                 return !splitter.isOverflowing
             },
-            shouldAbort: { [self] in fcgi.peerHasClosed() || silenceTooLong() })
+            shouldAbort: { [self] in io.peerHasClosed() || silenceTooLong() })
         lastProgressAt = Clock.monotonicMillis()
         do {
             _ = try handler.curl.perform(request, limits: .init(connectTimeout: 5, idleTimeout: idle.transportSeconds), sink: sink)
@@ -119,7 +119,7 @@ final class StreamRelay {
             }
             if let json = try? JSON.parse(data), !inspect(json, event: SSEEventSplitter.name(of: event)) { return true }
         }
-        return exchange.fcgi.write(event) && exchange.fcgi.flush()
+        return exchange.io.write(event) && exchange.io.flush()
     }
 
     /// Takes usage, model, errors and text from one event; false to keep it from the client.
@@ -140,7 +140,7 @@ final class StreamRelay {
     }
 
     private func finish(failure: HTTPFetchError?) {
-        let fcgi = exchange.fcgi
+        let io = exchange.io
         let failure = silenceExpired ? .timeout : failure
         settler.servedModel = servedModel
         guard streaming else {
@@ -157,7 +157,7 @@ final class StreamRelay {
             }
             return
         }
-        if fcgi.clientGone || fcgi.peerHasClosed() {
+        if io.clientGone || io.peerHasClosed() {
             // The client left: charge what the upstream produced for it until then.
             exchange.record.errorCode = "client_disconnected"
             settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
@@ -172,9 +172,9 @@ final class StreamRelay {
             } else {
                 settler.release(because: "upstream error in the stream: \(upstreamError)")
             }
-            if sawDone { fcgi.write("data: [DONE]\n\n") }
+            if sawDone { io.write("data: [DONE]\n\n") }
             writeChange()
-            fcgi.flush()
+            io.flush()
             return
         }
         if usage == nil, !(sawDone || sawEndEvent) || failure != nil {
@@ -182,16 +182,16 @@ final class StreamRelay {
             settler.release(because: "stream ended early: \(failure.map { "\($0)" } ?? "no end marker")")
             let error = APIError.upstreamFailed(failure == .timeout ? "the upstream stream went silent" : "the upstream stream ended early")
             exchange.record.errorCode = error.code
-            fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
+            io.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
             writeChange()
-            fcgi.flush()
+            io.flush()
             return
         }
         writeSummary(settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil))
         // The Responses API ends with its own event; chat and completions streams end with [DONE].
-        if sawDone || !sawEndEvent { fcgi.write("data: [DONE]\n\n") }
+        if sawDone || !sawEndEvent { io.write("data: [DONE]\n\n") }
         writeChange()
-        fcgi.flush()
+        io.flush()
     }
 
     /// `: satmeter {"cost_msat":…}`: what the request cost, as a comment SSE clients ignore.
@@ -201,13 +201,13 @@ final class StreamRelay {
             let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
             summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
         }
-        exchange.fcgi.write(": satmeter " + summary.serialized + "\n\n")
+        exchange.io.write(": satmeter " + summary.serialized + "\n\n")
     }
 
     private func writeChange() {
         guard let change = settler.change else { return }
         let event: JSON = ["token": .string(change.token), "amount": .int(Int64(change.amountSat)), "unit": "sat", "mint": .string(change.mint)]
-        exchange.fcgi.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
+        exchange.io.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
     }
 }
 
