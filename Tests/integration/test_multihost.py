@@ -23,7 +23,8 @@ from gateway_helpers import GATEWAY_CONFIG, audit, balance
 from http_client import raw_request, raw_http
 from mock_upstream import MockUpstream
 from postgres_server import PostgresServer
-from servers import NginxServer, SatmeterServer
+from servers import MintServer, NginxServer, SatmeterServer
+from http_client import post_json
 
 pytestmark = pytest.mark.satmeter
 
@@ -71,11 +72,12 @@ class TwoHostNginx(NginxServer):
 
 
 class Hosts:
-    def __init__(self, satmeter_bin: Path, mock: MockUpstream, postgres: PostgresServer, base: Path) -> None:
+    def __init__(self, satmeter_bin: Path, mock: MockUpstream, postgres: PostgresServer, base: Path,
+                 config_yaml: str = GATEWAY_CONFIG) -> None:
         url = postgres.new_database()
         config = base / "satmeter.yaml"
         base.mkdir(parents=True, exist_ok=True)
-        config.write_text(GATEWAY_CONFIG)
+        config.write_text(config_yaml)
         self.postgres = postgres
         self.url = url
         self.servers = [SatmeterServer(satmeter_bin, base / f"host{i}", mock.base_url, UPSTREAM_KEY, config,
@@ -199,3 +201,32 @@ def test_postgres_restarted_under_load_gives_503s_then_recovers_with_balanced_bo
     assert after["reserved"] == 0
     assert after["balance"] + after["total_spent"] == 10_000_000
     assert audit(hosts.servers[1])["consistent"]
+
+
+@pytest.mark.mint
+def test_one_token_spent_at_both_hosts_at_once_is_credited_once(
+        satmeter_bin: Path, mock_upstream: MockUpstream, postgres: PostgresServer, tmp_path: Path, mint: MintServer,
+        make_token: Callable[[int], str], start_nginx: Callable[[Path], NginxServer]) -> None:
+    hosts = Hosts(satmeter_bin, mock_upstream, postgres, tmp_path, GATEWAY_CONFIG + f"""
+cashu:
+  mints: ["{mint.url}"]
+""")
+    try:
+        # One nginx per host, so each racer knows which host it reaches.
+        fronts = [start_nginx(server.socket_path) for server in hosts.servers]
+        token = make_token(100)
+        turn = iter(range(1000))
+        lock = threading.Lock()
+
+        def spend() -> int:
+            with lock:
+                front = fronts[next(turn) % 2]
+            return post_json(front, "/v1/wallet/create", {"cashu_token": token}).status
+
+        statuses = in_parallel(10, spend)
+        assert statuses.count(200) == 1, statuses
+        assert all(s in (400, 409) for s in statuses if s != 200), statuses
+        report = audit(hosts.servers[0])
+        assert report["consistent"] and report["deposited_msat"] == 100_000
+    finally:
+        hosts.stop()
