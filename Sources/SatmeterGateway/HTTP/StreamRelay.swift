@@ -29,15 +29,22 @@ final class StreamRelay {
     private var upstreamRetryAfter: String?
     private var errorBody: [UInt8] = []
     private var streaming = false
+    /// Chat-style `data:` chunks ending in `[DONE]`, or the Responses API's typed events.
+    private let flavor: StreamFlavor
 
-    init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool) {
+    init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool, flavor: StreamFlavor = .chat) {
         self.handler = handler
         self.exchange = exchange
         self.settler = settler
         self.clientWantsUsage = clientWantsUsage
+        self.flavor = flavor
     }
 
-    func run(_ request: HTTPRequest, idleTimeout: Double) {
+    /// Relays one upstream's stream. With `canRetry`, a failure before anything reached the client
+    /// (unreachable, timeout, 5xx, 429) is returned untouched (nothing sent, nothing settled) so
+    /// the caller can try the next provider; otherwise the outcome is final.
+    @discardableResult
+    func run(_ request: HTTPRequest, idleTimeout: Double, connectTimeout: Double = 5, canRetry: Bool = false) -> StreamOutcome {
         let io = exchange.io
         let sink = CurlSession.Sink(
             onHead: { [self] status, headers in
@@ -68,16 +75,22 @@ final class StreamRelay {
             exchange.record.upstreamStatus = upstreamStatus
         }
         do {
-            _ = try handler.curl.perform(request, limits: .init(connectTimeout: 5, idleTimeout: idleTimeout), sink: sink)
+            _ = try handler.curl.perform(request, limits: .init(connectTimeout: connectTimeout, idleTimeout: idleTimeout), sink: sink)
         } catch {
             failure = error
         }
+        if canRetry, !streaming, failure != .aborted, failure != nil || ProviderRouter.isRetryable(status: upstreamStatus) {
+            return .retryable(status: failure == nil ? upstreamStatus : nil, failure: failure.map { "\($0)" })
+        }
         finish(failure: failure)
+        return .final(status: upstreamStatus)
     }
 
     /// Passes one event on; false when the client is gone.
     private func relay(_ event: [UInt8]) -> Bool {
-        if let data = SSEEventSplitter.data(of: event) {
+        if flavor == .responses, let data = SSEEventSplitter.data(of: event) {
+            noteResponsesEvent(data)
+        } else if let data = SSEEventSplitter.data(of: event) {
             if data == "[DONE]" {
                 sawDone = true
                 return true
@@ -133,9 +146,25 @@ final class StreamRelay {
             summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
         }
         io.write(": satmeter " + summary.serialized + "\n\n")
-        io.write("data: [DONE]\n\n")
+        // Responses streams end with `response.completed`, never `[DONE]`.
+        if flavor == .chat { io.write("data: [DONE]\n\n") }
         writeChange()
         io.flush()
+    }
+
+    /// Responses API events: usage arrives in `response.completed` (or `response.incomplete`),
+    /// text in `response.output_text.delta`; they are all relayed as they are.
+    private func noteResponsesEvent(_ data: String) {
+        guard let json = try? JSON.parse(data), let type = json["type"]?.stringValue else { return }
+        switch type {
+        case "response.completed", "response.incomplete":
+            sawDone = true
+            if let reported = UpstreamUsage(json: json["response"]?["usage"]) { usage = reported }
+        case "response.output_text.delta":
+            outputTextBytes += json["delta"]?.stringValue?.utf8.count ?? 0
+        default:
+            break
+        }
     }
 
     private func writeChange() {
@@ -149,4 +178,16 @@ extension String {
     func replacingPrefix(_ prefix: String, with replacement: String) -> String {
         hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
     }
+}
+
+enum StreamFlavor: Equatable {
+    case chat
+    case responses
+}
+
+enum StreamOutcome {
+    /// Nothing reached the client; another provider may be tried.
+    case retryable(status: Int?, failure: String?)
+    /// Relayed, settled or refused: the request is over.
+    case final(status: Int)
 }
