@@ -239,7 +239,7 @@ def test_failover_before_the_first_byte_charges_the_serving_provider_only(
     alpha, beta = mocks
     alpha.force_behavior(failure)
     sdk, key = client(stack, openai_client)
-    before = balance(stack["nginx"], key)["balance_msat"]
+    before = balance(stack["nginx"], key)["balance"]
     raw = sdk.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     usage = raw.parse().usage
     # Beta's fee: ×1.5 on the quoted price, rounded up to the msat.
@@ -247,7 +247,7 @@ def test_failover_before_the_first_byte_charges_the_serving_provider_only(
     assert paths(alpha) == ["/v1/chat/completions"] and paths(beta) == ["/v1/chat/completions"]
     assert beta.requests()[0]["headers"]["x-provider-tag"] == "beta"
     assert beta.requests()[0]["headers"]["authorization"] == f"Bearer {KEY_BETA}"
-    assert before - balance(stack["nginx"], key)["balance_msat"] == cost_of(raw)
+    assert before - balance(stack["nginx"], key)["balance"] == cost_of(raw)
     # The breaker now skips alpha: the next request goes straight to beta.
     alpha.clear_requests()
     sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
@@ -264,11 +264,11 @@ def test_streams_fail_over_before_the_first_byte(stack: dict[str, Any], mocks: A
     alpha, beta = mocks
     alpha.force_behavior("fail-500")
     sdk, key = client(stack, openai_client)
-    before = balance(stack["nginx"], key)["balance_msat"]
+    before = balance(stack["nginx"], key)["balance"]
     chunks = list(sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "a b"}], stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert paths(beta) == ["/v1/chat/completions"]
-    charged = before - balance(stack["nginx"], key)["balance_msat"]
+    charged = before - balance(stack["nginx"], key)["balance"]
     assert charged == math.ceil(expected_cost(2, 27) * BETA_FEE)
 
 
@@ -277,11 +277,11 @@ def test_a_stream_cut_after_its_first_byte_is_not_retried_and_not_charged(stack:
     alpha, beta = mocks
     alpha.force_behavior("truncated-sse")
     sdk, key = client(stack, openai_client)
-    before = balance(stack["nginx"], key)["balance_msat"]
+    before = balance(stack["nginx"], key)["balance"]
     with pytest.raises(Exception):
         list(sdk.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "a"}], stream=True))
     assert paths(beta) == []
-    assert balance(stack["nginx"], key)["balance_msat"] == before
+    assert balance(stack["nginx"], key)["balance"] == before
 
 
 def test_every_provider_failing_charges_nothing(stack: dict[str, Any], mocks: Any, openai_client: Any) -> None:
@@ -289,13 +289,13 @@ def test_every_provider_failing_charges_nothing(stack: dict[str, Any], mocks: An
     alpha.force_behavior("fail-500")
     beta.force_behavior("fail-500")
     sdk, key = client(stack, openai_client)
-    before = balance(stack["nginx"], key)["balance_msat"]
+    before = balance(stack["nginx"], key)["balance"]
     # Only alpha and beta serve dall-e-3 (lite does not).
     response, body = raw_request(stack["nginx"], "POST", "/v1/images/generations",
                                  json.dumps({"model": "dall-e-3", "prompt": "x"}).encode(),
                                  {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
     assert response.status == 502, body
-    assert balance(stack["nginx"], key)["balance_msat"] == before
+    assert balance(stack["nginx"], key)["balance"] == before
     audit(stack["satmeter"])
 
 
@@ -311,7 +311,7 @@ def test_litellm_serves_chat_and_responses_when_both_mocks_fail(stack: dict[str,
     alpha.force_behavior("fail-500")
     beta.force_behavior("fail-500")
     sdk, key = client(stack, openai_client)
-    before = balance(stack["nginx"], key)["balance_msat"]
+    before = balance(stack["nginx"], key)["balance"]
     raw = sdk.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     reply = raw.parse()
     assert reply.choices[0].message.content == litellm_upstream.MOCK_REPLY
@@ -320,7 +320,7 @@ def test_litellm_serves_chat_and_responses_when_both_mocks_fail(stack: dict[str,
     response = raw.parse()
     assert response.output_text == litellm_upstream.MOCK_REPLY
     assert cost_of(raw) == expected_cost(response.usage.input_tokens, response.usage.output_tokens)
-    assert before - balance(stack["nginx"], key)["balance_msat"] == sum([cost_of(raw), expected_cost(reply.usage.prompt_tokens, reply.usage.completion_tokens)])
+    assert before - balance(stack["nginx"], key)["balance"] == sum([cost_of(raw), expected_cost(reply.usage.prompt_tokens, reply.usage.completion_tokens)])
     audit(stack["satmeter"])
 
 
@@ -330,7 +330,7 @@ def test_litellm_serves_chat_and_responses_when_both_mocks_fail(stack: dict[str,
 def test_responses_plain_streamed_retrieved_and_deleted(stack: dict[str, Any], mocks: Any, openai_client: Any) -> None:
     alpha, _ = mocks
     sdk, key = client(stack, openai_client)
-    before = balance(stack["nginx"], key)["balance_msat"]
+    before = balance(stack["nginx"], key)["balance"]
     raw = sdk.responses.with_raw_response.create(model="gpt-4o-mini", input="one two three", max_output_tokens=5)
     plain = raw.parse()
     assert plain.output_text == "alpha bravo charlie delta echo"
@@ -343,13 +343,13 @@ def test_responses_plain_streamed_retrieved_and_deleted(stack: dict[str, Any], m
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == " ".join(
         ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"] * 3)
     streamed_cost = expected_cost(2, 27)
-    assert before - balance(stack["nginx"], key)["balance_msat"] == cost_of(raw) + streamed_cost
+    assert before - balance(stack["nginx"], key)["balance"] == cost_of(raw) + streamed_cost
 
     assert sdk.responses.retrieve(plain.id).id == plain.id
     sdk.responses.delete(plain.id)
     response, _ = raw_request(stack["nginx"], "GET", f"/v1/responses/{plain.id}", headers={"Authorization": f"Bearer {key}"})
     assert response.status == 404
-    assert before - balance(stack["nginx"], key)["balance_msat"] == cost_of(raw) + streamed_cost  # passthrough is free
+    assert before - balance(stack["nginx"], key)["balance"] == cost_of(raw) + streamed_cost  # passthrough is free
     audit(stack["satmeter"])
 
 
@@ -366,21 +366,21 @@ def test_speech_is_priced_per_character(stack: dict[str, Any], mocks: Any, opena
     text = "Hello, wörld"
     raw = sdk.audio.speech.with_raw_response.create(model="tts-1", voice="alloy", input=text)
     assert raw.headers["content-type"] == "audio/mpeg"
-    assert raw.read() == b"ID3" + b"\x00" * len(text)
+    assert raw.content == b"ID3" + b"\x00" * len(text)
     assert cost_of(raw) == len(text) * SPEECH_MSAT_PER_CHAR
 
 
 def test_transcriptions_and_translations_are_priced_per_second_of_audio(stack: dict[str, Any], mocks: Any,
                                                                           openai_client: Any) -> None:
     sdk, key = client(stack, openai_client)
-    before = balance(stack["nginx"], key)["balance_msat"]
+    before = balance(stack["nginx"], key)["balance"]
     upload = ("speech.wav", io.BytesIO(wav(2.5)), "audio/wav")
     raw = sdk.audio.transcriptions.with_raw_response.create(model="whisper-1", file=upload, response_format="verbose_json")
     assert raw.parse().text == "alpha bravo charlie"
     assert cost_of(raw) == 3 * WHISPER_MSAT_PER_SECOND  # 2.5 s, rounded up
     raw = sdk.audio.translations.with_raw_response.create(model="whisper-1", file=("s.wav", io.BytesIO(wav(1.0)), "audio/wav"))
     assert cost_of(raw) == 1 * WHISPER_MSAT_PER_SECOND  # plain json: the duration from the upload's header
-    assert before - balance(stack["nginx"], key)["balance_msat"] == 4 * WHISPER_MSAT_PER_SECOND
+    assert before - balance(stack["nginx"], key)["balance"] == 4 * WHISPER_MSAT_PER_SECOND
     # A large upload goes through nginx's /v1/audio/ location (4 MB is the limit elsewhere).
     raw = sdk.audio.transcriptions.with_raw_response.create(model="whisper-1", file=("long.wav", io.BytesIO(wav(400.0)), "audio/wav"))
     assert cost_of(raw) == 400 * WHISPER_MSAT_PER_SECOND
@@ -404,7 +404,7 @@ def test_moderations_flat_price_and_unprefixed_chat(stack: dict[str, Any], mocks
 def test_killing_a_provider_under_load_loses_no_request(stack: dict[str, Any], mocks: Any, openai_client: Any) -> None:
     alpha, beta = mocks
     sdk, key = client(stack, openai_client, balance_msat=50_000_000)
-    before = balance(stack["nginx"], key)["balance_msat"]
+    before = balance(stack["nginx"], key)["balance"]
     port = alpha.port
 
     def one(i: int) -> int:
@@ -425,7 +425,7 @@ def test_killing_a_provider_under_load_loses_no_request(stack: dict[str, Any], m
     try:
         served_by_beta = len(beta.requests())
         assert served_by_beta > 0
-        assert before - balance(stack["nginx"], key)["balance_msat"] == sum(costs)
+        assert before - balance(stack["nginx"], key)["balance"] == sum(costs)
         logged = sqlite_rows(stack["satmeter"], "SELECT provider, COUNT(*), SUM(cost_msat) FROM request_log "
                                                 f"WHERE account_id = {ACCOUNT_IDS[key]} "
                                                 "GROUP BY provider")

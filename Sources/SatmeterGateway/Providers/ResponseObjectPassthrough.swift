@@ -18,16 +18,17 @@ struct ResponseObjectPassthrough {
         guard query.utf8.count <= 1000, !query.contains(where: { $0 == " " || $0.isNewline }) else { throw .invalidRequest("invalid query") }
         var body: [UInt8] = []
         if exchange.method == "POST", case let .complete(bytes) = exchange.io.readBody(limit: 65_536) { body = bytes }
-        var last: HTTPResponse?
+        // Another provider may hold it: the first that answers 2xx wins; if none does, the first
+        // answer is what the client gets (its "not found" is the most telling).
+        var first: HTTPResponse?
         for provider in handler.services.router.providers {
             let request = HTTPRequest(method: exchange.method, url: provider.baseURL + suffix + query,
                                       headers: provider.requestHeaders(), body: body, timeout: Double(provider.timeoutSeconds))
             guard let response = try? handler.curl.send(request) else { continue }
-            last = response
-            // Another provider may hold it: only a "not found" moves on.
-            if response.status != 404 { break }
+            if (200..<300).contains(response.status) { first = response; break }
+            if first == nil { first = response }
         }
-        guard let last else { throw .upstreamFailed("no provider could be reached") }
-        exchange.send(status: last.status, body: last.body, contentType: last.header("Content-Type") ?? "application/json")
+        guard let answer = first else { throw .upstreamFailed("no provider could be reached") }
+        exchange.send(status: answer.status, body: answer.body, contentType: answer.header("Content-Type") ?? "application/json")
     }
 }

@@ -2,8 +2,8 @@ import Synchronization
 import SatmeterSupport
 
 /// Per-process health of each provider: after `threshold` consecutive failures a provider is
-/// skipped (tried only when nothing healthy is left) for `cooldownMillis`; then one request probes
-/// it, and a success closes the circuit again.
+/// skipped (tried only when nothing healthy is left) for `cooldownMillis`; then requests probe
+/// it again, and a success closes the circuit.
 public final class CircuitBreaker: Sendable {
     public struct Settings: Sendable {
         public var threshold = 2
@@ -28,18 +28,15 @@ public final class CircuitBreaker: Sendable {
         self.clock = clock
     }
 
-    /// True when the provider may take a request now. An open circuit past its cooldown lets one
-    /// probe through (the caller that got `true`) and stays open for everyone else for another
-    /// cooldown, so a probe that is never sent cannot keep the provider out for good.
+    /// True when the provider may take a request now: its circuit is closed, or open but past its
+    /// cooldown (half open: requests probe it; one more failure opens it again for a cooldown,
+    /// a success closes it). Asking changes nothing, so a provider that is not tried after all
+    /// loses no probe.
     public func admits(_ name: String) -> Bool {
         let now = clock()
         return state.withLock { all in
-            var health = all[name] ?? Health()
-            defer { all[name] = health }
-            guard health.consecutiveFailures >= settings.threshold else { return true }
-            if now < health.openUntil { return false }
-            health.openUntil = now + settings.cooldownMillis
-            return true
+            guard let health = all[name], health.consecutiveFailures >= settings.threshold else { return true }
+            return now >= health.openUntil
         }
     }
 
