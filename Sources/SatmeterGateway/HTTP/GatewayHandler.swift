@@ -140,7 +140,7 @@ enum Endpoint: Hashable {
         var normalized = path
         while normalized.count > 1, normalized.hasSuffix("/") { normalized.removeLast() }
         // Some clients leave out the /v1 ("/chat/completions", "/models").
-        if !normalized.hasPrefix("/v1/"), Self.table["/v1" + normalized] != nil, !normalized.hasPrefix("/v1/wallet") {
+        if !normalized.hasPrefix("/v1/"), Self.table["/v1" + normalized] != nil, !normalized.hasPrefix("/wallet") {
             normalized = "/v1" + normalized
         }
         if normalized.hasPrefix("/v1/responses/"), normalized.count > 14 {
