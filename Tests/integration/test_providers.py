@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterator
 import pytest
 
 import litellm_upstream
-from gateway_helpers import audit, balance, expected_cost, raw_request
+from gateway_helpers import audit, balance, expected_cost
+from http_client import raw_request
 from mock_upstream import MockUpstream
 from servers import NginxServer, SatmeterServer
 
