@@ -338,7 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorized(self) -> bool:
         expected = self.server.api_key
-        return expected is None or self.headers.get("Authorization") == f"Bearer {expected}"
+        # x-api-key: Anthropic's Messages API (mock_upstream_more.py).
+        return expected is None or self.headers.get("Authorization") == f"Bearer {expected}" or self.headers.get("x-api-key") == expected
 
     def _fail_early(self, behavior: str | None) -> bool:
         """Apply the behaviors that replace or delay the answer; True if answered."""

@@ -12,6 +12,8 @@
     POST /v1/audio/translations    a WAV header's, else 1 s per 16,000 bytes; "json" →
                                    {"text"}, "verbose_json" → with duration, "text" → plain
     POST /v1/moderations           one result per input, never flagged
+    POST /v1/messages              Anthropic's Messages API, JSON or its SSE events; input_tokens:
+                                   words of the messages and "system"; output as completion_tokens
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def _stored(handler: Any) -> dict[str, Json]:
 
 def handles(path: str) -> bool:
     return path in ("/v1/responses", "/v1/images/generations", "/v1/audio/speech", "/v1/audio/transcriptions",
-                    "/v1/audio/translations", "/v1/moderations") or path.startswith("/v1/responses/")
+                    "/v1/audio/translations", "/v1/moderations", "/v1/messages") or path.startswith("/v1/responses/")
 
 
 def route(handler: Any, method: str, path: str, raw: bytes) -> None:
@@ -53,6 +55,8 @@ def route(handler: Any, method: str, path: str, raw: bytes) -> None:
         return None
     if path == "/v1/responses":
         return _responses(handler, body)
+    if path == "/v1/messages":
+        return _messages(handler, body)
     if path == "/v1/images/generations":
         n = int(body.get("n") or 1)
         item = (lambda i: {"b64_json": "aW1hZ2U="}) if body.get("response_format") == "b64_json" else (
@@ -183,3 +187,33 @@ def _transcription(handler: Any, raw: bytes) -> None:
         return handler._send_json(200, {"task": "transcribe", "language": "english", "duration": round(duration, 2),
                                         "text": text, "segments": []})
     return handler._send_json(200, {"text": text})
+
+
+def _messages(handler: Any, body: Json) -> None:
+    n_out, _ = completion_plan({"max_tokens": body.get("max_tokens")}, handler.headers)
+    words = reply_words(n_out)
+    n_in = max(1, count_words(body.get("system")) + sum(count_words(m.get("content")) for m in body.get("messages") or []
+                                                        if isinstance(m, dict)))
+    mid = f"msg_mock{handler.server.next_id()}"
+    done = {"id": mid, "type": "message", "role": "assistant", "model": body.get("model"),
+            "content": [{"type": "text", "text": " ".join(words)}], "stop_reason": "end_turn", "stop_sequence": None,
+            "usage": {"input_tokens": n_in, "output_tokens": n_out}}
+    if not body.get("stream"):
+        return handler._send_json(200, done)
+    events = [("message_start", {"type": "message_start", "message": {**done, "content": [], "usage": {"input_tokens": n_in, "output_tokens": 1}}}),
+              ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})]
+    events += [("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                        "delta": {"type": "text_delta", "text": w if i == 0 else f" {w}"}}) for i, w in enumerate(words)]
+    events += [("content_block_stop", {"type": "content_block_stop", "index": 0}),
+               ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": n_out}}),
+               ("message_stop", {"type": "message_stop"})]
+    if handler.headers.get("X-Mock-Behavior") == "truncated-sse":
+        events = events[: len(events) - 2]
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.send_header("Transfer-Encoding", "chunked")
+    handler.end_headers()
+    for name, event in events:
+        handler._write_chunk(f"event: {name}\ndata: {json.dumps(event)}\n\n".encode())
+    handler.wfile.write(b"0\r\n\r\n")
+    handler.wfile.flush()

@@ -52,6 +52,7 @@ providers:
     models: [gpt-4o-mini, "tts-*", whisper-1, dall-e-3, omni-moderation-latest]
     priority: 2
     fee: 1.5
+    messages_api: true
     headers: {{X-Provider-Tag: beta}}
   - name: lite
     base_url: {lite}
@@ -397,6 +398,32 @@ def test_moderations_flat_price_and_unprefixed_chat(stack: dict[str, Any], mocks
                                  {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
     assert response.status == 200, body
     assert int(response.getheader("X-Satmeter-Cost-Msat")) == expected_cost(1, 27)
+
+
+def test_anthropic_messages_go_to_the_provider_that_speaks_them(stack: dict[str, Any], mocks: Any,
+                                                                openai_client: Any) -> None:
+    alpha, beta = mocks
+    _, key = client(stack, openai_client)
+    before = balance(stack["nginx"], key)["balance"]
+    headers = {"x-api-key": key, "anthropic-version": "2023-06-01", "Content-Type": "application/json"}
+    body = {"model": "gpt-4o-mini", "max_tokens": 4, "system": "be brief", "messages": [{"role": "user", "content": "one two"}]}
+    response, raw = raw_request(stack["nginx"], "POST", "/v1/messages", json.dumps(body).encode(), headers)
+    assert response.status == 200, raw
+    assert json.loads(raw)["usage"] == {"input_tokens": 4, "output_tokens": 4}
+    plain_cost = int(response.getheader("X-Satmeter-Cost-Msat"))
+    assert plain_cost == math.ceil(expected_cost(4, 4) * BETA_FEE)  # beta: the provider with messages_api
+    sent = beta.requests()[0]
+    assert sent["headers"]["x-api-key"] == KEY_BETA and "authorization" not in sent["headers"] and paths(alpha) == []
+
+    response, raw = raw_request(stack["nginx"], "POST", "/v1/messages", json.dumps({**body, "stream": True}).encode(), headers)
+    assert response.status == 200 and b"event: message_stop" in raw and b"[DONE]" not in raw, raw
+    streamed_cost = math.ceil(expected_cost(4, 4) * BETA_FEE)
+    assert before - balance(stack["nginx"], key)["balance"] == plain_cost + streamed_cost
+    # Cut before message_stop: nothing charged, although usage was on its way.
+    response, raw = raw_request(stack["nginx"], "POST", "/v1/messages", json.dumps({**body, "stream": True}).encode(),
+                                {**headers, "X-Mock-Behavior": "truncated-sse"})
+    assert before - balance(stack["nginx"], key)["balance"] == plain_cost + streamed_cost
+    audit(stack["satmeter"])
 
 
 # --- losing a provider under load ---------------------------------------------------------

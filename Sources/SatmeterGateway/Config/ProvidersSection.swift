@@ -24,6 +24,7 @@ public struct ProviderSpec: Sendable {
 ///         stream_idle_timeout_seconds: 120
 ///         headers: { HTTP-Referer: https://example.com }
 ///         fee: 1.10                            # × the quoted price for requests it serves
+///         messages_api: true                   # also serves Anthropic's /v1/messages
 ///     model_aliases: { gpt4: gpt-4o }
 ///     circuit_breaker: { failures: 2, cooldown_seconds: 30 }
 struct ProvidersSection {
@@ -31,7 +32,7 @@ struct ProvidersSection {
 
     static let providerKeys: Set<String> = [
         "name", "base_url", "api_key_env", "api_key_file", "models", "model_names", "priority", "timeout_seconds",
-        "connect_timeout_seconds", "stream_idle_timeout_seconds", "headers", "fee",
+        "connect_timeout_seconds", "stream_idle_timeout_seconds", "headers", "fee", "messages_api",
     ]
 
     func providers(_ node: Node) throws(ConfigError) -> [ProviderSpec] {
@@ -78,6 +79,10 @@ struct ProvidersSection {
             }
         }
         if let n = map["fee"] { provider.feePPM = try fee(n) }
+        if let n = map["messages_api"] {
+            guard let flag = n.bool else { throw reader.error(n, "messages_api must be true or false") }
+            provider.speaksMessages = flag
+        }
         var spec = ProviderSpec(provider: provider, line: node.mark?.line ?? 0)
         if let n = map["api_key_env"] { spec.apiKeyEnv = try reader.string(n) }
         if let n = map["api_key_file"] { spec.apiKeyFile = try reader.string(n) }

@@ -42,7 +42,7 @@ public final class GatewayHandler: FastCGIHandler {
         let endpoint = Endpoint(method: exchange.method, path: exchange.path)
         switch endpoint {
         case .chatCompletions, .completions, .embeddings, .responses, .imageGenerations, .audioSpeech, .audioTranscriptions,
-             .audioTranslations, .moderations:
+             .audioTranslations, .moderations, .messages:
             try OpenAIProxy(handler: self, exchange: exchange, endpoint: endpoint).run()
         case .models:
             listModels(exchange)
@@ -125,6 +125,8 @@ public final class GatewayHandler: FastCGIHandler {
 enum Endpoint: Hashable {
     case chatCompletions, completions, embeddings, models, metrics
     case responses, imageGenerations, audioSpeech, audioTranscriptions, audioTranslations, moderations
+    /// Anthropic's Messages API, for providers that speak it (`messages_api: true`).
+    case messages
     /// GET/DELETE /v1/responses/{id} (and its sub-paths): passed through to the providers.
     case responseObject
     case walletBalance, walletCreate, walletTopup, walletWithdraw, walletRefund
@@ -165,6 +167,7 @@ enum Endpoint: Hashable {
             "/v1/audio/transcriptions": ("POST", .audioTranscriptions),
             "/v1/audio/translations": ("POST", .audioTranslations),
             "/v1/moderations": ("POST", .moderations),
+            "/v1/messages": ("POST", .messages),
             "/v1/wallet/balance": ("GET", .walletBalance),
             "/v1/wallet": ("GET", .walletBalance),
             "/v1/wallet/create": ("POST", .walletCreate),
@@ -188,6 +191,7 @@ enum Endpoint: Hashable {
         case .audioTranscriptions: "POST /v1/audio/transcriptions"
         case .audioTranslations: "POST /v1/audio/translations"
         case .moderations: "POST /v1/moderations"
+        case .messages: "POST /v1/messages"
         case .walletBalance: "GET /v1/wallet/balance"
         case .walletCreate: "POST /v1/wallet/create"
         case .walletTopup: "POST /v1/wallet/topup"
@@ -210,6 +214,7 @@ enum Endpoint: Hashable {
         case .audioTranscriptions: "/audio/transcriptions"
         case .audioTranslations: "/audio/translations"
         case .moderations: "/moderations"
+        case .messages: "/messages"
         default: ""
         }
     }

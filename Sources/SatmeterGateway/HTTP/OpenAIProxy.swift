@@ -36,6 +36,7 @@ struct OpenAIProxy {
                 maxImages: request.maxImages, maxAudioSeconds: request.maxAudioSeconds))
         } catch { throw error.apiError }
         let providers = services.router.candidates(model: request.model, pinned: quote.upstream)
+            .filter { endpoint != .messages || $0.speaksMessages }
         guard !providers.isEmpty else { throw .unsupportedModel(request.model) }
         // Reserve for the dearest provider that may serve it; settle at the one that did.
         quote.maxCostMsat = providers.map { $0.applyingFee(quote.maxCostMsat) }.max() ?? quote.maxCostMsat
@@ -59,23 +60,25 @@ struct OpenAIProxy {
             throw error.apiError
         }
 
-        if request.stream, endpoint != .responses {
+        if request.stream, endpoint != .responses, endpoint != .messages {
             // Usage must come back in the stream, whatever the client asked for.
             var options = body["stream_options"] ?? [:]
             if case .object = options {} else { options = [:] }
             options.set("include_usage", true)
             body.set("stream_options", options)
         }
-        let forwarded = headers.filter { services.config.upstream.forwards($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let forwarded = headers.filter { services.config.upstream.forwards($0.key) || (endpoint == .messages && $0.key.hasPrefix("anthropic-")) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let attempts = ProviderAttempts(handler: handler, exchange: exchange, settler: settler, providers: providers)
         let build = { (provider: Provider) -> HTTPRequest in
             HTTPRequest(method: "POST", url: provider.baseURL + endpoint.upstreamPath,
-                        headers: provider.requestHeaders(contentType: client.contentType) + forwarded,
+                        headers: provider.requestHeaders(contentType: client.contentType, messagesAPI: endpoint == .messages,
+                                                         clientSetsVersion: headers["anthropic-version"] != nil) + forwarded,
                         body: client.upstreamBody(for: provider, json: body),
                         timeout: Double(provider.timeoutSeconds))
         }
         if request.stream {
-            attempts.stream(build, flavor: endpoint == .responses ? .responses : .chat, clientWantsUsage: request.clientWantsUsage)
+            let flavor: StreamFlavor = endpoint == .responses ? .responses : endpoint == .messages ? .messages : .chat
+            attempts.stream(build, flavor: flavor, clientWantsUsage: request.clientWantsUsage)
         } else {
             try attempts.buffered(build) { response throws(APIError) in try forward(response, settler: settler, client: client) }
         }
@@ -111,10 +114,12 @@ struct OpenAIProxy {
             images = json["data"]?.arrayValue?.count ?? 0
             usage = reported ?? UpstreamUsage(promptTokens: 0, completionTokens: 0)
         case .audioTranscriptions, .audioTranslations:
-            seconds = UploadPricing.seconds(reportedDuration: json["duration"], upload: client.uploadSeconds)
+            // Newer models report `usage: {type: "duration", seconds}`; verbose_json has `duration`.
+            let reportedSeconds = json["usage"]?["type"]?.stringValue == "duration" ? json["usage"]?["seconds"] : nil
+            seconds = UploadPricing.seconds(reportedDuration: reportedSeconds ?? json["duration"], upload: client.uploadSeconds)
             usage = reported ?? UpstreamUsage(promptTokens: 0, completionTokens: 0)
         default:
-            let text = json["choices"] ?? json["output"] ?? json["data"] ?? json["results"] ?? .null
+            let text = json["choices"] ?? json["output"] ?? json["content"] ?? json["data"] ?? json["results"] ?? .null
             usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(text))
         }
         let estimated = reported == nil && images == 0 && seconds == 0

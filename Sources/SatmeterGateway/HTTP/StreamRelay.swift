@@ -31,6 +31,8 @@ final class StreamRelay {
     private var streaming = false
     /// Chat-style `data:` chunks ending in `[DONE]`, or the Responses API's typed events.
     private let flavor: StreamFlavor
+    /// Messages streams report usage as they go; it becomes `usage` at `message_stop`.
+    private var runningUsage: UpstreamUsage?
 
     init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool, flavor: StreamFlavor = .chat) {
         self.handler = handler
@@ -90,6 +92,8 @@ final class StreamRelay {
     private func relay(_ event: [UInt8]) -> Bool {
         if flavor == .responses, let data = SSEEventSplitter.data(of: event) {
             noteResponsesEvent(data)
+        } else if flavor == .messages, let data = SSEEventSplitter.data(of: event) {
+            noteMessagesEvent(data)
         } else if let data = SSEEventSplitter.data(of: event) {
             if data == "[DONE]" {
                 sawDone = true
@@ -167,6 +171,28 @@ final class StreamRelay {
         }
     }
 
+    /// Anthropic Messages events: input tokens in `message_start`, the running output count in
+    /// `message_delta`, the end in `message_stop`.
+    private func noteMessagesEvent(_ data: String) {
+        guard let json = try? JSON.parse(data), let type = json["type"]?.stringValue else { return }
+        switch type {
+        case "message_start":
+            if let reported = UpstreamUsage(json: json["message"]?["usage"]) { runningUsage = reported }
+        case "message_delta":
+            if let output = json["usage"]?["output_tokens"]?.int64Value, output >= 0, output < Int64(Int32.max) {
+                runningUsage = UpstreamUsage(promptTokens: runningUsage?.promptTokens ?? 0, completionTokens: Int(output))
+            }
+        case "content_block_delta":
+            outputTextBytes += json["delta"]?["text"]?.stringValue?.utf8.count ?? 0
+        case "message_stop":
+            // Counted only now: a stream cut before its end is charged nothing.
+            sawDone = true
+            usage = runningUsage
+        default:
+            break
+        }
+    }
+
     private func writeChange() {
         guard let change = settler.change else { return }
         let event: JSON = ["token": .string(change.token), "amount": .int(Int64(change.amountSat)), "unit": "sat", "mint": .string(change.mint)]
@@ -183,6 +209,8 @@ extension String {
 enum StreamFlavor: Equatable {
     case chat
     case responses
+    /// Anthropic's Messages API.
+    case messages
 }
 
 enum StreamOutcome {

@@ -21,6 +21,8 @@ public struct Provider: Sendable {
     public var headers: [(String, String)] = []
     /// Multiplies the quoted price of a request this provider serves (parts per million, 1,000,000 = ×1).
     public var feePPM: Int64 = 1_000_000
+    /// Serves Anthropic's `POST /v1/messages` (key in `x-api-key`).
+    public var speaksMessages = false
     /// The order written in the config, the tie-breaker among equal priorities.
     public var index = 0
 
@@ -38,9 +40,16 @@ public struct Provider: Sendable {
     public func upstreamModel(for model: String) -> String { modelNames[model] ?? model }
 
     /// Ours first (content type, identity encoding, the provider's key), then its extra headers.
-    public func requestHeaders(contentType: String = "application/json") -> [(String, String)] {
+    /// Anthropic's Messages API takes the key in `x-api-key` and needs a version (the client's, if it sent one).
+    public func requestHeaders(contentType: String = "application/json", messagesAPI: Bool = false,
+                               clientSetsVersion: Bool = false) -> [(String, String)] {
         var all = [("Content-Type", contentType), ("Accept-Encoding", "identity"), ("User-Agent", "satmeter/1")]
-        if !apiKey.isEmpty { all.append(("Authorization", "Bearer \(apiKey)")) }
+        if messagesAPI {
+            if !apiKey.isEmpty { all.append(("x-api-key", apiKey)) }
+            if !clientSetsVersion { all.append(("anthropic-version", "2023-06-01")) }
+        } else if !apiKey.isEmpty {
+            all.append(("Authorization", "Bearer \(apiKey)"))
+        }
         return all + headers
     }
 
