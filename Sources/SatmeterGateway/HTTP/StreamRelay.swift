@@ -24,17 +24,29 @@ final class StreamRelay {
     private var splitter = SSEEventSplitter()
     private var usage: UpstreamUsage?
     private var sawDone = false
+    /// The Responses API ends with `response.completed` (or `.incomplete`/`.failed`), not `[DONE]`.
+    private var sawEndEvent = false
     private var outputTextBytes = 0
     private var upstreamStatus = 0
     private var upstreamRetryAfter: String?
     private var errorBody: [UInt8] = []
     private var streaming = false
-    /// Chat-style `data:` chunks ending in `[DONE]`, or the Responses API's typed events.
+    /// An error the upstream sent inside the stream (under HTTP 200), relayed as it came.
+    private var upstreamError: String?
+    private var servedModel: String?
+    // Idle tracking: only events with data are progress; comments (keep-alives) are not.
+    private var idle = StreamIdleLimit(UpstreamConfig(), reasoningRequested: false)
+    private var lastProgressAt = Clock.monotonicMillis()
+    private var sawOutput = false
+    private var lastWasReasoning = false
+    private var silenceExpired = false
+    /// OpenAI streams (chat, completions, Responses), or Anthropic's Messages events.
     private let flavor: StreamFlavor
     /// Messages streams report usage as they go; it becomes `usage` at `message_stop`.
     private var runningUsage: UpstreamUsage?
+    private var connectTimeout: Double = 5
 
-    init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool, flavor: StreamFlavor = .chat) {
+    init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool, flavor: StreamFlavor = .openAI) {
         self.handler = handler
         self.exchange = exchange
         self.settler = settler
@@ -42,11 +54,37 @@ final class StreamRelay {
         self.flavor = flavor
     }
 
-    /// Relays one upstream's stream. With `canRetry`, a failure before anything reached the client
-    /// (unreachable, timeout, 5xx, 429) is returned untouched (nothing sent, nothing settled) so
-    /// the caller can try the next provider; otherwise the outcome is final.
+    /// Streams `request`; an upstream that rejects `stream_options` with 400 is asked once more
+    /// with the client's own body (its usage is then estimated from the text). With `canRetry`, a
+    /// failure before anything reached the client (unreachable, timeout, 5xx, 429) is returned
+    /// untouched (nothing sent, nothing settled) so the caller can try the next provider.
     @discardableResult
-    func run(_ request: HTTPRequest, idleTimeout: Double, connectTimeout: Double = 5, canRetry: Bool = false) -> StreamOutcome {
+    func run(_ request: HTTPRequest, retryWithoutStreamOptions fallback: HTTPRequest?, idle: StreamIdleLimit,
+             connectTimeout: Double = 5, canRetry: Bool = false) -> StreamOutcome {
+        self.idle = idle
+        self.connectTimeout = connectTimeout
+        let started = Clock.monotonicMillis()
+        defer {
+            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
+            exchange.record.upstreamStatus = upstreamStatus
+        }
+        var failure = perform(request)
+        if !streaming, failure == nil, upstreamStatus == 400, let fallback,
+           String(decoding: errorBody, as: UTF8.self).contains("stream_options") {
+            Log.info("request \(exchange.requestID): the upstream refused stream_options; retrying without it")
+            errorBody = []
+            upstreamStatus = 0
+            failure = perform(fallback)
+        }
+        let effective = silenceExpired ? .timeout : failure
+        if canRetry, !streaming, effective != .aborted, effective != nil || ProviderRouter.isRetryable(status: upstreamStatus) {
+            return .retryable(status: effective == nil ? upstreamStatus : nil, failure: effective.map { "\($0)" })
+        }
+        finish(failure: failure)
+        return .final(status: upstreamStatus)
+    }
+
+    private func perform(_ request: HTTPRequest) -> HTTPFetchError? {
         let io = exchange.io
         let sink = CurlSession.Sink(
             onHead: { [self] status, headers in
@@ -68,51 +106,65 @@ final class StreamRelay {
                 for event in splitter.feed(bytes) where !relay(event) { return false }
                 return !splitter.isOverflowing
             },
-            shouldAbort: { io.peerHasClosed() })
-
-        var failure: HTTPFetchError?
-        let started = Clock.monotonicMillis()
-        defer {
-            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
-            exchange.record.upstreamStatus = upstreamStatus
-        }
+            shouldAbort: { [self] in io.peerHasClosed() || silenceTooLong() })
+        lastProgressAt = Clock.monotonicMillis()
         do {
-            _ = try handler.curl.perform(request, limits: .init(connectTimeout: connectTimeout, idleTimeout: idleTimeout), sink: sink)
+            _ = try handler.curl.perform(request, limits: .init(connectTimeout: connectTimeout, idleTimeout: idle.transportSeconds), sink: sink)
         } catch {
-            failure = error
+            return error
         }
-        if canRetry, !streaming, failure != .aborted, failure != nil || ProviderRouter.isRetryable(status: upstreamStatus) {
-            return .retryable(status: failure == nil ? upstreamStatus : nil, failure: failure.map { "\($0)" })
-        }
-        finish(failure: failure)
-        return .final(status: upstreamStatus)
+        return nil
+    }
+
+    /// True (once) when the upstream has been silent for longer than the current phase allows.
+    private func silenceTooLong() -> Bool {
+        let limit = idle.limit(sawOutput: sawOutput, lastWasReasoning: lastWasReasoning)
+        guard Clock.monotonicMillis() - lastProgressAt > limit else { return false }
+        silenceExpired = true
+        return true
     }
 
     /// Passes one event on; false when the client is gone.
     private func relay(_ event: [UInt8]) -> Bool {
-        if flavor == .responses, let data = SSEEventSplitter.data(of: event) {
-            noteResponsesEvent(data)
-        } else if flavor == .messages, let data = SSEEventSplitter.data(of: event) {
-            noteMessagesEvent(data)
-        } else if let data = SSEEventSplitter.data(of: event) {
+        // Comments (`: keep-alive`, `: OPENROUTER PROCESSING`) are passed on but are not progress.
+        if let data = SSEEventSplitter.data(of: event) {
+            lastProgressAt = Clock.monotonicMillis()
             if data == "[DONE]" {
                 sawDone = true
                 return true
             }
             if let json = try? JSON.parse(data) {
-                if let reported = UpstreamUsage(json: json["usage"]) {
-                    usage = reported
-                    // We asked for this chunk; a client that did not ask does not get it.
-                    if !clientWantsUsage, json["choices"]?.arrayValue?.isEmpty ?? true { return true }
+                if flavor == .messages {
+                    noteMessagesEvent(json, event: SSEEventSplitter.name(of: event))
+                } else if !inspect(json, event: SSEEventSplitter.name(of: event)) {
+                    return true
                 }
-                if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
             }
         }
         return exchange.io.write(event) && exchange.io.flush()
     }
 
+    /// Takes usage, model, errors and text from one event; false to keep it from the client.
+    private func inspect(_ json: JSON, event name: String?) -> Bool {
+        lastWasReasoning = ReasoningSilence.isReasoning(json)
+        sawOutput = sawOutput || ReasoningSilence.carriesOutput(json)
+        if let model = ServedModel.named(in: json) { servedModel = model }
+        if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
+        let type = json["type"]?.stringValue
+        if let type, ["response.completed", "response.incomplete", "response.failed"].contains(type) { sawEndEvent = true }
+        if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
+        if let type, type.hasSuffix(".delta"), let delta = json["delta"] { outputTextBytes += PromptEstimate.textBytes(delta) }
+        guard let reported = UpstreamUsage.found(in: json) else { return true }
+        // Some servers repeat a running total on every chunk (vLLM): the last one counts.
+        usage = reported
+        // We asked for the usage chunk; a client that did not ask does not get it.
+        return clientWantsUsage || type != nil || !(json["choices"]?.arrayValue?.isEmpty ?? true)
+    }
+
     private func finish(failure: HTTPFetchError?) {
         let io = exchange.io
+        let failure = silenceExpired ? .timeout : failure
+        settler.servedModel = servedModel
         guard streaming else {
             // Nothing reached the client yet: a plain error response, and no charge.
             settler.release(because: failure.map { "upstream \($0)" } ?? "upstream status \(upstreamStatus)")
@@ -133,49 +185,43 @@ final class StreamRelay {
             settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
             return
         }
-        if usage == nil, !sawDone || failure != nil {
+        if let upstreamError {
+            // An error inside a 200 stream, already relayed: the usage reported with it (the
+            // provider bills it), else nothing.
+            exchange.record.errorCode = "upstream_error_under_200"
+            if let usage {
+                writeSummary(settler.settle(usage: usage, estimated: false))
+            } else {
+                settler.release(because: "upstream error in the stream: \(upstreamError)")
+            }
+            if sawDone { io.write("data: [DONE]\n\n") }
+            writeChange()
+            io.flush()
+            return
+        }
+        if usage == nil, !(sawDone || sawEndEvent) || failure != nil {
             // Cut off before its end: a failure, charged nothing, and said so in the stream.
             settler.release(because: "stream ended early: \(failure.map { "\($0)" } ?? "no end marker")")
-            let error = APIError.upstreamFailed("the upstream stream ended early")
+            let error = APIError.upstreamFailed(failure == .timeout ? "the upstream stream went silent" : "the upstream stream ended early")
             exchange.record.errorCode = error.code
             io.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
             writeChange()
             io.flush()
             return
         }
-        let headers = settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
-        var summary: JSON = [:]
-        for (name, value) in headers where name != "X-Cashu" {
-            let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
-            summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
-        }
-        io.write(": satmeter " + summary.serialized + "\n\n")
-        // Responses streams end with `response.completed`, never `[DONE]`.
-        if flavor == .chat { io.write("data: [DONE]\n\n") }
+        writeSummary(settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil))
+        // The Responses API ends with its own event; chat and completions streams end with [DONE].
+        if sawDone || !sawEndEvent { io.write("data: [DONE]\n\n") }
         writeChange()
         io.flush()
     }
 
-    /// Responses API events: usage arrives in `response.completed` (or `response.incomplete`),
-    /// text in `response.output_text.delta`; they are all relayed as they are.
-    private func noteResponsesEvent(_ data: String) {
-        guard let json = try? JSON.parse(data), let type = json["type"]?.stringValue else { return }
-        switch type {
-        case "response.completed", "response.incomplete":
-            sawDone = true
-            if let reported = UpstreamUsage(json: json["response"]?["usage"]) { usage = reported }
-        case "response.output_text.delta":
-            outputTextBytes += json["delta"]?.stringValue?.utf8.count ?? 0
-        default:
-            break
-        }
-    }
-
     /// Anthropic Messages events: input tokens in `message_start`, the running output count in
-    /// `message_delta`, the end in `message_stop`.
-    private func noteMessagesEvent(_ data: String) {
-        guard let json = try? JSON.parse(data), let type = json["type"]?.stringValue else { return }
-        switch type {
+    /// `message_delta`, the end in `message_stop` (which, like the Responses API's end event,
+    /// means no `[DONE]` is written).
+    private func noteMessagesEvent(_ json: JSON, event name: String?) {
+        if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
+        switch json["type"]?.stringValue {
         case "message_start":
             if let reported = UpstreamUsage(json: json["message"]?["usage"]) { runningUsage = reported }
         case "message_delta":
@@ -183,14 +229,25 @@ final class StreamRelay {
                 runningUsage = UpstreamUsage(promptTokens: runningUsage?.promptTokens ?? 0, completionTokens: Int(output))
             }
         case "content_block_delta":
+            sawOutput = true
             outputTextBytes += json["delta"]?["text"]?.stringValue?.utf8.count ?? 0
         case "message_stop":
             // Counted only now: a stream cut before its end is charged nothing.
-            sawDone = true
+            sawEndEvent = true
             usage = runningUsage
         default:
             break
         }
+    }
+
+    /// `: satmeter {"cost_msat":…}`: what the request cost, as a comment SSE clients ignore.
+    private func writeSummary(_ headers: [(String, String)]) {
+        var summary: JSON = [:]
+        for (name, value) in headers where name != "X-Cashu" {
+            let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
+            summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
+        }
+        exchange.io.write(": satmeter " + summary.serialized + "\n\n")
     }
 
     private func writeChange() {
@@ -207,8 +264,8 @@ extension String {
 }
 
 enum StreamFlavor: Equatable {
-    case chat
-    case responses
+    /// Chat and completions chunks ending in `[DONE]`, or the Responses API's typed events.
+    case openAI
     /// Anthropic's Messages API.
     case messages
 }

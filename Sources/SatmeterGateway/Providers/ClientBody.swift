@@ -100,16 +100,10 @@ extension JSON {
 }
 
 extension ProxiedRequest {
-    /// What differs per endpoint: the completion bound, images, characters.
+    /// What differs per endpoint: the completion bound, images, characters (`max_output_tokens`
+    /// is read with the other completion limits).
     mutating func adjust(for endpoint: Endpoint, body: JSON) throws(APIError) {
         switch endpoint {
-        case .responses:
-            if let value = body["max_output_tokens"], value != .null {
-                guard let n = value.int64Value, n >= 1, n <= Int64(Self.completionTokenCeiling) else {
-                    throw .invalidRequest("'max_output_tokens' must be a whole number from 1 to \(Self.completionTokenCeiling)")
-                }
-                maxCompletionTokens = Int(n)
-            }
         case .imageGenerations:
             if stream { throw .invalidRequest("streamed image generation is not supported here") }
             maxCompletionTokens = 0

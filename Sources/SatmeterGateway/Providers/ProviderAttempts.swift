@@ -65,7 +65,8 @@ final class ProviderAttempts {
     }
 
     /// Streams: each provider gets the relay until one starts streaming or refuses for good.
-    func stream(_ build: (Provider) -> HTTPRequest, flavor: StreamFlavor, clientWantsUsage: Bool) {
+    func stream(_ build: (Provider) -> HTTPRequest, withoutOptions: (Provider) -> HTTPRequest?, idle: (Provider) -> StreamIdleLimit,
+                flavor: StreamFlavor, clientWantsUsage: Bool) {
         for (index, provider) in providers.enumerated() {
             let attemptStarted = Clock.monotonicMillis()
             let isLast = index == providers.count - 1
@@ -73,7 +74,7 @@ final class ProviderAttempts {
             settler.provider = provider
             exchange.record.provider = provider.name
             let relay = StreamRelay(handler: handler, exchange: exchange, settler: settler, clientWantsUsage: clientWantsUsage, flavor: flavor)
-            let outcome = relay.run(build(provider), idleTimeout: Double(provider.streamIdleTimeoutSeconds),
+            let outcome = relay.run(build(provider), retryWithoutStreamOptions: withoutOptions(provider), idle: idle(provider),
                                     connectTimeout: Double(provider.connectTimeoutSeconds), canRetry: !isLast)
             switch outcome {
             case let .retryable(status, failure):
