@@ -32,7 +32,7 @@ final class ProviderAttempts {
             let attemptStarted = Clock.monotonicMillis()
             let response: HTTPResponse
             do {
-                response = try handler.curl.send(build(provider))
+                response = try handler.curl.send(build(provider), connectTimeout: Double(provider.connectTimeoutSeconds))
             } catch {
                 failed(provider, status: nil, failure: "\(error)", since: attemptStarted)
                 lastError = error.apiError
