@@ -4,6 +4,8 @@ enum PostgresDialect {
     /// A statement as the stores write it (SQLite's dialect) in PostgreSQL's.
     static func statement(_ sql: String) -> String {
         var text = placeholders(sql)
+        // Tables a store makes on first use get the schema's types too.
+        if text.contains(/^\s*(?i:CREATE|ALTER)\s+(?i:TABLE|INDEX|UNIQUE)/) { text = schema(text) }
         var ignoreConflicts = false
         if text.contains(/(?i)INSERT\s+OR\s+IGNORE\s+INTO/) {
             text = text.replacing(/(?i)INSERT\s+OR\s+IGNORE\s+INTO/, with: "INSERT INTO")
@@ -64,5 +66,22 @@ enum PostgresDialect {
         CREATE OR REPLACE FUNCTION satmeter_count_true(bigint, boolean) RETURNS bigint
             LANGUAGE sql IMMUTABLE AS 'SELECT $1 + CASE WHEN $2 THEN 1 ELSE 0 END';
         CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = satmeter_count_true, STYPE = bigint, INITCOND = '0');
+        CREATE OR REPLACE VIEW sqlite_master AS
+            SELECT 'table'::text AS type, table_name::text AS name FROM information_schema.tables
+            WHERE table_schema = current_schema() AND table_type = 'BASE TABLE';
         """
+
+    /// `INSERT OR REPLACE INTO t …`: the table, when the statement is one.
+    static func replacedTable(_ sql: String) -> String? {
+        sql.firstMatch(of: /(?i)^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+(\w+)/).map { String($0.1) }
+    }
+
+    /// SQLite's INSERT OR REPLACE as an upsert on the table's primary key, every other column
+    /// taking the new row's value (what PostgreSQL needs spelled out, from its catalog).
+    static func replacing(_ sql: String, table: String, key: [String], columns: [String]) -> String {
+        let insert = sql.replacing(/(?i)INSERT\s+OR\s+REPLACE\s+INTO/, with: "INSERT INTO")
+        let others = columns.filter { !key.contains($0) }
+        let action = others.isEmpty ? "DO NOTHING" : "DO UPDATE SET " + others.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
+        return insert + " ON CONFLICT (\(key.joined(separator: ", "))) \(action)"
+    }
 }

@@ -78,11 +78,11 @@ final class PostgresSession {
 
     func query(_ sql: String, _ bindings: [SQLValue]) throws(Database.Error) -> [Row] {
         let text: String
+        try ensureConnected()
         if let cached = translated[sql] { text = cached } else {
-            text = PostgresDialect.statement(sql)
+            text = try translate(sql)
             translated[sql] = text
         }
-        try ensureConnected()
         do { return try run(text, bindings, nullType: textNulls.contains(text) ? 25 : 0) } catch .sqlite(_, let message)
             where message.hasPrefix("postgres 42P08") && !textNulls.contains(text) {
             textNulls.insert(text)
@@ -108,6 +108,25 @@ final class PostgresSession {
         try check(result)
         changes = Int(String(cString: PQcmdTuples(result))) ?? 0
         return rows(result)
+    }
+
+    private func translate(_ sql: String) throws(Database.Error) -> String {
+        let text = PostgresDialect.statement(sql)
+        guard let table = PostgresDialect.replacedTable(text) else { return text }
+        let columns = try run("""
+            SELECT a.attname AS name, COALESCE(a.attnum = ANY(i.indkey), false) AS key
+            FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+            WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
+            """, [.text(table)], nullType: 0)
+        var names: [String] = []
+        var key: [String] = []
+        for row in columns {
+            guard case let .text(name)? = row["name"] else { continue }
+            names.append(name)
+            if row["key"] == .integer(1) { key.append(name) }
+        }
+        guard !key.isEmpty else { throw .sqlite(code: -1, message: "INSERT OR REPLACE into \(table): no primary key") }
+        return PostgresDialect.replacing(text, table: table, key: key, columns: names)
     }
 
     var lastInsertRowID: Int64 {

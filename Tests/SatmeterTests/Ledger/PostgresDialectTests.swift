@@ -20,6 +20,18 @@ import Testing
         #expect(PostgresDialect.statement("ORDER BY updated_at DESC, rowid DESC") == "ORDER BY updated_at DESC, ctid DESC")
     }
 
+    @Test func insertOrReplaceBecomesAnUpsertOnThePrimaryKey() {
+        let sql = "INSERT OR REPLACE INTO request_attempts VALUES ($1, $2, $3)"
+        #expect(PostgresDialect.replacedTable(sql) == "request_attempts")
+        #expect(PostgresDialect.replacing(sql, table: "request_attempts", key: ["request_id", "attempt"], columns: ["request_id", "attempt", "provider"])
+            == "INSERT INTO request_attempts VALUES ($1, $2, $3) ON CONFLICT (request_id, attempt) DO UPDATE SET provider = EXCLUDED.provider")
+        #expect(PostgresDialect.replacedTable("INSERT INTO t VALUES (1)") == nil)
+    }
+
+    @Test func tablesMadeOnFirstUseGetTheSchemasTypes() {
+        #expect(PostgresDialect.statement("CREATE TABLE IF NOT EXISTS t (n INTEGER NOT NULL)") == "CREATE TABLE IF NOT EXISTS t (n BIGINT NOT NULL)")
+    }
+
     @Test func schemaGets64BitIntegersAndIdentityKeys() {
         let ddl = PostgresDialect.schema("""
             CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0), b BLOB);
