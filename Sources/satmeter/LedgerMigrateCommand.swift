@@ -14,6 +14,8 @@ extension LedgerCommand {
                 both sides and their totals must agree; exit 1 otherwise. Stop the SQLite gateway before pointing hosts
                 at PostgreSQL, or anything it writes after the copy stays behind.
                 """)
+        /// Accepted like every command's (scripts pass them), but the two ledgers are named explicitly.
+        @OptionGroup var common: CommonOptions
         @Option(help: "The SQLite ledger: sqlite:/var/lib/satmeter/satmeter.db (or a plain path).") var from: String
         @Option(help: "The PostgreSQL URL: postgres://user@host:port/db.") var to: String
 

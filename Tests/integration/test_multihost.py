@@ -230,3 +230,40 @@ cashu:
         assert report["consistent"] and report["deposited_msat"] == 100_000
     finally:
         hosts.stop()
+
+
+def test_ledger_migrate_moves_a_used_sqlite_ledger_to_postgres(
+        satmeter_bin: Path, mock_upstream: MockUpstream, postgres: PostgresServer, tmp_path: Path,
+        start_nginx: Callable[[Path], NginxServer]) -> None:
+    config = tmp_path / "sqlite.yaml"
+    config.write_text(GATEWAY_CONFIG)
+    single = SatmeterServer(satmeter_bin, tmp_path / "sqlite-host", mock_upstream.base_url, UPSTREAM_KEY, config,
+                            extra_env={"SATMETER_DATABASE_URL": ""})
+    single.start()
+    try:
+        nginx = start_nginx(single.socket_path)
+        key = single.create_key(50_000)["api_key"]
+        assert [call(nginx, key) for _ in range(3)] == [200] * 3
+        before = balance(nginx, key)
+        time.sleep(1.5)  # the request log is written by the housekeeping tick
+    finally:
+        single.stop()
+    url = postgres.new_database()
+    migrated = single.cli.run("ledger", "migrate", "--from", f"sqlite:{single.state_dir}/satmeter.db", "--to", url)
+    report = json.loads(migrated.stdout)
+    assert report["consistent"] and report["copied"]["accounts"] == 1 and report["copied"]["request_log"] >= 3, report
+    assert report["source_audit"]["earned_msat"] == report["destination_audit"]["earned_msat"] == 3_000
+    again = single.cli.run("ledger", "migrate", "--from", f"sqlite:{single.state_dir}/satmeter.db", "--to", url, check=False)
+    assert again.returncode != 0 and "not empty" in again.stderr  # never into a used database
+    # The same key, with its balance, now served by PostgreSQL.
+    on_postgres = SatmeterServer(satmeter_bin, tmp_path / "pg-host", mock_upstream.base_url, UPSTREAM_KEY, config,
+                                 extra_env={"SATMETER_DATABASE_URL": url})
+    on_postgres.start()
+    try:
+        nginx = start_nginx(on_postgres.socket_path)
+        assert balance(nginx, key) == before
+        assert call(nginx, key) == 200
+        assert balance(nginx, key)["total_spent"] == 4_000
+        assert audit(on_postgres)["consistent"]
+    finally:
+        on_postgres.stop()
