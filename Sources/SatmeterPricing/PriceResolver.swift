@@ -18,6 +18,8 @@ package struct ResolvedPrice: Sendable {
     var upstream: String?
     /// "match[1] (line 14)" when a match rule applied.
     var rule: String?
+    /// The cohort the request is logged under: the rule's conditions, or "control".
+    var cohort = PricingCohort.control
     var mode: PricingMode
     package var source: PriceSource
     /// Which entry: "ft:gpt-4o:* (line 12)", "openai/gpt-4o (bundled table)".
@@ -53,7 +55,7 @@ package struct PriceResolver {
         let matched = route.firstMatchingRule(request)
         let base = ResolvedPrice(
             model: model ?? "", routeKey: route.key, upstream: matched?.rule.upstream ?? route.upstream,
-            rule: matched.map { "match[\($0.index + 1)] (line \($0.rule.line))" },
+            rule: matched.map { "match[\($0.index + 1)] (line \($0.rule.line))" }, cohort: matched?.rule.cohort ?? PricingCohort.control,
             mode: .flat, source: .fixed, detail: "", price: ModelPrice(currency: .sat), upstreamCost: nil, chargesBaseFee: false
         )
         let layers = [matched?.rule.prices, route.prices].compactMap { $0 }

@@ -51,6 +51,8 @@ public struct PricingConfig: Sendable {
     public var btcPrice = BTCPriceConfig()
     public var modelsSource = ModelsSourceConfig()
     public var updateBounds = UpdateBounds()
+    /// Thresholds of the propose → canary → promote loop.
+    public var loop = PricingLoopConfig()
     public var routes = RouteTable()
 
     public init() {}

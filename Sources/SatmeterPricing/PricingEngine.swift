@@ -38,6 +38,7 @@ public final class PricingEngine: Sendable {
             minChargeMsat: config.minChargeMsat, upstreamCost: resolved.upstreamCost, factors: resolved.factors
         )
         // Every cost line grows with usage, so the cost of the largest usage bounds all smaller ones.
+        quote.cohort = resolved.cohort
         quote.maxCostMsat = quote.cost(for: reserved).totalMsat
         return quote
     }

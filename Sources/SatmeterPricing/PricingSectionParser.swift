@@ -9,7 +9,7 @@ package struct PricingSectionParser {
     static let keys = [
         "min_charge_msat", "base_fee_msat", "exchange_fee", "upstream_fee", "fixed_per_token", "fixed_per_request",
         "overrides", "families", "default_max_completion_tokens", "default_max_audio_seconds", "btc_price",
-        "models_source", "update_bounds",
+        "models_source", "update_bounds", "loop",
     ]
 
     package func parse(_ node: Node, into config: inout PricingConfig) throws(ConfigError) {
@@ -36,6 +36,7 @@ package struct PricingSectionParser {
         if let n = f["btc_price"] { config.btcPrice = try btcPrice(n) }
         if let n = f["models_source"] { config.modelsSource = try modelsSource(n) }
         if let n = f["update_bounds"] { config.updateBounds = try updateBounds(n) }
+        if let n = f["loop"] { config.loop = try PricingLoopConfig.parse(n, reader) }
     }
 
     private func fixedPerToken(_ node: Node) throws(ConfigError) -> ModelPrice? {

@@ -95,7 +95,9 @@ struct AdminAPI {
     private func report(_ name: String) throws(APIError) {
         let days = Int(query["days"] ?? "") ?? 7
         guard (1...3650).contains(days) else { throw .invalidRequest("days must be 1 to 3650") }
-        let catalog = ReportCatalog(ledger: ledger)
+        var catalog = ReportCatalog(ledger: ledger)
+        catalog.loop = handler.services.pricing.config.loop
+        if let route = query["route"], !route.isEmpty { catalog.cohortRoute = route }
         let json: JSON?
         do { json = try catalog.json(name, days: days) } catch { throw error.apiError }
         guard let json else { throw .notFound(exchange.path) }
