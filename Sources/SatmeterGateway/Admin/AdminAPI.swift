@@ -65,6 +65,7 @@ struct AdminAPI {
         case ("POST", .modelPrice): try AdminPricingAPI(api: self).setModelPrice()
         case let ("GET", .report(name)): try report(name)
         case ("GET", .requests): try requests()
+        case let (_, .loop(action)): try AdminPricingLoopAPI(api: self).run(method, action)
         case (_, .unknown): throw .notFound(exchange.path)
         default: throw .methodNotAllowed(method)
         }
@@ -133,6 +134,8 @@ enum AdminRoute: Equatable {
     case login, session, logout, keys, pricing, models, modelPrice, requests
     case key(Int64), keyChildren(Int64), keyWithdraw(Int64)
     case report(String)
+    /// The pricing loop (`loop`, `loop/propose`, …).
+    case loop(String?)
     case unknown
 
     init(_ path: String) {
@@ -150,6 +153,8 @@ enum AdminRoute: Equatable {
         case ("models", 1): self = .models
         case ("models", 2) where parts[1] == "price": self = .modelPrice
         case ("reports", 2): self = .report(parts[1])
+        case ("loop", 1): self = .loop(nil)
+        case ("loop", 2): self = .loop(parts[1])
         case ("requests", 1): self = .requests
         default: self = .unknown
         }
