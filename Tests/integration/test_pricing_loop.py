@@ -96,9 +96,9 @@ def test_a_canary_cohort_is_compared_with_the_control_and_promoted(stack: tuple[
     report = wait_for(satmeter, lambda rows: rows.get(CANARY, {}).get("payment_required") == 6
                       and rows.get("control", {}).get("converted") == 6)
     control, canary = report["rows"]["control"], report["rows"][CANARY]
-    assert (control["payment_required"], control["converted"], control["conversion_pct"]) == (6, 6, "100.0")
-    assert (canary["payment_required"], canary["converted"], canary["conversion_pct"]) == (6, 4, "66.7")
-    assert canary["upstream_success_pct"] == "100.0" and canary["settlement_failures"] == 0
+    assert (control["payment_required"], control["converted"], control["conversion_pct"]) == (6, 6, 100.0)
+    assert (canary["payment_required"], canary["converted"], canary["conversion_pct"]) == (6, 4, 66.7)
+    assert canary["upstream_success_pct"] == 100.0 and canary["settlement_failures"] == 0
     assert canary["margin_per_request_msat"] is not None and control["margin_per_request_msat"] is not None
     assert {row[1] for row in report["models"]} == {"gpt-4o-mini"}
     word, why = report["verdict"][CANARY]
