@@ -4,7 +4,6 @@ satmeter → the mock upstream, with balances checked to the msat after every ca
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from typing import Any, Callable
@@ -12,7 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost
-from http_client import raw_request
+from http_client import raw_request, stream
 from mock_upstream import MockUpstream
 from servers import NginxServer, SatmeterServer
 
@@ -71,22 +70,17 @@ def test_stream_usage_chunk_reaches_a_client_that_asked(gateway_client: Callable
 def test_stream_arrives_chunk_by_chunk_not_buffered(gateway: NginxServer, create_key: Callable[[int], dict[str, Any]]) -> None:
     key = create_key(100_000)
     body = json.dumps({"model": "gpt-4o-mini", "messages": CHAT, "stream": True, "max_tokens": 10}).encode()
-    conn = socket.create_connection(("127.0.0.1", gateway.port), timeout=10)
-    conn.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                 b"Authorization: Bearer " + key["api_key"].encode() + b"\r\nX-Mock-Chunk-Delay: 0.3\r\n"
-                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key['api_key']}", "X-Mock-Chunk-Delay": "0.3"}
     arrivals: list[float] = []
     start = time.monotonic()
-    data = b""
-    while b"[DONE]" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-        arrivals.append(time.monotonic() - start)
-    conn.close()
-    assert b"text/event-stream" in data  # (nginx consumes our X-Accel-Buffering: no)
-    assert data.count(b"data: {") >= 10
+    with stream(gateway, "POST", "/v1/chat/completions", body, headers, timeout=10) as response:
+        assert "text/event-stream" in response.getheader("Content-Type", "")  # (nginx consumes our X-Accel-Buffering: no)
+        for line in response:
+            if line.startswith(b"data: {"):
+                arrivals.append(time.monotonic() - start)
+            if line.startswith(b"data: [DONE]"):
+                break
+    assert len(arrivals) >= 10
     # Ten words 0.3 s apart: the first arrives long before the last.
     assert arrivals[-1] - arrivals[0] > 2.0, arrivals
 
