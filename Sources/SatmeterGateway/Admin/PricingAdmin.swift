@@ -43,8 +43,7 @@ public struct PricingAdmin {
     public func apply(_ proposed: PriceTable, current: PriceTable? = nil) throws(PriceStoreError) -> PriceTableUpdate.Result {
         let base: PriceTable
         if let current { base = current } else { base = try boundedBase(for: proposed) }
-        let result = PriceTableUpdate.apply(current: base, proposed: proposed, bounds: config.pricing.updateBounds,
-                                            families: config.pricing.families, now: Clock.now())
+        let result = boundedStep(base, proposed, now: Clock.now())
         try store.commit(result)
         return result
     }

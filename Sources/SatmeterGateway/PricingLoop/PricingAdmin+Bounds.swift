@@ -20,4 +20,16 @@ extension PricingAdmin {
         }
         return base
     }
+
+    /// The bounded step every price change takes (apply, set-model, the dashboard, propose, canary).
+    func boundedStep(_ base: PriceTable, _ proposed: PriceTable, now: Int64) -> PriceTableUpdate.Result {
+        PriceTableUpdate.apply(current: base, proposed: proposed, bounds: config.pricing.updateBounds, families: config.pricing.families,
+                               now: now, centsPerBTC: centsPerBTC(for: proposed))
+    }
+
+    /// The BTC price that holds sat prices to the USD family bounds; asked only when a sat price is proposed.
+    func centsPerBTC(for proposed: PriceTable) -> Int64? {
+        guard proposed.entries.contains(where: { $0.price.currency == .sat }), let engine = try? engine() else { return nil }
+        return (engine.oracle.lastSnapshot ?? (try? engine.oracle.usdPerBTC()))?.centsPerBTC
+    }
 }

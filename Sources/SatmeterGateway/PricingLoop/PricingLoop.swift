@@ -53,8 +53,7 @@ public struct PricingLoop {
         let changed = decisions.filter { $0.proposed != nil }
         let reason = changed.isEmpty ? "no change proposed" : changed.map { "\($0.model): \($0.reason)" }.joined(separator: "; ")
         let raw = PriceTable(entries: changed.map { .init(model: $0.model, price: $0.proposed!) }, reason: reason)
-        let bounded = PriceTableUpdate.apply(current: try admin.boundedBase(for: raw), proposed: raw, bounds: admin.config.pricing.updateBounds,
-                                             families: admin.config.pricing.families, now: now)
+        let bounded = admin.boundedStep(try admin.boundedBase(for: raw), raw, now: now)
         let table = PriceTable(entries: changed.compactMap { d in bounded.applied[d.model].map { .init(model: d.model, price: $0) } }, reason: reason)
         try canaries.write(table.yaml(), output)
         var note = "# Price proposal \(UTCTime.iso8601(now))\n\n- Read: the last \(days) days of the request log\n- Written to: \(output)\n\n"
@@ -77,8 +76,7 @@ public struct PricingLoop {
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), !value.isEmpty, !value.contains("*") else {
             throw PricingAdminError.invalid("--canary takes HEADER=VALUE: a header name and a literal value")
         }
-        let bounded = PriceTableUpdate.apply(current: try admin.boundedBase(for: proposed), proposed: proposed,
-                                             bounds: admin.config.pricing.updateBounds, families: admin.config.pricing.families, now: now)
+        let bounded = admin.boundedStep(try admin.boundedBase(for: proposed), proposed, now: now)
         let table = PriceTable(entries: proposed.entries.compactMap { e in bounded.applied[e.model].map { .init(model: e.model, price: $0) } },
                                reason: proposed.reason)
         let rule = CanaryRule(route: route, header: name, value: value, startedAt: now, reason: proposed.reason ?? "(no reason given)")

@@ -160,6 +160,24 @@ import Testing
         }
     }
 
+    @Test func familyFloorsAndCeilingsHoldForSatPricesAtTheBTCPrice() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("satmeter-bounds-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = SatmeterConfig()
+        config.stateDirectory = dir
+        config.pricing.btcPrice = .pinned(usdPerBTC: 100_000)
+        let usd = try PriceTable.parse(yaml: "models:\n  f: { prompt_usd_per_1m: \"2\", completion_usd_per_1m: \"8\" }\n  c: { prompt_usd_per_1m: \"10\", completion_usd_per_1m: \"40\" }\n",
+                                       file: "t")
+        config.pricing.families.set("house-*", PriceBounds(floor: usd["f"], ceiling: usd["c"]))
+        let admin = PricingAdmin(config: config)
+        // $1 per 1M is 1 sat per 1K at $100,000: the bounds are 2..10 and 8..40 sat per 1K.
+        let high = try admin.apply(try PriceTable.parse(yaml: "models:\n  house-a: { sats_per_1k: \"50\" }\n", file: "t"))
+        #expect(high.applied["house-a"]?.summary == "10/40 sat/1K")
+        #expect(high.refused.map(\.reason) == ["above the family ceiling of 10 sat per 1K", "above the family ceiling of 40 sat per 1K"])
+        let low = try admin.apply(try PriceTable.parse(yaml: "models:\n  house-b: { sats_per_1k: \"1\" }\n", file: "t"))
+        #expect(low.applied["house-b"]?.summary == "2/8 sat/1K")
+    }
+
     @Test func tooFewSamplesIsAPlainVerdict() {
         var canary = ReportStore.CohortCounters(cohort: "headers.x=y")
         canary.requests = 3
