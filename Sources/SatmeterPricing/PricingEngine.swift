@@ -16,6 +16,8 @@ public final class PricingEngine: Sendable {
 
     /// Before the upstream call: resolve the price and the maximum possible cost to reserve.
     public func quote(_ request: PricingRequest) throws(PricingError) -> PriceQuote {
+        var request = request
+        if request.at == nil { request.at = oracle.currentTime }
         let resolved = try PriceResolver(config: config, catalog: catalog).resolve(request)
         let snapshot: PriceSnapshot?
         let conversion: MsatConversion

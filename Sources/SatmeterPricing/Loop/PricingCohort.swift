@@ -17,6 +17,8 @@ extension MatchCondition {
         case let .header(name): "headers.\(name)=\(pattern.text)"
         case let .body(path): "body.\(path.joined(separator: "."))=\(pattern.text)"
         case .model: "model=\(pattern.text)"
+        case .time: "time=\(pattern.text)"
+        case .days: "days=\(pattern.text)"
         }
     }
 }
