@@ -106,14 +106,16 @@ package struct PriceResolver {
     /// Upstream cost × exchange fee × upstream fee, then held inside the family's floor and ceiling.
     private func dynamicPrice(_ base: ResolvedPrice, _ match: ModelCatalog.Match) -> ResolvedPrice? {
         let cost = match.model.cost
-        guard let marked = cost.timesPPM(config.exchangeFeePPM)?.timesPPM(config.upstreamFeePPM) else { return nil }
+        guard let globallyMarked = cost.timesPPM(config.exchangeFeePPM)?.timesPPM(config.upstreamFeePPM),
+              let withFees = extraFees(globallyMarked, model: base.model, upstream: base.upstream) else { return nil }
+        let marked = withFees.0
         let origin = match.fetched ? "provider list" : "bundled table \(DefaultPriceTable.asOf)"
         var resolved = with(base, .dynamic, .defaultTable, "\(match.model.id) (\(origin))", marked)
         resolved.factors = [
             PriceFactor("upstream cost", cost.summary),
             PriceFactor("exchange fee", "×" + Fixed18(raw: Int128(config.exchangeFeePPM) * 1_000_000_000_000).decimalString()),
             PriceFactor("upstream fee", "×" + Fixed18(raw: Int128(config.upstreamFeePPM) * 1_000_000_000_000).decimalString()),
-        ]
+        ] + withFees.1
         if let family = config.families.lookup(base.model) { clamp(&resolved, into: family) }
         return resolved
     }

@@ -10,6 +10,6 @@ extension PriceBounds {
             return .some(converted)
         }
         guard let floor = convert(floor), let ceiling = convert(ceiling) else { return nil }
-        return PriceBounds(floor: floor, ceiling: ceiling)
+        return PriceBounds(floor: floor, ceiling: ceiling, feePPM: feePPM)
     }
 }

@@ -47,3 +47,31 @@ import Testing
         #expect(PricingFixtures.configError(badDays)?.reason.contains("mon-fri") == true)
     }
 }
+
+/// Fee multipliers per model family and per provider, on dynamic prices only.
+@Suite struct PricingFeeMultiplierTests {
+    @Test func familyAndProviderFeesMultiplyDynamicPrices() throws {
+        let yaml = """
+            pricing:
+              exchange_fee: 1
+              upstream_fee: 1
+              families:
+                "gpt-4o*": { fee: 1.2 }
+              provider_fees: { premium: 1.5 }
+            routes:
+              "POST /v1/chat/completions":
+                upstream: openai
+                match:
+                  - where: { headers.x-tier: premium }
+                    upstream: premium
+            """
+        let engine = try PricingFixtures.engine(yaml)
+        let plain = try engine.quote(PricingFixtures.chat("gpt-4o"))
+        let upstream = try #require(plain.upstreamCost)
+        #expect(plain.price.prompt == upstream.prompt.timesPPM(1_200_000))
+        #expect(plain.factors.contains(PriceFactor("family fee", "×1.2 (gpt-4o*)")))
+        let premium = try engine.quote(PricingFixtures.chat("gpt-4o", headers: ["x-tier": "premium"]))
+        #expect(premium.price.prompt == upstream.prompt.timesPPM(1_200_000)?.timesPPM(1_500_000))
+        #expect(PricingFixtures.configError(yaml.replacingOccurrences(of: "premium: 1.5", with: "premium: 0.5"))?.reason.contains("multiplier") == true)
+    }
+}
