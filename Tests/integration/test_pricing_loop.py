@@ -8,6 +8,8 @@ client); `report cohorts` (CLI and admin API) compares the cohorts with counts a
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +20,7 @@ from admin_client import ADMIN_PASSWORD, UPSTREAM_KEY, AdminClient, admin_root
 from gateway_helpers import GATEWAY_CONFIG, audit
 from http_client import post_json
 from mock_upstream import MockUpstream
+from satmeter_cli import SatmeterCLI
 from servers import NginxServer, SatmeterServer
 
 pytestmark = pytest.mark.satmeter
@@ -128,3 +131,42 @@ def test_a_canary_cohort_is_compared_with_the_control_and_promoted(stack: tuple[
     assert any(n.endswith("-canary.md") for n in notes) and any(n.endswith("-promotion-refused.md") for n in notes)
     assert any(n.endswith("-promotion.md") for n in notes)
     assert audit(satmeter)["consistent"] is True
+
+
+def test_propose_reads_a_seeded_month_and_writes_a_bounded_change(satmeter_bin: Path, tmp_path: Path) -> None:
+    """30 days of request log: house-model earns 5% (below the 20% target), so propose raises it by
+    the most one step allows (+15%); cheap-model earns 50% but its 402s never convert: -10%."""
+    config = tmp_path / "satmeter.yaml"
+    config.write_text("""
+pricing:
+  btc_price: {usd_per_btc: 100000}
+  overrides:
+    house-model: {prompt_usd_per_1m: "10", completion_usd_per_1m: "20"}
+    cheap-model: {prompt_usd_per_1m: "1", completion_usd_per_1m: "2"}
+  loop: {min_samples: 20}
+""")
+    cli = SatmeterCLI(satmeter_bin, tmp_path / "state", config, {**os.environ})
+    cli.create_key(0)  # creates the database
+    now = int(time.time())
+    rows = []
+    for day in range(30):
+        t = now - day * 86_400 - 3_600
+        for i in range(3):
+            rows.append((f"h{day}-{i}", t, "house-model", 200, 1, "c", 1_000, 950))
+            rows.append((f"c{day}-{i}", t, "cheap-model", 200, 1, "c", 1_000, 500))
+        rows.append((f"q{day}", t + 10, "cheap-model", 402, 0, f"leaver-{day}", 0, 0))
+    with sqlite3.connect(tmp_path / "state" / "satmeter.db") as db:
+        db.executemany("""INSERT INTO request_log(request_id, created_at, route, model, status, payment_settled, client_ref,
+                          revenue_msat, upstream_cost_msat, cohort) VALUES (?, ?, 'POST /v1/chat/completions', ?, ?, ?, ?, ?, ?, 'control')""",
+                       rows)
+    output = tmp_path / "proposal.yaml"
+    result = cli.run("pricing", "propose", "--days", "30", "--no-fetch", "--output", str(output))
+    assert "house-model: raise: measured margin 5% below the 20% target" in result.stdout, result.stdout
+    assert "cheap-model: cut: 402 → paid conversion 0% below 50%" in result.stdout, result.stdout
+    text = output.read_text()
+    assert 'house-model": { prompt_usd_per_1m: "11.5", completion_usd_per_1m: "23" }' in text, text
+    assert 'cheap-model": { prompt_usd_per_1m: "0.9", completion_usd_per_1m: "1.8" }' in text, text
+    # Applying the proposal moves nothing further: it is already one bounded step.
+    applied = cli.run("pricing", "apply", str(output))
+    assert "Nothing refused." in applied.stdout, applied.stdout
+    assert "$11.50/$23.00 per 1M" in cli.run("pricing", "explain", "--model", "house-model").stdout
