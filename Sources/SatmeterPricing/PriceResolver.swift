@@ -20,6 +20,8 @@ package struct ResolvedPrice: Sendable {
     var rule: String?
     /// The cohort the request is logged under: the rule's conditions, or "control".
     var cohort = PricingCohort.control
+    /// The family and provider fee multipliers a dynamic price carries beyond the global fees.
+    var extraFeePPM: [Int64] = []
     var mode: PricingMode
     package var source: PriceSource
     /// Which entry: "ft:gpt-4o:* (line 12)", "openai/gpt-4o (bundled table)".
@@ -29,6 +31,9 @@ package struct ResolvedPrice: Sendable {
     var upstreamCost: ModelPrice?
     var chargesBaseFee: Bool
     var factors: [PriceFactor] = []
+    /// Cache, reasoning and audio rates the operator's price leaves unset, in the catalog's
+    /// proportion to its plain rates; kept apart so the written price stays as written.
+    var derivedRates: ModelPrice?
 }
 
 /// Applies the strategies in the documented order. Pure: config + catalog + request → price.
@@ -116,6 +121,7 @@ package struct PriceResolver {
             PriceFactor("exchange fee", "×" + Fixed18(raw: Int128(config.exchangeFeePPM) * 1_000_000_000_000).decimalString()),
             PriceFactor("upstream fee", "×" + Fixed18(raw: Int128(config.upstreamFeePPM) * 1_000_000_000_000).decimalString()),
         ] + withFees.1
+        resolved.extraFeePPM = withFees.2
         if let family = config.families.lookup(base.model) { clamp(&resolved, into: family) }
         return resolved
     }
@@ -153,6 +159,20 @@ package struct PriceResolver {
         resolved.upstreamCost = match.model.cost
         if resolved.price.contextLength == nil { resolved.price.contextLength = match.model.cost.contextLength }
         if resolved.price.maxCompletionTokens == nil { resolved.price.maxCompletionTokens = match.model.cost.maxCompletionTokens }
+        // A price the operator wrote without its own cache, reasoning or audio rate keeps the
+        // provider's ratio to the plain rate (cached input at the listed cache-read discount).
+        guard resolved.mode != .dynamic else { return }
+        let listed = match.model.cost
+        var derived = ModelPrice(currency: resolved.price.currency)
+        defer { if !derived.isFree { resolved.derivedRates = derived } }
+        for special in PriceComponent.specialTokenRates where resolved.price[special].isZero {
+            let plain: PriceComponent = special == .reasoning || special == .audioCompletion ? .completion : .prompt
+            guard listed[special].raw > 0, listed[plain].raw > 0,
+                  let ratio = WideMath.mulDivCeil(UInt128(listed[special].raw), 1_000_000, UInt128(listed[plain].raw)),
+                  ratio <= UInt128(Int64.max), let scaled = resolved.price[plain].timesPPM(Int64(ratio))
+            else { continue }
+            derived[special] = scaled
+        }
     }
 
     package init(config: PricingConfig, catalog: ModelCatalog) {

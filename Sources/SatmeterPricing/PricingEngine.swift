@@ -41,7 +41,9 @@ public final class PricingEngine: Sendable {
         )
         // Every cost line grows with usage, so the cost of the largest usage bounds all smaller ones.
         quote.cohort = resolved.cohort
-        quote.maxCostMsat = quote.cost(for: reserved).totalMsat
+        quote.derivedRates = resolved.derivedRates
+        quote.maxCostMsat = quote.maximumCost(for: reserved).totalMsat
+        if resolved.mode == .dynamic { quote.providerCostMarkupPPM = [config.exchangeFeePPM, config.upstreamFeePPM] + resolved.extraFeePPM }
         return quote
     }
 

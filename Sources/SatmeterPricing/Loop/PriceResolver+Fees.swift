@@ -4,20 +4,23 @@ import SatmeterSupport
 extension PriceResolver {
     /// The per-family (`families.<pattern>.fee`) and per-provider (`provider_fees.<upstream>`)
     /// multipliers on a dynamic price, after the global fees; nil on overflow.
-    func extraFees(_ price: ModelPrice, model: String, upstream: String?) -> (ModelPrice, [PriceFactor])? {
+    func extraFees(_ price: ModelPrice, model: String, upstream: String?) -> (ModelPrice, [PriceFactor], [Int64])? {
         var out = price
         var factors: [PriceFactor] = []
+        var ppm: [Int64] = []
         if let family = config.families.lookup(model), let fee = family.value.feePPM {
             guard let marked = out.timesPPM(fee) else { return nil }
             out = marked
             factors.append(PriceFactor("family fee", "×" + Self.multiplier(fee) + " (\(family.pattern))"))
+            ppm.append(fee)
         }
         if let upstream, let fee = config.providerFeePPM[upstream] {
             guard let marked = out.timesPPM(fee) else { return nil }
             out = marked
             factors.append(PriceFactor("provider fee", "×" + Self.multiplier(fee) + " (\(upstream))"))
+            ppm.append(fee)
         }
-        return (out, factors)
+        return (out, factors, ppm)
     }
 
     static func multiplier(_ ppm: Int64) -> String {
