@@ -42,7 +42,8 @@ public struct CohortComparison: Sendable {
     }
 
     public var verdicts: [Verdict] {
-        cohorts.filter { $0.cohort != PricingCohort.control }.map { Self.judge(canary: $0, control: control ?? Counters(cohort: PricingCohort.control), loop) }
+        // Records from before cohorts were logged ("(none)") are no canary.
+        cohorts.filter { $0.cohort != PricingCohort.control && $0.cohort != "(none)" }.map { Self.judge(canary: $0, control: control ?? Counters(cohort: PricingCohort.control), loop) }
     }
 
     /// The promotion checks: enough samples, conversion, payment success, settlement failures.
