@@ -32,7 +32,7 @@ struct AdminCommand: ParsableCommand {
 /// `satmeter report NAME`: the dashboard's charts as tables.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Print a report: margin, conversion, pricing, settlement, revenue, wallet or summary.",
+        commandName: "report", abstract: "Print a report: margin, conversion, cohorts, pricing, settlement, revenue, wallet or summary.",
         discussion: ReportCatalog.names.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)." }.joined(separator: "\n"))
     @OptionGroup var common: CommonOptions
     @Argument(help: "Report name.") var name: String
