@@ -31,6 +31,9 @@ public final class GatewayHandler: FastCGIHandler {
     }
 
     private func route(_ exchange: Exchange) throws(APIError) {
+        if let routstr = RoutstrRoute(method: exchange.method, path: exchange.path) {
+            return try RoutstrEndpoints(handler: self, exchange: exchange).run(routstr)
+        }
         let endpoint = Endpoint(method: exchange.method, path: exchange.path)
         switch endpoint {
         case .chatCompletions, .completions, .embeddings:
