@@ -183,10 +183,10 @@ def test_x_cashu_pays_one_request_and_returns_change(gateway: NginxServer, token
     assert receiver.balance() > 0
 
 
-def test_x_cashu_stream_ends_with_a_change_event(gateway: NginxServer, tokens: TokenFactory,
-                                                fresh_wallet: Callable[[], Wallet]) -> None:
+def test_x_cashu_stream_gets_change_in_the_header_and_the_rest_after_done(gateway: NginxServer, tokens: TokenFactory,
+                                                                         fresh_wallet: Callable[[], Wallet]) -> None:
     token = tokens(40)
-    body = json.dumps({**CHAT, "stream": True}).encode()
+    body = json.dumps({**CHAT, "stream": True, "max_tokens": 2000}).encode()
     conn = socket.create_connection(("127.0.0.1", gateway.port), timeout=15)
     conn.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
                  b"X-Cashu: " + token.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
@@ -194,12 +194,20 @@ def test_x_cashu_stream_ends_with_a_change_event(gateway: NginxServer, tokens: T
     while chunk := conn.recv(65536):
         data += chunk
     conn.close()
-    text = data.decode()
+    head, text = data.decode().split("\r\n\r\n", 1)
+    # The change above the reservation, in the head: what SDKs can read.
+    upfront = next(line.split(": ", 1)[1] for line in head.split("\r\n") if line.lower().startswith("x-cashu:"))
+    # The unused reservation: one more event after [DONE], which raw SSE clients read.
     assert "data: [DONE]" in text and "event: cashu-change" in text
     assert text.index("data: [DONE]") < text.index("event: cashu-change")
     event = text[text.index("event: cashu-change"):]
     change = json.loads(event.split("data: ", 1)[1].split("\n", 1)[0])
-    fresh_wallet().receive(change["token"])
+    receiver = fresh_wallet()
+    receiver.receive(upfront)
+    receiver.receive(change["token"])
+    # Paid: at least the minimum charge; each part loses less than a sat plus its swap fee.
+    paid_sat = cashu_token.value(token) - cashu_token.value(upfront) - change["amount"]
+    assert 1 <= paid_sat <= 1 + 2 * 2, paid_sat
 
 
 def test_same_token_twice_is_refused_the_second_time(gateway: NginxServer, tokens: TokenFactory) -> None:

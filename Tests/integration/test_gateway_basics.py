@@ -80,7 +80,7 @@ def test_empty_balance_is_402(gateway: NginxServer, create_key: Callable[[int], 
     status, body = raw_post(gateway, "/v1/chat/completions", {"model": "gpt-4o-mini", "messages": MESSAGES},
                             {"Authorization": f"Bearer {key}"})
     assert status == 402
-    assert body["error"]["code"] == "payment_required"
+    assert body["error"]["code"] == "insufficient_balance"
     assert mock.requests() == [], "an unpaid request must not reach the upstream"
 
 

@@ -82,7 +82,9 @@ public enum APIError: Error, Sendable, Equatable {
         case .invalidAPIKey: "invalid_api_key"
         case .keyDisabled: "key_disabled"
         case .keyExpired: "key_expired"
-        case .insufficientBalance, .paymentRequired: "payment_required"
+        // Routstr's code for a balance too small: its clients branch on it.
+        case .insufficientBalance: "insufficient_balance"
+        case .paymentRequired: "payment_required"
         case .invalidJSON: "invalid_json"
         case .invalidRequest: "invalid_request"
         case .unsupportedModel: "unsupported_model"
