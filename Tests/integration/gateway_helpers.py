@@ -50,6 +50,15 @@ def raw_request(server: NginxServer, method: str, path: str, body: bytes | None 
         conn.close()
 
 
+def json_request(server: NginxServer, method: str, path: str, body: Any = None,
+                 headers: dict[str, str] | None = None) -> tuple[http.client.HTTPResponse, dict[str, Any]]:
+    """One request with an optional JSON body; the answer parsed ({} when empty)."""
+    data = json.dumps(body).encode() if body is not None else None
+    all_headers = {"Content-Type": "application/json", **(headers or {})} if data is not None else dict(headers or {})
+    response, raw = raw_request(server, method, path, data, all_headers)
+    return response, json.loads(raw) if raw else {}
+
+
 def balance(server: NginxServer, api_key: str) -> dict[str, Any]:
     response, body = raw_request(server, "GET", "/v1/wallet/balance", headers={"Authorization": f"Bearer {api_key}"})
     assert response.status == 200, body

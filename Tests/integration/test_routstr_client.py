@@ -18,6 +18,7 @@ import pytest
 import cashu_token
 from cashu_wallet import TokenFactory, Wallet
 from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, raw_request, wallet_audit
+from gateway_helpers import json_request as call
 from servers import MintServer, NginxServer, SatmeterServer
 
 pytestmark = [pytest.mark.satmeter, pytest.mark.mint]
@@ -39,14 +40,6 @@ def books_balance_after_each_test(satmeter: SatmeterServer, gateway: NginxServer
     yield
     audit(satmeter)
     wallet_audit(satmeter)
-
-
-def call(gateway: NginxServer, method: str, path: str, body: Any = None,
-         headers: dict[str, str] | None = None) -> tuple[Any, dict[str, Any]]:
-    data = json.dumps(body).encode() if body is not None else None
-    all_headers = {"Content-Type": "application/json", **(headers or {})} if data is not None else dict(headers or {})
-    response, raw = raw_request(gateway, method, path, data, all_headers)
-    return response, json.loads(raw) if raw else {}
 
 
 def bearer(key: str) -> dict[str, str]:

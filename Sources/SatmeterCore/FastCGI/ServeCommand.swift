@@ -51,6 +51,7 @@ public enum Gateway {
                 sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
                 if config.cashu.enabled, let wallet = try? housekeeping.wallet() {
                     wallet.recoverPending()
+                    wallet.settleOpenInvoices()  // Lightning top-ups paid while nobody polled
                     refundExpiredKeys(ledger: ledger, wallet: wallet, owner: services.owner)
                 }
             }

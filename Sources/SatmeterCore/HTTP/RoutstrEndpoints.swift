@@ -13,7 +13,7 @@ struct RoutstrEndpoints {
         case .create: try create()
         case .info: try info()
         case .topup: try topup()
-        case .refund: try wallet.refund()
+        case .refund: try refund()
         case .childKey: try childKeys()
         case .nodeInfo: nodeInfo()
         case .providers: exchange.send(status: 200, json: ["providers": .array([])])  // no Nostr discovery here
@@ -89,6 +89,26 @@ struct RoutstrEndpoints {
         } catch { throw error.apiError }
         let after = try wallet.reload(account.parentID ?? account.id)
         exchange.send(status: 200, json: ["msats": .int(credited), "balance": .int(after.balanceMsat)])
+    }
+
+    /// `POST /v1/balance/refund`: as `/v1/wallet/refund`, except that a key with a refund address
+    /// (`Refund-LNURL` at create) is paid there by Lightning, as Routstr does: `{"recipient", "sats", "fee_sats"}`.
+    func refund() throws(APIError) {
+        guard let bearer = exchange.bearer, bearer.hasPrefix("sk-"), exchange.header("X-Cashu") == nil else { return try wallet.refund() }
+        let account = try handler.authenticate(key: bearer, allowExpired: true)
+        guard let address = account.refundAddress, account.parentID == nil else { return try wallet.refund() }
+        let nodeWallet = try handler.wallet()
+        let paid: NodeWallet.PayoutResult
+        do { paid = try nodeWallet.refundToLightning(account) } catch {
+            switch error {
+            case .nothingToPay: throw .invalidRequest("No balance to refund (a Lightning refund needs more than 2 sats)")
+            case let .lnurl(why): throw .invalidRequest("The refund address cannot be paid: \(why)")
+            case let .mint(why): throw .mintUnavailable(why)
+            }
+        }
+        let after = try wallet.reload(account.id)
+        exchange.send(status: 200, json: ["recipient": .string(address), "sats": .string(String(paid.amountSat)),
+                                          "fee_sats": .int(paid.feeSat), "balance": .int(after.balanceMsat)])
     }
 
     /// `POST /v1/balance/child-key {"count": 1…50, "balance_limit"?, "validity_date"?}`: keys that
