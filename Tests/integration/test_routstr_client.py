@@ -105,8 +105,10 @@ def test_routstr_chat_session(gateway: NginxServer, make_token: TokenFactory, ne
     response, again = call(gateway, "POST", f"/v1/balance/topup?cashu_token={q(topup)}", headers=bearer(key))
     assert_openai_error(response, json.dumps(again).encode(), 400, "cashu_token_already_spent")
 
+    # routstr-chat refunds at /v1/wallet/refund and takes a token (a key with a refund address
+    # is paid by Lightning at /v1/balance/refund instead: test_routstr_lightning.py).
     _, before_refund = call(gateway, "GET", "/v1/balance/info", headers=bearer(key))
-    response, refund = call(gateway, "POST", "/v1/balance/refund", headers=bearer(key))
+    response, refund = call(gateway, "POST", "/v1/wallet/refund", headers=bearer(key))
     assert response.status == 200, refund
     assert refund["token"].startswith("cashuB") and response.getheader("X-Cashu") == refund["token"]
     assert int(refund["sats"]) == cashu_token.value(refund["token"]) == before_refund["balance"] // 1000
@@ -114,7 +116,7 @@ def test_routstr_chat_session(gateway: NginxServer, make_token: TokenFactory, ne
     receiver.receive(refund["token"])
     assert receiver.balance() == int(refund["sats"])
     # Asking again (a client that lost the answer) gets the same token.
-    response, replay = call(gateway, "POST", "/v1/balance/refund", headers=bearer(key))
+    response, replay = call(gateway, "POST", "/v1/wallet/refund", headers=bearer(key))
     assert response.status == 200 and replay["token"] == refund["token"]
 
 

@@ -107,7 +107,7 @@ struct RoutstrEndpoints {
         do { paid = try nodeWallet.refundToLightning(account) } catch {
             switch error {
             case .nothingToPay: throw .invalidRequest("No balance to refund (a Lightning refund needs more than 2 sats)")
-            case let .lnurl(why): throw .invalidRequest("The refund address cannot be paid: \(why)")
+            case let .lnurl(why): throw .serviceUnavailable("The refund address cannot be paid now (\(why)); nothing was taken.")
             case let .mint(why): throw .mintUnavailable(why)
             }
         }
