@@ -159,6 +159,7 @@ enum Schema {
         """,
         // 3: Lightning top-ups (NUT-04 mint quotes). `id_hash` is the SHA-256 of the invoice id the
         // client holds; `outputs` are written before the mint is asked to sign them (recovery).
+        // A key holder's usage history reads the request log by account.
         """
         CREATE TABLE IF NOT EXISTS lightning_invoices (
             id_hash TEXT PRIMARY KEY,
@@ -177,6 +178,7 @@ enum Schema {
         );
         CREATE INDEX IF NOT EXISTS lightning_invoices_bolt11 ON lightning_invoices(bolt11);
         CREATE INDEX IF NOT EXISTS lightning_invoices_open ON lightning_invoices(state) WHERE state IN ('unpaid', 'minting');
+        CREATE INDEX IF NOT EXISTS request_log_account ON request_log(account_id, id) WHERE account_id IS NOT NULL;
         """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to

@@ -239,3 +239,52 @@ def test_stream_the_upstream_refuses_returns_one_token_with_everything(gateway: 
     change = response.getheader("X-Cashu")
     assert change and cashu_token.value(change) == 30  # nothing charged, nothing lost to the upfront part
     new_wallet().receive(change)
+
+
+# --- self-service for key holders ----------------------------------------------------
+
+
+def test_holder_sees_usage_rotates_the_key_and_sets_expiry_and_refund_address(
+        gateway: NginxServer, make_token: TokenFactory, gateway_client: Callable[..., Any], new_wallet: Callable[[], Wallet]) -> None:
+    _, created = call(gateway, "GET", f"/v1/balance/create?initial_balance_token={q(make_token(40))}")
+    key = created["api_key"]
+    client = gateway_client(key)
+    for _ in range(3):
+        client.chat.completions.create(**CHAT, max_tokens=20)
+    deadline = time.monotonic() + 15  # the request log is written by the housekeeping tick
+    while True:
+        response, page = call(gateway, "GET", "/v1/balance/usage?limit=2", headers=bearer(key))
+        assert response.status == 200, page
+        if page["has_more"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(page["data"]) == 2 and page["has_more"] is True, page
+    first = page["data"][0]
+    assert first["model"] == MODEL and first["prompt_tokens"] and first["completion_tokens"] == 20 and first["cost_msat"] > 0
+    assert len(first["request_id"]) >= 8 and first["created_at"] <= time.time()
+    _, rest = call(gateway, "GET", f"/v1/balance/usage?limit=2&before={page['next_before']}", headers=bearer(key))
+    assert len(rest["data"]) == 1 and rest["has_more"] is False and rest["data"][0]["id"] < page["data"][1]["id"]
+    response, raw = raw_request(gateway, "GET", "/v1/balance/usage?limit=0", headers=bearer(key))
+    assert_openai_error(response, raw, 400, "invalid_request")
+
+    _, before = call(gateway, "GET", "/v1/balance/info", headers=bearer(key))
+    response, rotated = call(gateway, "POST", "/v1/balance/rotate", headers=bearer(key))
+    assert response.status == 200 and rotated["api_key"] != key, rotated
+    response, raw = raw_request(gateway, "GET", "/v1/balance/info", headers=bearer(key))
+    assert_openai_error(response, raw, 401, "invalid_api_key")  # the old key is revoked
+    new_key = rotated["api_key"]
+    _, after = call(gateway, "GET", "/v1/balance/info", headers=bearer(new_key))
+    assert after["balance"] == before["balance"] and after["total_requests"] == 3
+
+    later, sooner = int(time.time()) + 7200, int(time.time()) + 3600
+    response, settings = call(gateway, "POST", "/v1/balance/settings", {"validity_date": sooner, "refund_address": "bob@example.com"},
+                              headers=bearer(new_key))
+    assert response.status == 200 and settings == {"validity_date": sooner, "refund_address": "bob@example.com"}, settings
+    _, settings = call(gateway, "POST", "/v1/balance/settings", {"validity_date": later, "refund_address": None}, headers=bearer(new_key))
+    assert settings == {"validity_date": sooner, "refund_address": None}  # an expiry only moves earlier
+    response, raw = raw_request(gateway, "POST", "/v1/balance/settings", json.dumps({"refund_address": "nope"}).encode(),
+                                {"Content-Type": "application/json", **bearer(new_key)})
+    assert_openai_error(response, raw, 400, "invalid_request")
+    response, refund = call(gateway, "POST", "/v1/balance/refund", headers=bearer(new_key))
+    assert response.status == 200, refund
+    new_wallet().receive(refund["token"])

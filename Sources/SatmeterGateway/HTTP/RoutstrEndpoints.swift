@@ -22,6 +22,9 @@ struct RoutstrEndpoints {
         case .childKey: try childKeys()
         case .nodeInfo: nodeInfo()
         case .providers: exchange.send(status: 200, json: ["providers": .array([])])  // no Nostr discovery here
+        case .usage: try KeyHolderEndpoints(handler: handler, exchange: exchange).usage()
+        case .rotate: try KeyHolderEndpoints(handler: handler, exchange: exchange).rotate()
+        case .settings: try KeyHolderEndpoints(handler: handler, exchange: exchange).settings()
         case let .wrongMethod(method): throw .methodNotAllowed(method)
         }
     }
@@ -205,6 +208,7 @@ struct KeySettings {
 /// where our own endpoints do not already answer).
 enum RoutstrRoute: Equatable {
     case create, info, topup, refund, childKey, nodeInfo, providers
+    case usage, rotate, settings  // ours: self-service for key holders
     case wrongMethod(String)
 
     init?(method: String, path: String) {
@@ -227,5 +231,8 @@ enum RoutstrRoute: Equatable {
         "/v1/wallet/child-key": (["POST"], .childKey),
         "/v1/info": (["GET"], .nodeInfo),
         "/v1/providers": (["GET"], .providers),
+        "/v1/balance/usage": (["GET"], .usage),
+        "/v1/balance/rotate": (["POST"], .rotate),
+        "/v1/balance/settings": (["POST"], .settings),
     ]
 }
