@@ -61,7 +61,7 @@ extension NodeWallet {
     /// An invoice from the address and a melt quote for it, with inputs covering the amount, the
     /// fee reserve and the input fee, all within `budgetSat`. Starts 2% (at least 2 sats) below
     /// the budget to leave room for fees; one more try with the real figures.
-    private func planMelt(to address: LightningAddress, budgetSat: Int64, mint: MintClient) throws(PayoutError) -> MeltPlan {
+    func planMelt(to address: LightningAddress, budgetSat: Int64, mint: MintClient) throws(PayoutError) -> MeltPlan {
         let session = http
         let fetch = { (request: HTTPRequest) throws(HTTPFetchError) -> HTTPResponse in try session.send(request) }
         var amount = budgetSat - max(2, budgetSat / 50)
@@ -85,14 +85,14 @@ extension NodeWallet {
         throw .nothingToPay
     }
 
-    private func meltForAccount(_ account: Account, quote: MeltQuote, inputs: [StoredProof], inputFee: Int64,
+    func meltForAccount(_ account: Account, quote: MeltQuote, inputs: [StoredProof], inputFee: Int64,
                                 mint: MintClient) throws(PayoutError) -> PayoutResult {
         let debit = Int64(quote.amount + quote.feeReserve) + inputFee
         let (operation, change) = try performMelt(quote: quote, inputs: inputs, inputFee: inputFee, mint: mint, accountID: account.id) {
             operation throws(LedgerError) in try ledger.beginSend(operation, debitMsat: debit * 1000)
         }
         let credit = try finishAccountMelt(operation, change: change, debitSat: debit)
-        Log.info("refunded \(quote.amount) sat of expired key \(account.id) to its refund address")
+        Log.info("sent \(quote.amount) sat of key \(account.id) by Lightning")
         return PayoutResult(amountSat: Int64(quote.amount), feeSat: debit - Int64(quote.amount) - credit, mint: mint.url)
     }
 
@@ -110,7 +110,7 @@ extension NodeWallet {
         return credit
     }
 
-    private func selectInputs(mint: String, covering need: Int64, infos: [KeysetInfo]) -> ([StoredProof], Int64) {
+    func selectInputs(mint: String, covering need: Int64, infos: [KeysetInfo]) -> ([StoredProof], Int64) {
         let proofs = (try? ledger.unspentProofs(mint: mint)) ?? []
         var chosen: [StoredProof] = []
         var ppk: [UInt64] = []

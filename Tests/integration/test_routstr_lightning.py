@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -124,3 +125,27 @@ def test_refund_to_the_lightning_address_given_at_create(gateway: NginxServer, l
     assert paid["msat"] == int(refund["sats"]) * 1000
     # What the payment did not use of the fee reserve came back to the key.
     assert refund["balance"] == 80_000 - (int(refund["sats"]) + refund["fee_sats"]) * 1000
+
+
+def test_withdraw_to_an_invoice_and_to_an_address(gateway: NginxServer, lnurl: LNURLServer, mint: MintServer,
+                                                   make_token: Callable[[int], str]) -> None:
+    _, created = call(gateway, "GET", f"/v1/balance/create?initial_balance_token={make_token(200)}")
+    key = {"Authorization": f"Bearer {created['api_key']}"}
+    request = urllib.request.Request(f"{mint.url.rstrip('/')}/v1/mint/quote/bolt11", method="POST",
+                                     data=json.dumps({"amount": 50, "unit": "sat"}).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        quote = json.loads(answer.read())
+    response, paid = call(gateway, "POST", f"{BASE}/withdraw", {"invoice": quote["request"]}, headers=key)
+    assert response.status == 200, paid
+    assert paid["amount_sats"] == 50 and paid["balance"] == 200_000 - (50 + paid["fee_sats"]) * 1000
+    assert lnurl.quote_state(quote["quote"]) in ("PAID", "ISSUED")
+    response, paid2 = call(gateway, "POST", f"{BASE}/withdraw", {"address": lnurl.address, "amount_sats": 60}, headers=key)
+    assert response.status == 200, paid2
+    assert 0 < paid2["amount_sats"] and paid2["amount_sats"] + paid2["fee_sats"] <= 60
+    assert paid2["balance"] == paid["balance"] - (paid2["amount_sats"] + paid2["fee_sats"]) * 1000
+    response, raw = raw_request(gateway, "POST", f"{BASE}/withdraw", json.dumps({"invoice": quote["request"]}).encode(),
+                                {"Content-Type": "application/json"})
+    assert_openai_error(response, raw, 401, "missing_api_key")
+    response, raw = raw_request(gateway, "POST", f"{BASE}/withdraw", json.dumps({"address": lnurl.address, "amount_sats": 10_000}).encode(),
+                                {"Content-Type": "application/json", **key})
+    assert_openai_error(response, raw, 402, "insufficient_balance")

@@ -8,7 +8,9 @@ import SatmeterWallet
 ///   (a top-up needs `Bearer sk-…`): `{"invoice_id", "bolt11", "amount_sats", "expires_at", "payment_hash"}`;
 /// - `GET …/invoice/{id}/status`: `{"status": "pending"|"paid"|"expired", "api_key", "amount_sats", "paid_at", …}`;
 ///   asking settles it (and so does the housekeeping sweep);
-/// - `POST …/recover {"bolt11"}`: the same, found by the invoice.
+/// - `POST …/recover {"bolt11"}`: the same, found by the invoice;
+/// - `POST …/withdraw {"invoice"} | {"address", "amount_sats"}` (ours, with a key): the balance out by
+///   Lightning (NUT-05 melt; the key pays the fees, the unused fee reserve comes back).
 /// A new key's `api_key` is derived from the invoice id (only hashes of both are stored), so it is
 /// shown with the invoice and again with its status.
 struct LightningEndpoints {
@@ -16,7 +18,7 @@ struct LightningEndpoints {
     let exchange: Exchange
 
     enum Route: Equatable {
-        case invoice, status(String), recover
+        case invoice, status(String), recover, withdraw
         case wrongMethod(String)
 
         init?(method: String, path: String) {
@@ -29,6 +31,7 @@ struct LightningEndpoints {
             switch parts.count {
             case 1 where parts[0] == "invoice": (expected, route) = ("POST", .invoice)
             case 1 where parts[0] == "recover": (expected, route) = ("POST", .recover)
+            case 1 where parts[0] == "withdraw": (expected, route) = ("POST", .withdraw)
             case 3 where parts[0] == "invoice" && parts[2] == "status" && !parts[1].isEmpty:
                 (expected, route) = ("GET", .status(String(parts[1])))
             default: return nil
@@ -43,6 +46,7 @@ struct LightningEndpoints {
         case .invoice: try createInvoice()
         case let .status(id): try status(invoiceID: id)
         case .recover: try recover()
+        case .withdraw: try withdraw()
         case let .wrongMethod(method): throw .methodNotAllowed(method)
         }
     }
@@ -105,6 +109,36 @@ struct LightningEndpoints {
             throw .notFound("invoice")
         }
         respond(try handler.wallet().settleInvoice(invoice), invoiceID: body["invoice_id"]?.stringValue)
+    }
+
+    private func withdraw() throws(APIError) {
+        let account = try handler.authenticate(exchange, allowExpired: true)
+        guard account.parentID == nil else { throw .forbidden("A child key spends its parent's balance and cannot withdraw it.") }
+        let body = try exchange.readJSONBody(limit: 16 * 1024)
+        let wallet = try handler.wallet()
+        let paid: NodeWallet.PayoutResult
+        do {
+            if let invoice = body["invoice"]?.stringValue, invoice.lowercased().hasPrefix("ln"), invoice.utf8.count < 4096 {
+                paid = try wallet.withdrawToInvoice(account, invoice: invoice)
+            } else if let text = body["address"]?.stringValue, let address = LightningAddress(text), RefundAddress.isValid(text) {
+                guard let amount = body["amount_sats"]?.int64Value, amount > 0 else { throw PayoutError.lnurl("'amount_sats' is required") }
+                paid = try wallet.withdrawToAddress(account, address: address, budgetSat: amount)
+            } else {
+                throw APIError.invalidRequest("send {\"invoice\": \"lnbc…\"} or {\"address\": \"name@domain\", \"amount_sats\": N}")
+            }
+        } catch let error as PayoutError {
+            switch error {
+            case .nothingToPay: throw .insufficientBalance(availableMsat: account.balanceMsat, requiredMsat: account.balanceMsat + 1000)
+            case let .lnurl(why): throw .invalidRequest(why)
+            case let .mint(why): throw .mintUnavailable(why)
+            }
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw .internalError("\(error)")
+        }
+        let after = try WalletEndpoints(handler: handler, exchange: exchange).reload(account.id)
+        exchange.send(status: 200, json: ["amount_sats": .int(paid.amountSat), "fee_sats": .int(paid.feeSat), "balance": .int(after.balanceMsat)])
     }
 
     private func lookup(_ find: (Ledger) throws(LedgerError) -> LightningInvoice?) throws(APIError) -> LightningInvoice? {
