@@ -25,23 +25,30 @@ public struct LightningInvoice: Sendable, Equatable {
 
     static let columns = "id_hash, quote_id, mint, amount_sat, bolt11, account_id, purpose, state, outputs, created_at, expires_at, paid_at"
 
-    init(_ row: Row) {
-        idHash = row.text(0)
-        quoteID = row.text(1)
-        mint = row.text(2)
-        amountSat = row.int(3)
-        bolt11 = row.text(4)
-        accountID = row.int(5)
-        purpose = Purpose(rawValue: row.text(6)) ?? .topup
-        state = State(rawValue: row.text(7)) ?? .unpaid
-        outputs = row.optionalText(8).flatMap { try? JSON.parse($0) }
-        createdAt = row.int(9)
-        expiresAt = row.int(10)
-        paidAt = row.optionalInt(11)
+    init(_ row: Row) throws(LedgerError) {
+        idHash = try row.text("id_hash")
+        quoteID = try row.text("quote_id")
+        mint = try row.text("mint")
+        amountSat = try row.int("amount_sat")
+        bolt11 = try row.text("bolt11")
+        accountID = try row.int("account_id")
+        purpose = Purpose(rawValue: try row.text("purpose")) ?? .topup
+        state = State(rawValue: try row.text("state")) ?? .unpaid
+        outputs = try row.optionalText("outputs").flatMap { try? JSON.parse($0) }
+        createdAt = try row.int("created_at")
+        expiresAt = try row.int("expires_at")
+        paidAt = try row.optionalInt("paid_at")
     }
 }
 
 extension Ledger {
+    /// Lightning top-up invoices.
+    public var lightning: LightningStore { LightningStore(connection: connection) }
+}
+
+public struct LightningStore: LedgerStore {
+    package let connection: LedgerConnection
+
     public func addLightningInvoice(idHash: String, quoteID: String, mint: String, amountSat: Int64, bolt11: String, accountID: Int64,
                                     purpose: LightningInvoice.Purpose, expiresAt: Int64) throws(LedgerError) {
         guard amountSat > 0 else { throw .invalidAmount }
@@ -53,12 +60,12 @@ extension Ledger {
     }
 
     public func lightningInvoice(idHash: String) throws(LedgerError) -> LightningInvoice? {
-        try run("SELECT \(LightningInvoice.columns) FROM lightning_invoices WHERE id_hash = ?", [.text(idHash)]).first.map(LightningInvoice.init)
+        try run("SELECT \(LightningInvoice.columns) FROM lightning_invoices WHERE id_hash = ?", [.text(idHash)]).first.map { row throws(LedgerError) in try LightningInvoice(row) }
     }
 
     public func lightningInvoice(bolt11: String) throws(LedgerError) -> LightningInvoice? {
         try run("SELECT \(LightningInvoice.columns) FROM lightning_invoices WHERE bolt11 = ? LIMIT 1", [.text(bolt11)])
-            .first.map(LightningInvoice.init)
+            .first.map { row throws(LedgerError) in try LightningInvoice(row) }
     }
 
     /// Invoices not settled yet, for the housekeeping sweep: unpaid ones until `unpaidSince`
@@ -67,7 +74,7 @@ extension Ledger {
         try run("""
             SELECT \(LightningInvoice.columns) FROM lightning_invoices
             WHERE state = 'minting' OR (state = 'unpaid' AND expires_at >= ?) ORDER BY created_at
-            """, [.integer(unpaidSince)]).map(LightningInvoice.init)
+            """, [.integer(unpaidSince)]).map { row throws(LedgerError) in try LightningInvoice(row) }
     }
 
     /// Writes our outputs before the mint is asked to sign them. False if another thread (or

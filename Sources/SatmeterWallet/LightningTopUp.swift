@@ -25,9 +25,9 @@ extension NodeWallet {
             let idHash = Self.invoiceHash(invoiceID)
             let expiresAt = quote.expiry ?? Clock.now() + 3600
             do {
-                try ledger.addLightningInvoice(idHash: idHash, quoteID: quote.id, mint: client(mintURL).url, amountSat: amountSat,
+                try ledger.lightning.addLightningInvoice(idHash: idHash, quoteID: quote.id, mint: client(mintURL).url, amountSat: amountSat,
                                                bolt11: quote.request, accountID: accountID, purpose: purpose, expiresAt: expiresAt)
-                guard let stored = try ledger.lightningInvoice(idHash: idHash) else { throw LedgerError.unknownOperation }
+                guard let stored = try ledger.lightning.lightningInvoice(idHash: idHash) else { throw LedgerError.unknownOperation }
                 return stored
             } catch { throw .storage("\(error)") }
         }
@@ -46,7 +46,7 @@ extension NodeWallet {
             guard let quote = try? mint.mintQuoteState(quoteID: current.quoteID) else { return current }
             guard quote.isPaid else {
                 if Clock.now() > current.expiresAt + Self.invoiceExpiryGraceSeconds {
-                    try? ledger.expireLightningInvoice(idHash: current.idHash)
+                    try? ledger.lightning.expireLightningInvoice(idHash: current.idHash)
                 }
                 return reload(current)
             }
@@ -54,7 +54,7 @@ extension NodeWallet {
             guard let outputs = try? makeOutputs(mint: mint, amounts: Keyset.splitAmount(UInt64(current.amountSat)), role: "keep") else {
                 return current
             }
-            _ = try? ledger.beginLightningMint(idHash: current.idHash, outputs: .array(outputs.map(\.json)))
+            _ = try? ledger.lightning.beginLightningMint(idHash: current.idHash, outputs: .array(outputs.map(\.json)))
             current = reload(current)
         }
         guard current.state == .minting, let stored = current.outputs else { return current }
@@ -79,7 +79,7 @@ extension NodeWallet {
             return current
         }
         do {
-            try ledger.completeLightningMint(idHash: current.idHash, proofs: proofs, creditMsat: current.amountSat * 1000)
+            try ledger.lightning.completeLightningMint(idHash: current.idHash, proofs: proofs, creditMsat: current.amountSat * 1000)
             Log.info("lightning invoice \(current.quoteID): \(current.amountSat) sat minted and credited")
         } catch {
             if error != .unknownOperation { Log.warning("lightning invoice \(current.quoteID): \(error)") }
@@ -90,11 +90,11 @@ extension NodeWallet {
     /// The housekeeping sweep: every open invoice, once.
     package func settleOpenInvoices() {
         let since = Clock.now() - Self.invoiceExpiryGraceSeconds
-        guard let open = try? ledger.openLightningInvoices(unpaidSince: since) else { return }
+        guard let open = try? ledger.lightning.openLightningInvoices(unpaidSince: since) else { return }
         for invoice in open { settleInvoice(invoice) }
     }
 
     private func reload(_ invoice: LightningInvoice) -> LightningInvoice {
-        (try? ledger.lightningInvoice(idHash: invoice.idHash)) ?? invoice
+        (try? ledger.lightning.lightningInvoice(idHash: invoice.idHash)) ?? invoice
     }
 }

@@ -30,7 +30,7 @@ extension NodeWallet {
 
     private func richestMint() throws(PayoutError) -> MintClient {
         var byMint: [String: Int64] = [:]
-        for proof in (try? ledger.allProofs(state: "unspent")) ?? [] where config.trusts(proof.mint) { byMint[proof.mint, default: 0] += proof.amount }
+        for proof in (try? ledger.wallet.allProofs(state: "unspent")) ?? [] where config.trusts(proof.mint) { byMint[proof.mint, default: 0] += proof.amount }
         guard let url = byMint.max(by: { $0.value < $1.value })?.key else { throw .mint("the node's wallet is empty") }
         return client(url)
     }

@@ -17,8 +17,9 @@ import pytest
 
 import cashu_token
 from cashu_wallet import TokenFactory, Wallet
-from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, raw_request, wallet_audit
+from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, wallet_audit
 from gateway_helpers import json_request as call
+from http_client import raw_request
 from servers import MintServer, NginxServer, SatmeterServer
 
 pytestmark = [pytest.mark.satmeter, pytest.mark.mint]

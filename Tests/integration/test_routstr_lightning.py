@@ -13,8 +13,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, raw_request, wallet_audit
+from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, wallet_audit
 from gateway_helpers import json_request as call
+from http_client import raw_request
 from lnurl_server import LNURLServer
 from servers import MintServer, NginxServer, SatmeterServer
 
@@ -32,8 +33,15 @@ cashu:
 
 
 @pytest.fixture(scope="module")
-def lnurl(mint: MintServer) -> Iterator[LNURLServer]:
-    with LNURLServer(mint.url, user="holder") as server:
+def payee_mint(start_mint: Callable[..., MintServer]) -> MintServer:
+    """Where the holder's invoices come from: another FakeWallet node. (An invoice of the node's
+    own FakeWallet mint pays itself after a moment, and a melt to it would find it paid.)"""
+    return start_mint("payee-mint")
+
+
+@pytest.fixture(scope="module")
+def lnurl(payee_mint: MintServer) -> Iterator[LNURLServer]:
+    with LNURLServer(payee_mint.url, user="holder") as server:
         yield server
 
 
@@ -127,11 +135,11 @@ def test_refund_to_the_lightning_address_given_at_create(gateway: NginxServer, l
     assert refund["balance"] == 80_000 - (int(refund["sats"]) + refund["fee_sats"]) * 1000
 
 
-def test_withdraw_to_an_invoice_and_to_an_address(gateway: NginxServer, lnurl: LNURLServer, mint: MintServer,
+def test_withdraw_to_an_invoice_and_to_an_address(gateway: NginxServer, lnurl: LNURLServer, payee_mint: MintServer,
                                                    make_token: Callable[[int], str]) -> None:
     _, created = call(gateway, "GET", f"/v1/balance/create?initial_balance_token={make_token(200)}")
     key = {"Authorization": f"Bearer {created['api_key']}"}
-    request = urllib.request.Request(f"{mint.url.rstrip('/')}/v1/mint/quote/bolt11", method="POST",
+    request = urllib.request.Request(f"{payee_mint.url.rstrip('/')}/v1/mint/quote/bolt11", method="POST",
                                      data=json.dumps({"amount": 50, "unit": "sat"}).encode(), headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as answer:
         quote = json.loads(answer.read())

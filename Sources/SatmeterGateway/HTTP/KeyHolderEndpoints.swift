@@ -15,7 +15,7 @@ struct KeyHolderEndpoints {
 
     func usage() throws(APIError) {
         let account = try handler.authenticate(exchange, allowExpired: true)
-        let query = AdminQuery.parse(exchange.fcgi.query)
+        let query = AdminQuery.parse(exchange.io.query)
         let limit = query["limit"].flatMap { Int($0) } ?? 50
         guard (1...Self.maxPage).contains(limit) else { throw .invalidRequest("'limit' must be from 1 to \(Self.maxPage)") }
         var before: Int64?
@@ -26,29 +26,31 @@ struct KeyHolderEndpoints {
         let ledger = handler.ledger
         var ids = [account.id]
         if account.parentID == nil, account.kind == .key {
-            do { ids += try ledger.children(of: account.id).map(\.id) } catch { throw error.apiError }
+            do { ids += try ledger.accounts.children(of: account.id).map(\.id) } catch { throw error.apiError }
         }
         let page: [(id: Int64, record: RequestRecord)]
-        do { page = try ledger.usage(accountIDs: ids, before: before, limit: limit + 1) } catch { throw error.apiError }
+        do { page = try ledger.keyHolder.usage(accountIDs: ids, before: before, limit: limit + 1) } catch { throw error.apiError }
         let shown = page.prefix(limit)
-        let items: [JSON] = shown.map { id, record in
-            ["id": .int(id), "request_id": .string(record.requestID), "created_at": .int(record.createdAt),
-             "route": .string(record.route), "status": .int(Int64(record.status)), "model": record.model.map { .string($0) } ?? .null,
-             "prompt_tokens": record.promptTokens.map { .int(Int64($0)) } ?? .null,
-             "completion_tokens": record.completionTokens.map { .int(Int64($0)) } ?? .null,
-             "cost_msat": .int(record.costMsat), "usage_estimated": .bool(record.usageEstimated),
-             "error_code": record.errorCode.map { .string($0) } ?? .null]
-        }
+        let items = shown.map { Self.describe(id: $0.id, $0.record) }
         let more = page.count > limit
-        exchange.send(status: 200, json: ["data": .array(items), "has_more": .bool(more),
-                                          "next_before": more ? (shown.last.map { .int($0.id) } ?? .null) : .null],
+        let next: JSON = more ? (shown.last.map { .int($0.id) } ?? .null) : .null
+        exchange.send(status: 200, json: ["data": .array(items), "has_more": .bool(more), "next_before": next],
                       headers: [("Cache-Control", "no-store")])
+    }
+
+    private static func describe(id: Int64, _ record: RequestRecord) -> JSON {
+        func optional(_ value: Int?) -> JSON { value.map { .int(Int64($0)) } ?? .null }
+        return ["id": .int(id), "request_id": .string(record.requestID), "created_at": .int(record.createdAt),
+                "route": .string(record.route), "status": .int(Int64(record.status)), "model": record.model.map { .string($0) } ?? .null,
+                "prompt_tokens": optional(record.promptTokens), "completion_tokens": optional(record.completionTokens),
+                "cost_msat": .int(record.costMsat), "usage_estimated": .bool(record.usageEstimated),
+                "error_code": record.errorCode.map { .string($0) } ?? .null]
     }
 
     func rotate() throws(APIError) {
         let account = try handler.authenticate(exchange, allowExpired: true)
         let key: String
-        do { key = try handler.ledger.rotateKey(accountID: account.id) } catch { throw error.apiError }
+        do { key = try handler.ledger.keyHolder.rotateKey(accountID: account.id) } catch { throw error.apiError }
         exchange.send(status: 200, json: ["api_key": .string(key), "balance": .int(account.balanceMsat), "revoked": .string(account.hint)],
                       headers: [("Cache-Control", "no-store")])
     }
@@ -64,11 +66,11 @@ struct KeyHolderEndpoints {
             }
             // Only ever earlier: an expiry the operator (or the holder before) set is not lifted here.
             let earliest = min(expiry, account.expiresAt ?? expiry)
-            do { try ledger.setExpiry(accountID: account.id, earliest) } catch { throw error.apiError }
+            do { try ledger.accounts.setExpiry(accountID: account.id, earliest) } catch { throw error.apiError }
         }
         if let value = body["refund_address"] {
             guard value == .null || value.stringValue != nil else { throw .invalidRequest("'refund_address' must be a string or null") }
-            do { try ledger.setRefundAddress(accountID: account.id, value.stringValue) } catch { throw error.apiError }
+            do { try ledger.accounts.setRefundAddress(accountID: account.id, value.stringValue) } catch { throw error.apiError }
         }
         let after = try WalletEndpoints(handler: handler, exchange: exchange).reload(account.id)
         exchange.send(status: 200, json: ["validity_date": after.expiresAt.map { .int($0) } ?? .null,

@@ -75,7 +75,7 @@ struct LightningEndpoints {
             let settings = try KeySettings(fields: fields, headers: nil)
             let key = Self.apiKey(forInvoice: invoiceID)
             do {
-                account = try ledger.createAccount(keyHash: APIKey.hash(key), hint: APIKey.hint(key), kind: .key, label: "lightning")
+                account = try ledger.accounts.createAccount(keyHash: APIKey.hash(key), hint: APIKey.hint(key), kind: .key, label: "lightning")
             } catch { throw error.apiError }
             try settings.apply(to: account.id, ledger)
             apiKey = key
@@ -83,7 +83,7 @@ struct LightningEndpoints {
         let wallet = try handler.wallet()
         let invoice: LightningInvoice
         do { invoice = try wallet.createInvoice(id: invoiceID, amountSat: amount, accountID: account.id, purpose: purpose) } catch {
-            if purpose == .create { try? ledger.setDisabled(accountID: account.id, true) }
+            if purpose == .create { try? ledger.accounts.setDisabled(accountID: account.id, true) }
             throw error.apiError
         }
         var json: JSON = ["invoice_id": .string(invoiceID), "bolt11": .string(invoice.bolt11), "amount_sats": .int(amount),
@@ -95,7 +95,7 @@ struct LightningEndpoints {
 
     private func status(invoiceID: String) throws(APIError) {
         guard let invoice = try lookup({ ledger throws(LedgerError) in
-            try ledger.lightningInvoice(idHash: NodeWallet.invoiceHash(invoiceID))
+            try ledger.lightning.lightningInvoice(idHash: NodeWallet.invoiceHash(invoiceID))
         }) else { throw .notFound("invoice") }
         respond(try handler.wallet().settleInvoice(invoice), invoiceID: invoiceID)
     }
@@ -105,7 +105,7 @@ struct LightningEndpoints {
         guard let bolt11 = body["bolt11"]?.stringValue, !bolt11.isEmpty, bolt11.utf8.count < 4096 else {
             throw .invalidRequest("'bolt11' is required")
         }
-        guard let invoice = try lookup({ ledger throws(LedgerError) in try ledger.lightningInvoice(bolt11: bolt11) }) else {
+        guard let invoice = try lookup({ ledger throws(LedgerError) in try ledger.lightning.lightningInvoice(bolt11: bolt11) }) else {
             throw .notFound("invoice")
         }
         respond(try handler.wallet().settleInvoice(invoice), invoiceID: body["invoice_id"]?.stringValue)

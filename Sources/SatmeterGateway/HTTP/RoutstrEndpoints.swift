@@ -11,7 +11,7 @@ struct RoutstrEndpoints {
     let exchange: Exchange
 
     private var wallet: WalletEndpoints { WalletEndpoints(handler: handler, exchange: exchange) }
-    private var query: [String: String] { AdminQuery.parse(exchange.fcgi.query) }
+    private var query: [String: String] { AdminQuery.parse(exchange.io.query) }
 
     func run(_ route: RoutstrRoute) throws(APIError) {
         switch route {
@@ -70,12 +70,12 @@ struct RoutstrEndpoints {
         json.set("balance_limit_reset", .null)
         json.set("validity_date", account.expiresAt.map { .int($0) } ?? .null)
         json.set("refund_address", account.refundAddress.map { .string($0) } ?? .null)
-        if let parentID = account.parentID, let parent = try? ledger.account(id: parentID) {
+        if let parentID = account.parentID, let parent = try? ledger.accounts.account(id: parentID) {
             // A child key spends its parent's balance: that is what it has to spend.
             json.set("balance", .int(parent.balanceMsat))
             json.set("reserved", .int(parent.reservedMsat))
             json.set("parent_key_preview", .string(parent.hint))
-        } else if account.kind == .key, let children = try? ledger.children(of: account.id), !children.isEmpty {
+        } else if account.kind == .key, let children = try? ledger.accounts.children(of: account.id), !children.isEmpty {
             // Keys are stored as hashes only: children are shown by their hint, not their key.
             json.set("child_keys", .array(children.map { child in
                 ["key_hint": .string(child.hint), "total_requests": .int(child.requestCount), "total_spent": .int(child.totalSpentMsat),
@@ -136,7 +136,7 @@ struct RoutstrEndpoints {
         var keys: [JSON] = []
         do {
             for _ in 0..<count {
-                let (key, _) = try ledger.createChildKey(parentID: parent.id, spendLimitMsat: settings.balanceLimitMsat,
+                let (key, _) = try ledger.accounts.createChildKey(parentID: parent.id, spendLimitMsat: settings.balanceLimitMsat,
                                                          expiresAt: settings.expiresAt)
                 keys.append(.string(key))
             }
@@ -197,9 +197,9 @@ struct KeySettings {
 
     func apply(to accountID: Int64, _ ledger: Ledger) throws(APIError) {
         do {
-            if let balanceLimitMsat { try ledger.setSpendLimit(accountID: accountID, balanceLimitMsat) }
-            if let expiresAt { try ledger.setExpiry(accountID: accountID, expiresAt) }
-            if let refundAddress { try ledger.setRefundAddress(accountID: accountID, refundAddress) }
+            if let balanceLimitMsat { try ledger.accounts.setSpendLimit(accountID: accountID, balanceLimitMsat) }
+            if let expiresAt { try ledger.accounts.setExpiry(accountID: accountID, expiresAt) }
+            if let refundAddress { try ledger.accounts.setRefundAddress(accountID: accountID, refundAddress) }
         } catch { throw error.apiError }
     }
 }

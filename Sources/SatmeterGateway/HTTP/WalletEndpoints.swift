@@ -13,7 +13,7 @@ struct WalletEndpoints {
         let account = try payerAccount()
         var json = Self.describe(account)
         // A child key spends its parent's balance: that is what it has to spend.
-        if let parentID = account.parentID, let parent = try? handler.ledger.account(id: parentID) {
+        if let parentID = account.parentID, let parent = try? handler.ledger.accounts.account(id: parentID) {
             json.set("balance", .int(parent.balanceMsat))
             json.set("reserved", .int(parent.reservedMsat))
             json.set("shared_with_parent", true)
@@ -33,9 +33,9 @@ struct WalletEndpoints {
         let ledger = handler.ledger
         let key: String
         let account: Account
-        do { (key, account) = try ledger.createKey(balanceMsat: 0) } catch { throw error.apiError }
+        do { (key, account) = try ledger.accounts.createKey(balanceMsat: 0) } catch { throw error.apiError }
         do { try prepare(account) } catch {
-            try? ledger.setDisabled(accountID: account.id, true)
+            try? ledger.accounts.setDisabled(accountID: account.id, true)
             throw error
         }
         let wallet = try handler.wallet()
@@ -50,7 +50,7 @@ struct WalletEndpoints {
                 exchange.send(status: error.apiError.status, json: body)
                 return nil
             }
-            try? ledger.setDisabled(accountID: account.id, true)  // an empty key nobody knows; kept for the books
+            try? ledger.accounts.setDisabled(accountID: account.id, true)  // an empty key nobody knows; kept for the books
             throw error.apiError
         }
         return (key, try reload(account.id))
@@ -118,7 +118,7 @@ struct WalletEndpoints {
         guard let text else { return try handler.authenticate(exchange, allowExpired: true) }
         let token: Token
         do { token = try Token.parse(text) } catch { throw .invalidToken(error.description) }
-        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(keyHash: TokenAccount.keyHash(token)) },
+        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(keyHash: TokenAccount.keyHash(token)) },
                                            orElse: .notFound("this token was never used here"))
     }
 
@@ -129,7 +129,7 @@ struct WalletEndpoints {
     /// A client's token from the query string (Routstr's clients send `?cashu_token=` with an empty
     /// body) or else from the JSON body, under the first of `names` present.
     static func token(in exchange: Exchange, named names: [String]) throws(APIError) -> Token {
-        let query = AdminQuery.parse(exchange.fcgi.query)
+        let query = AdminQuery.parse(exchange.io.query)
         var text: String?
         if let fromQuery = names.lazy.compactMap({ query[$0] }).first {
             // An unencoded '+' arrives as a space; tokens never contain spaces.
@@ -152,11 +152,11 @@ struct WalletEndpoints {
     }
 
     private func lastSentToken(accountID: Int64) throws(APIError) -> String? {
-        do { return try handler.ledger.lastSentToken(accountID: accountID) } catch { throw error.apiError }
+        do { return try handler.ledger.wallet.lastSentToken(accountID: accountID) } catch { throw error.apiError }
     }
 
     func reload(_ id: Int64) throws(APIError) -> Account {
-        try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(id: id) }, orElse: .invalidAPIKey)
+        try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(id: id) }, orElse: .invalidAPIKey)
     }
 
     static func describe(_ account: Account) -> JSON {
