@@ -78,8 +78,9 @@ extension NodeWallet {
             Log.error("lightning invoice \(current.quoteID): the mint's signatures do not match our outputs")
             return current
         }
+        guard let credit = Sat(current.amountSat).msat else { return current }  // invoices are at most maxInvoiceSats
         do {
-            try ledger.lightning.completeLightningMint(idHash: current.idHash, proofs: proofs, creditMsat: current.amountSat * 1000)
+            try ledger.lightning.completeLightningMint(idHash: current.idHash, proofs: proofs, creditMsat: credit.value)
             Log.info("lightning invoice \(current.quoteID): \(current.amountSat) sat minted and credited")
         } catch {
             if error != .unknownOperation { Log.warning("lightning invoice \(current.quoteID): \(error)") }
