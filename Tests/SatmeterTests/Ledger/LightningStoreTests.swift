@@ -3,11 +3,9 @@ import Testing
 @testable import SatmeterSupport
 
 @Suite struct LightningStoreTests {
-    let mint = "http://127.0.0.1:3338"
+    let mint = WalletStoreTests().mint
 
-    func proof(_ secret: String, _ amount: Int64) -> StoredProof {
-        StoredProof(mint: mint, keysetID: "00c3c8469bdea580", amount: amount, secret: secret, c: "02" + String(repeating: "ab", count: 32))
-    }
+    func proof(_ secret: String, _ amount: Int64) -> StoredProof { WalletStoreTests().proof(secret, amount) }
 
     @Test func aPaidInvoiceIsMintedAndCreditedOnce() throws {
         try withTemporaryLedger { ledger, _ in
