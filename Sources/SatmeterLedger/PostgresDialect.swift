@@ -11,8 +11,9 @@ enum PostgresDialect {
             text = text.replacing(/(?i)INSERT\s+OR\s+IGNORE\s+INTO/, with: "INSERT INTO")
             ignoreConflicts = true
         }
-        // `x IS NOT 'literal'` is SQLite's null-safe comparison.
-        text = text.replacing(/(?i)\bIS\s+NOT\s+'/, with: "IS DISTINCT FROM '")
+        // SQLite's null-safe comparisons: `a IS b`, `a IS NOT b` (b not NULL, TRUE or FALSE).
+        text = text.replacing(/(?i)\bIS\s+NOT\s+(?!NULL\b|DISTINCT\b|TRUE\b|FALSE\b)/, with: "IS DISTINCT FROM ")
+        text = text.replacing(/(?i)\bIS\s+(?!NOT\b|NULL\b|DISTINCT\b|TRUE\b|FALSE\b)/, with: "IS NOT DISTINCT FROM ")
         text = text.replacing(/(?i)\binstr\(/, with: "strpos(")
         // Only a tie-breaker in ORDER BY: the physical row position is PostgreSQL's nearest thing.
         text = text.replacing(/(?i)\browid\b/, with: "ctid")

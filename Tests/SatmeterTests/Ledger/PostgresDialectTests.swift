@@ -16,6 +16,8 @@ import Testing
         #expect(PostgresDialect.statement("INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)")
             == "INSERT INTO meta(name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         #expect(PostgresDialect.statement("SUM(error_code IS NOT 'x'), SUM(a IS NOT NULL)") == "SUM(error_code IS DISTINCT FROM 'x'), SUM(a IS NOT NULL)")
+        #expect(PostgresDialect.statement("p.cohort IS r.cohort AND p.model IS NOT r.model AND x IS NULL AND y IS NOT NULL")
+            == "p.cohort IS NOT DISTINCT FROM r.cohort AND p.model IS DISTINCT FROM r.model AND x IS NULL AND y IS NOT NULL")
         #expect(PostgresDialect.statement("instr(lower(key_hint), lower(?2)) > 0") == "strpos(lower(key_hint), lower($2)) > 0")
         #expect(PostgresDialect.statement("ORDER BY updated_at DESC, rowid DESC") == "ORDER BY updated_at DESC, ctid DESC")
     }
