@@ -83,7 +83,8 @@ struct OpenAIProxy {
         }
         guard (200..<300).contains(response.status) else {
             settler.release(because: "upstream status \(response.status)")
-            try exchange.relayUpstreamError(status: response.status, body: response.body, retryAfter: response.header("Retry-After"))
+            try exchange.relayUpstreamError(status: response.status, body: response.body, retryAfter: response.header("Retry-After"),
+                                            upstreamKey: handler.services.config.upstream.apiKey)
             return
         }
         guard let json = try? JSON.parse(response.body), case .object = json else {
@@ -242,9 +243,11 @@ final class Settler {
 extension Exchange {
     /// Upstream 4xx are the client's own errors (bad parameter, rate limit): pass them on as they
     /// are when they are OpenAI-shaped. Anything else becomes our 502. Either way nothing is charged.
-    func relayUpstreamError(status: Int, body: [UInt8], retryAfter: String?) throws(APIError) {
+    /// Words naming the operator's upstream account are scrubbed first (`UpstreamErrorScrub`).
+    func relayUpstreamError(status: Int, body: [UInt8], retryAfter: String?, upstreamKey: String) throws(APIError) {
         if (400..<500).contains(status), let json = try? JSON.parse(body), json["error"] != nil {
-            send(status: status, json: json, headers: retryAfter.map { [("Retry-After", $0)] } ?? [])
+            let scrubbed = UpstreamErrorScrub.scrub(json, secrets: [upstreamKey])
+            send(status: status, json: scrubbed, headers: retryAfter.map { [("Retry-After", $0)] } ?? [])
             return
         }
         throw .upstreamFailed("status \(status)")

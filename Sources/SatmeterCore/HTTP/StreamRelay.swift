@@ -101,7 +101,8 @@ final class StreamRelay {
                 return
             }
             do {
-                try exchange.relayUpstreamError(status: upstreamStatus, body: errorBody, retryAfter: upstreamRetryAfter)
+                try exchange.relayUpstreamError(status: upstreamStatus, body: errorBody, retryAfter: upstreamRetryAfter,
+                                                upstreamKey: handler.services.config.upstream.apiKey)
             } catch {
                 exchange.send(error)
             }

@@ -72,8 +72,13 @@ public struct UpstreamUsage: Sendable, Equatable {
     public init?(json: JSON?) {
         guard let json, case .object = json else { return nil }
         let prompt = json["prompt_tokens"]?.int64Value ?? json["input_tokens"]?.int64Value
-        let completion = json["completion_tokens"]?.int64Value ?? json["output_tokens"]?.int64Value ?? 0
-        guard let prompt, prompt >= 0, completion >= 0, prompt < Int64(Int32.max), completion < Int64(Int32.max) else { return nil }
+        let itemised = json["completion_tokens"]?.int64Value ?? json["output_tokens"]?.int64Value
+        guard let prompt, prompt >= 0, prompt < Int64(Int32.max) else { return nil }
+        // The total is what the upstream bills: without an itemised completion count (or with one
+        // that leaves tokens out), the completion is whatever the total holds beyond the prompt.
+        let beyondPrompt = (json["total_tokens"]?.int64Value).map { max(0, $0 &- prompt) }
+        let completion = max(itemised ?? 0, beyondPrompt ?? 0)
+        guard completion >= 0, completion < Int64(Int32.max) else { return nil }
         promptTokens = Int(prompt)
         completionTokens = Int(completion)
     }
