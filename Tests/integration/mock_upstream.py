@@ -39,6 +39,9 @@ equal to the mode's name:
                      non-streaming answer closes after half its Content-Length
     no-usage         a normal answer without any usage object
     drop-connection  the socket closes without any response
+    fail-401-leaky   401 whose message names an upstream account as OpenAI's do
+                     (a key fragment sk-…, an organization org-…, a project proj_…)
+    total-usage-only usage with prompt_tokens and total_tokens, no completion_tokens
 
 Other request headers: X-Mock-Chunk-Delay (seconds between SSE chunks).
 
@@ -70,7 +73,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
 
 BEHAVIORS = frozenset(
-    {"fail-500", "fail-429", "slow", "garbage", "truncated-sse", "no-usage", "drop-connection"}
+    {"fail-500", "fail-429", "slow", "garbage", "truncated-sse", "no-usage", "drop-connection",
+     "fail-401-leaky", "total-usage-only"}
 )
 DEFAULT_COMPLETION_TOKENS = 27
 DEFAULT_SLEEP_SECONDS = 2.0
@@ -341,6 +345,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(500, "The mock upstream failed (fail-500).", "server_error", None)
         elif behavior == "fail-429":
             self._send_error(429, "Rate limit reached (fail-429).", "requests", "rate_limit_exceeded", {"Retry-After": "1"})
+        elif behavior == "fail-401-leaky":
+            self._send_error(401, LEAKY_401_MESSAGE, "invalid_request_error", "invalid_api_key")
         elif behavior == "garbage":
             self._send_bytes(200, b"<html>this is not JSON {{{", "application/json")
         elif behavior == "drop-connection":
@@ -389,6 +395,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
         answer = meta.envelope(meta.object_name(stream=False), [choice])
+        if behavior == "total-usage-only":
+            the_usage = {"prompt_tokens": the_usage["prompt_tokens"], "total_tokens": the_usage["total_tokens"]}
         if behavior != "no-usage":
             answer["usage"] = the_usage
         self._send_json_maybe_truncated(answer, behavior)
@@ -473,6 +481,11 @@ class _Meta:
                 chunk["usage"] = None
             chunks.append({**self.envelope(self.object_name(stream=True), []), "usage": final_usage})
         return (json.dumps(chunk) for chunk in chunks)
+
+
+# What OpenAI answers for a wrong key, with the operator's identifiers in it.
+LEAKY_401_MESSAGE = ("Incorrect API key provided: sk-proj-Ab12****************************wxYZ. You can find your API key "
+                     "at https://platform.openai.com/account/api-keys. (organization org-Q7mX2bN9pL4kT1vR, project proj_8hJk3LmN0pQr)")
 
 
 def _model(name: str) -> Json:
