@@ -84,6 +84,14 @@ final class StreamRelay {
                     usage = reported
                     // We asked for this chunk; a client that did not ask does not get it.
                     if !clientWantsUsage, json["choices"]?.arrayValue?.isEmpty ?? true { return true }
+                    if !clientWantsUsage {
+                        // Some upstreams (LiteLLM) put the usage on a chunk that also has choices:
+                        // pass the choices on without it.
+                        var stripped = json
+                        stripped.remove("usage")
+                        if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
+                        return exchange.fcgi.write("data: " + stripped.serialized + "\n\n") && exchange.fcgi.flush()
+                    }
                 }
                 if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
             }
