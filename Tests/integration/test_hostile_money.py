@@ -266,6 +266,9 @@ NGINX_REFUSALS = {
     "header too large": (b"GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n", 400),
     "odd Transfer-Encoding": (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
     "body too large": (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", 413),
+    "request line too long": (b"GET /v1/models?" + b"q" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    "TRACE": (b"TRACE /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", 405),
+    "a URI above the root": (b"GET /v1/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 400),
 }
 
 
