@@ -25,6 +25,9 @@ public enum FastCGIReplay {
             return nil
         }
         handler.handle(FastCGIRequest(raw: raw))
+        // libfcgi closes gracefully: it waits (up to 2 s) for the peer to finish sending. The
+        // handler is done, so say so now rather than being waited for.
+        shutdown(client, Int32(SHUT_WR))
         FCGX_Finish_r(raw)  // flushes, ends the request, closes the server side
         return FastCGIRecords.stdout(of: readAll(client))
     }
