@@ -1,6 +1,9 @@
 import FuzzSupport
 import Glibc
-import SatmeterCore
+import SatmeterGateway
+import SatmeterLedger
+import SatmeterPricing
+import SatmeterSupport
 
 // The whole request handler, in process: each input is one request as nginx would pass it,
 // `NAME=value` parameter lines, a blank line, then the body. `sk-FUZZKEY` anywhere is replaced by a
@@ -34,7 +37,7 @@ struct FuzzGateway {
 
     static func start() -> FuzzGateway {
         var template = Array("/tmp/satmeter-gatewayfuzz-XXXXXX".utf8CString)
-        guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress) }).map({ String(cString: $0) }) else {
+        guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
             fatalError("mkdtemp failed")
         }
         let yaml = """
