@@ -7,15 +7,16 @@ import SatmeterSupport
 
 // The whole request handler, in process: each input is one request as nginx would pass it,
 // `NAME=value` parameter lines, a blank line, then the body. `sk-FUZZKEY` anywhere is replaced by a
-// real funded key, so paid paths are reached. The upstream and the mint are a closed local port
-// (refused at once), so every path up to the network runs, and none waits.
+// real funded key, and `TOKEN(a,b,…)` by a token with proofs of those amounts on the fake mint's
+// keyset (FakeMint.swift), so paid and ecash paths are reached. The fake mint lists its keyset and
+// refuses every swap; the upstream is a closed local port (refused at once), so nothing waits.
 // Properties: the handler never traps; every answer has a status line; every error (4xx/5xx) is
 // OpenAI-shaped JSON (`error.type`, `error.message`, `error.code`).
 
 let gateway = FuzzGateway.start()
 
 Fuzzer.run { bytes in
-    let (params, body) = FuzzGateway.request(from: bytes, key: gateway.key)
+    let (params, body) = FuzzGateway.request(from: FakeMint.expandTokens(bytes, mint: gateway.mint), key: gateway.key)
     guard let response = FastCGIReplay.serve(params: params, body: body, handler: gateway.handler) else { return }
     let text = String(decoding: response.prefix(4096), as: UTF8.self)
     Fuzzer.require(text.hasPrefix("Status: "), "no status line: \(text.prefix(200).debugDescription)")
@@ -34,16 +35,18 @@ Fuzzer.run { bytes in
 struct FuzzGateway {
     let handler: GatewayHandler
     let key: String
+    let mint: String
 
     static func start() -> FuzzGateway {
         var template = Array("/tmp/satmeter-gatewayfuzz-XXXXXX".utf8CString)
         guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
             fatalError("mkdtemp failed")
         }
+        let mint = FakeMint.start()
         let yaml = """
             server: {state_dir: \(dir)}
             upstream: {base_url: "http://127.0.0.1:9/v1", timeout_seconds: 2, forward_headers: ["x-mock-*"]}
-            cashu: {mints: ["http://127.0.0.1:9"]}
+            cashu: {mints: ["\(mint)"], mint_timeout_seconds: 2}
             pricing:
               btc_price: {usd_per_btc: 100000}
               overrides:
@@ -55,7 +58,7 @@ struct FuzzGateway {
             let (key, _) = try ledger.createKey(balanceMsat: 1_000_000_000)
             let pricing = try PricingAdmin(config: config).effectiveConfig()
             let services = GatewayServices(config: config, pricing: pricing, ledger: ledger)
-            return FuzzGateway(handler: GatewayHandler(services: services), key: key)
+            return FuzzGateway(handler: GatewayHandler(services: services), key: key, mint: mint)
         } catch {
             fatalError("fuzz gateway: \(error)")
         }
