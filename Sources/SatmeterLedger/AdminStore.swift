@@ -1,8 +1,10 @@
 /// The admin login's state: the password hash, sessions (stored by the hash of their id, so a
 /// copy of the database opens no session) and failed-login counters per scope.
-extension Ledger {
+public struct AdminStore: LedgerStore {
+    package let connection: LedgerConnection
+
     public func adminPasswordHash() throws(LedgerError) -> String? {
-        try run("SELECT value FROM meta WHERE name = 'admin_password_hash'").first?.optionalText(0)
+        try run("SELECT value FROM meta WHERE name = 'admin_password_hash'").first?.optionalText("value")
     }
 
     /// Replaces the password hash and ends every session, together.
@@ -24,7 +26,7 @@ extension Ledger {
     /// A live session's CSRF token and expiry.
     public func adminSession(idHash: String, now: Int64) throws(LedgerError) -> (csrfToken: String, expiresAt: Int64)? {
         try run("SELECT csrf_token, expires_at FROM admin_sessions WHERE id_hash = ? AND expires_at > ?", [.text(idHash), .integer(now)])
-            .first.map { ($0.text(0), $0.int(1)) }
+            .first.map { row throws(LedgerError) in (try row.text("csrf_token"), try row.int("expires_at")) }
     }
 
     public func deleteAdminSession(idHash: String) throws(LedgerError) {
@@ -39,9 +41,11 @@ extension Ledger {
             var rows: [(scope: String, max: Int, failures: Int64, windowStart: Int64)] = []
             for (scope, maxFailures) in scopes {
                 let row = try run("SELECT failures, window_start, locked_until FROM admin_login_failures WHERE scope = ?", [.text(scope)]).first
-                if let row, row.int(2) > now { return row.int(2) - now }
-                let fresh = row == nil || now - row!.int(1) >= lockoutSeconds
-                rows.append((scope, maxFailures, fresh ? 0 : row!.int(0), fresh ? now : row!.int(1)))
+                let lockedUntil = try row?.int("locked_until") ?? 0
+                if lockedUntil > now { return lockedUntil - now }
+                let windowStart = try row?.int("window_start")
+                let fresh = windowStart.map { now - $0 >= lockoutSeconds } ?? true
+                rows.append((scope, maxFailures, fresh ? 0 : try row?.int("failures") ?? 0, fresh ? now : windowStart ?? now))
             }
             for row in rows {
                 let failures = row.failures + 1

@@ -17,9 +17,9 @@ public struct WalletAudit {
     }
 
     public func run() throws -> JSON {
-        let totals = try ledger.totals()
-        let unspent = try ledger.allProofs(state: "unspent")
-        let pending = try ledger.pendingOperations()
+        let totals = try ledger.reports.totals()
+        let unspent = try ledger.wallet.allProofs(state: "unspent")
+        let pending = try ledger.wallet.pendingOperations()
         var confirmedSat: Int64 = 0
         var notUnspentAtMint: Int64 = 0
         let session = http
@@ -36,9 +36,9 @@ public struct WalletAudit {
                 if state == .unspent { confirmedSat += proof.amount } else { notUnspentAtMint += proof.amount }
             }
         }
-        let payouts = try ledger.payoutTotalMsat()
+        let payouts = try ledger.wallet.payoutTotalMsat()
         let expectedMsat = totals.owedMsat + totals.earnedMsat - totals.grantedMsat - payouts
-        let walletMsat = confirmedSat * 1000
+        let walletMsat = Sat(confirmedSat).msat?.value ?? Int64.max
         return [
             "consistent": .bool(walletMsat == expectedMsat && notUnspentAtMint == 0 && pending.isEmpty),
             "wallet_unspent_msat": .int(walletMsat),

@@ -245,7 +245,7 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
-            try admin.ledger.setDisabled(accountID: id, !enable)
+            try admin.ledger.accounts.setDisabled(accountID: id, !enable)
         }
     }
 }

@@ -38,18 +38,18 @@ final class StreamRelay {
     }
 
     func run(_ request: HTTPRequest, idleTimeout: Double) {
-        let fcgi = exchange.fcgi
+        let io = exchange.io
         let sink = CurlSession.Sink(
             onHead: { [self] status, headers in
                 upstreamStatus = status
                 upstreamRetryAfter = headers.first { $0.0.lowercased() == "retry-after" }?.1
                 guard (200..<300).contains(status) else { return true }
                 streaming = true
-                fcgi.writeHead(status: 200, headers: [
+                io.writeHead(status: 200, headers: [
                     ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
                     ("X-Accel-Buffering", "no"), ("X-Request-Id", exchange.requestID),
                 ])
-                return fcgi.flush()
+                return io.flush()
             },
             onData: { [self] bytes in
                 guard streaming else {
@@ -59,7 +59,7 @@ final class StreamRelay {
                 for event in splitter.feed(bytes) where !relay(event) { return false }
                 return !splitter.isOverflowing
             },
-            shouldAbort: { fcgi.peerHasClosed() })
+            shouldAbort: { io.peerHasClosed() })
 
         var failure: HTTPFetchError?
         let started = Clock.monotonicMillis()
@@ -93,17 +93,17 @@ final class StreamRelay {
                         var stripped = json
                         stripped.remove("usage")
                         if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
-                        return exchange.fcgi.write("data: " + stripped.serialized + "\n\n") && exchange.fcgi.flush()
+                        return exchange.io.write("data: " + stripped.serialized + "\n\n") && exchange.io.flush()
                     }
                 }
                 if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
             }
         }
-        return exchange.fcgi.write(event) && exchange.fcgi.flush()
+        return exchange.io.write(event) && exchange.io.flush()
     }
 
     private func finish(failure: HTTPFetchError?) {
-        let fcgi = exchange.fcgi
+        let io = exchange.io
         guard streaming else {
             // Nothing reached the client yet: a plain error response, and no charge.
             settler.release(because: failure.map { "upstream \($0)" } ?? "upstream status \(upstreamStatus)")
@@ -119,7 +119,7 @@ final class StreamRelay {
             }
             return
         }
-        if fcgi.clientGone || fcgi.peerHasClosed() {
+        if io.clientGone || io.peerHasClosed() {
             // The client left: charge what the upstream produced for it until then.
             exchange.record.errorCode = "client_disconnected"
             settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
@@ -130,9 +130,9 @@ final class StreamRelay {
             settler.release(because: "stream ended early: \(failure.map { "\($0)" } ?? "no end marker")")
             let error = APIError.upstreamFailed("the upstream stream ended early")
             exchange.record.errorCode = error.code
-            fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
+            io.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
             writeChange()
-            fcgi.flush()
+            io.flush()
             return
         }
         let headers = settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
@@ -141,16 +141,16 @@ final class StreamRelay {
             let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
             summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
         }
-        fcgi.write(": satmeter " + summary.serialized + "\n\n")
-        fcgi.write("data: [DONE]\n\n")
+        io.write(": satmeter " + summary.serialized + "\n\n")
+        io.write("data: [DONE]\n\n")
         writeChange()
-        fcgi.flush()
+        io.flush()
     }
 
     private func writeChange() {
         guard let change = settler.change else { return }
         let event: JSON = ["token": .string(change.token), "amount": .int(Int64(change.amountSat)), "unit": "sat", "mint": .string(change.mint)]
-        exchange.fcgi.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
+        exchange.io.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
     }
 }
 

@@ -13,7 +13,7 @@ struct WalletEndpoints {
         let account = try payerAccount()
         var json = Self.describe(account)
         // A child key spends its parent's balance: that is what it has to spend.
-        if let parentID = account.parentID, let parent = try? handler.ledger.account(id: parentID) {
+        if let parentID = account.parentID, let parent = try? handler.ledger.accounts.account(id: parentID) {
             json.set("balance", .int(parent.balanceMsat))
             json.set("reserved", .int(parent.reservedMsat))
             json.set("shared_with_parent", true)
@@ -30,7 +30,7 @@ struct WalletEndpoints {
         do { try wallet.verifyBeforeWriting(token) } catch { throw error.apiError }
         let key: String
         let account: Account
-        do { (key, account) = try ledger.createKey(balanceMsat: 0) } catch { throw error.apiError }
+        do { (key, account) = try ledger.accounts.createKey(balanceMsat: 0) } catch { throw error.apiError }
         do {
             try wallet.receive(token, creditAccountID: account.id, requestID: exchange.requestID)
         } catch {
@@ -44,9 +44,9 @@ struct WalletEndpoints {
             }
             if NodeWallet.isFinalRefusal(error) {
                 // The mint refused the token: the key nobody was told goes, with the failed attempt.
-                _ = try? ledger.forgetRefusedReceive(inputKey: TokenAccount.receiveKey(token), accountID: account.id)
+                _ = try? ledger.wallet.forgetRefusedReceive(inputKey: TokenAccount.receiveKey(token), accountID: account.id)
             } else {
-                try? ledger.setDisabled(accountID: account.id, true)  // an empty key nobody knows; kept for the books
+                try? ledger.accounts.setDisabled(accountID: account.id, true)  // an empty key nobody knows; kept for the books
             }
             throw error.apiError
         }
@@ -62,7 +62,7 @@ struct WalletEndpoints {
         do { try wallet.verifyBeforeWriting(token) } catch { throw error.apiError }
         let credited: Int64
         do { credited = try wallet.receive(token, creditAccountID: account.id, requestID: exchange.requestID) } catch {
-            if NodeWallet.isFinalRefusal(error) { _ = try? handler.ledger.forgetRefusedReceive(inputKey: TokenAccount.receiveKey(token), accountID: nil) }
+            if NodeWallet.isFinalRefusal(error) { _ = try? handler.ledger.wallet.forgetRefusedReceive(inputKey: TokenAccount.receiveKey(token), accountID: nil) }
             throw error.apiError
         }
         let after = try reload(account.id)
@@ -115,7 +115,7 @@ struct WalletEndpoints {
         }
         guard let text else { return try handler.authenticate(exchange, allowExpired: true) }
         let token = try PaymentGate.readToken(text)
-        let account = try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(keyHash: TokenAccount.keyHash(token)) },
+        let account = try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(keyHash: TokenAccount.keyHash(token)) },
                                                   orElse: .notFound("this token was never used here"))
         // A disabled token account is frozen like a disabled key: it cannot cash out.
         if account.disabled { throw .keyDisabled }
@@ -139,11 +139,11 @@ struct WalletEndpoints {
     }
 
     private func lastSentToken(accountID: Int64) throws(APIError) -> String? {
-        do { return try handler.ledger.lastSentToken(accountID: accountID) } catch { throw error.apiError }
+        do { return try handler.ledger.wallet.lastSentToken(accountID: accountID) } catch { throw error.apiError }
     }
 
     private func reload(_ id: Int64) throws(APIError) -> Account {
-        try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(id: id) }, orElse: .invalidAPIKey)
+        try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(id: id) }, orElse: .invalidAPIKey)
     }
 
     static func describe(_ account: Account) -> JSON {

@@ -1,6 +1,6 @@
 /// Undoing what an unauthenticated request wrote before the mint refused its token, so a forged
 /// token leaves no account, key or operation behind (nothing later answers for it).
-extension Ledger {
+extension WalletStore {
     /// Deletes the failed receive attempts for `inputKey` and, if `accountID` never held money
     /// (no ledger row, reservation, live operation or child), that account too. Anything still
     /// referring to the account keeps it (the foreign keys refuse the delete); returns whether it went.

@@ -8,19 +8,19 @@ import SatmeterSupport
 ///   A child's own total counts against its own limit; a parent's counts the whole family,
 ///   since every hold of a child is taken from the parent's balance.
 struct KeyPolicy {
-    let ledger: Ledger
+    let accounts: AccountStore
     let now: Int64
 
     /// The account whose balance pays for `keyID`'s request: the key itself, or its parent.
     func payingAccount(keyID: Int64, amountMsat: Int64, model: String?) throws(LedgerError) -> Int64 {
-        guard let key = try ledger.account(id: keyID) else { throw .unknownAccount }
+        guard let key = try accounts.account(id: keyID) else { throw .unknownAccount }
         if let model, !key.allows(model: model) { throw .modelNotAllowed(model) }
         if let limit = key.spendLimitMsat {
             let held = key.parentID == nil ? key.reservedMsat : try heldMsat(keyID: keyID)
             guard key.totalSpentMsat + held + amountMsat <= limit else { throw .spendingLimitReached(limitMsat: limit) }
         }
         guard let parentID = key.parentID else { return keyID }
-        guard let parent = try ledger.account(id: parentID) else { throw .unknownAccount }
+        guard let parent = try accounts.account(id: parentID) else { throw .unknownAccount }
         if parent.disabled { throw .keyDisabled }
         if parent.isExpired(at: now) { throw .keyExpired }
         if let model, !parent.allows(model: model) { throw .modelNotAllowed(model) }
@@ -32,13 +32,13 @@ struct KeyPolicy {
 
     /// What a child key holds right now (its holds sit on its parent's balance).
     private func heldMsat(keyID: Int64) throws(LedgerError) -> Int64 {
-        try ledger.run("SELECT COALESCE(SUM(amount_msat), 0) FROM reservations WHERE key_account_id = ? AND state = 'held'",
-                       [.integer(keyID)]).first?.int(0) ?? 0
+        try accounts.run("SELECT COALESCE(SUM(amount_msat), 0) AS held FROM reservations WHERE key_account_id = ? AND state = 'held'",
+                       [.integer(keyID)]).first?.int("held") ?? 0
     }
 }
 
 /// The operator's key settings: expiry, limit, models, refund address, label, child keys.
-extension Ledger {
+extension AccountStore {
     /// A key that spends `parentID`'s balance, within its own limit and models. One level only:
     /// a child cannot have children, and a Cashu-token account cannot be a parent.
     public func createChildKey(parentID: Int64, label: String? = nil, spendLimitMsat: Int64? = nil, allowedModels: [String]? = nil,
@@ -98,7 +98,7 @@ extension Ledger {
         var filter = "WHERE (?1 IS NULL OR kind = ?1)"
         filter += " AND (?2 IS NULL OR CAST(id AS TEXT) = ?2 OR instr(lower(key_hint), lower(?2)) > 0 OR instr(lower(COALESCE(label, '')), lower(?2)) > 0)"
         let bindings: [SQLValue] = [.optional(kind?.rawValue), .optional(search.flatMap { $0.isEmpty ? nil : $0 })]
-        let total = try run("SELECT COUNT(*) FROM accounts \(filter)", bindings).first?.int(0) ?? 0
+        let total = try run("SELECT COUNT(*) AS total FROM accounts \(filter)", bindings).first?.int("total") ?? 0
         let page = try run("SELECT \(Account.columns) FROM accounts \(filter) ORDER BY id DESC LIMIT ?3 OFFSET ?4",
                            bindings + [.int(limit), .int(offset)]).map(Account.init)
         return (total, page)
@@ -135,14 +135,10 @@ extension Ledger {
 public enum RefundAddress {
     public static func isValid(_ text: String) -> Bool {
         guard (3...320).contains(text.utf8.count), !text.unicodeScalars.contains(where: { $0.value <= 0x20 }) else { return false }
-        if text.lowercased().hasPrefix("lnurl") { return text.utf8.allSatisfy { isAlphanumeric($0) } }
+        if LightningAddress.isLNURL(text) { return LightningAddress(lnurl: text) != nil }
         // One reading of Lightning addresses: the one payouts and refunds use (a loopback domain
         // with a port is accepted there, for a local LNURL server).
         guard let address = LightningAddress(text) else { return false }
         return address.isLoopback || (address.domain.contains(".") && !address.domain.hasPrefix(".") && !address.domain.hasSuffix("."))
-    }
-
-    private static func isAlphanumeric(_ c: UInt8) -> Bool {
-        (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
     }
 }
