@@ -11,7 +11,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from gateway_helpers import GATEWAY_CONFIG, audit, balance, raw_request, wallet_audit
+from gateway_helpers import GATEWAY_CONFIG, audit, balance, wallet_audit
+from http_client import raw_request
 from litellm_upstream import MOCK_REPLY, LiteLLMUpstream
 from servers import MintServer, NginxServer, SatmeterServer
 from test_hostile_money import (  # noqa: F401  (collected here again, with this module's fixtures)

@@ -23,7 +23,8 @@ from typing import Any, Callable, Iterator
 import pytest
 
 import cashu_token
-from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, raw_request, wallet_audit
+from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, wallet_audit
+from http_client import raw_request
 from servers import MintServer, NginxServer, SatmeterServer
 
 pytestmark = [pytest.mark.satmeter, pytest.mark.mint]
@@ -196,7 +197,7 @@ def test_x_cashu_change_pays_again_ten_times_then_the_wallet_takes_it(gateway: N
         response, raw = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
         assert response.status == 200, (round_, raw)
         token = response.getheader("X-Cashu")
-        assert token and token.startswith("cashuB"), (round_, response.getheaders())
+        assert token and token.startswith("cashuB"), (round_, response.header_list)
         values.append(cashu_token.value(token))
     assert all(later < earlier for earlier, later in zip(values, values[1:])), values
     new_wallet().receive(token)
@@ -289,8 +290,7 @@ def test_a_disabled_token_account_cannot_cash_out(gateway: NginxServer, satmeter
     assert response.status == 200, raw
     with sqlite3.connect(f"file:{satmeter.state_dir / 'satmeter.db'}?mode=ro", uri=True) as db:
         (account_id,) = db.execute("SELECT id FROM accounts WHERE kind = 'token' ORDER BY id DESC LIMIT 1").fetchone()
-    subprocess.run([str(satmeter.binary), "keys", "disable", str(account_id), *satmeter._common_args()],
-                   env=satmeter.env, check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+    satmeter.cli.run("keys", "disable", str(account_id))
     for path, body in (("/v1/wallet/refund", {}), ("/v1/wallet/withdraw", {"amount": 5})):
         response, raw = post(gateway, path, body, {"Authorization": f"Bearer {token}"})
         assert_openai_error(response, raw, 401, "key_disabled")
