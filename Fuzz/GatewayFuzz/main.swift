@@ -33,6 +33,7 @@ Fuzzer.run { bytes in
 }
 
 struct FuzzGateway {
+    nonisolated(unsafe) static var stateDirectory = ""
     let handler: GatewayHandler
     let key: String
     let mint: String
@@ -42,6 +43,8 @@ struct FuzzGateway {
         guard let dir = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }).map({ String(cString: $0) }) else {
             fatalError("mkdtemp failed")
         }
+        FuzzGateway.stateDirectory = dir
+        atexit { _ = system("rm -rf '\(FuzzGateway.stateDirectory)'") }  // libFuzzer ends with exit()
         let mint = FakeMint.start()
         let yaml = """
             server: {state_dir: \(dir)}
@@ -55,7 +58,7 @@ struct FuzzGateway {
         do {
             let config = try SatmeterConfig.parse(yaml: yaml, file: "fuzz.yaml")
             let ledger = try Ledger(path: config.databasePath)
-            let (key, _) = try ledger.createKey(balanceMsat: 1_000_000_000)
+            let (key, _) = try ledger.accounts.createKey(balanceMsat: 1_000_000_000)
             let pricing = try PricingAdmin(config: config).effectiveConfig()
             let services = GatewayServices(config: config, pricing: pricing, ledger: ledger)
             return FuzzGateway(handler: GatewayHandler(services: services), key: key, mint: mint)
