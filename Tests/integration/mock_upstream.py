@@ -39,11 +39,16 @@ equal to the mode's name:
                      non-streaming answer closes after half its Content-Length
     no-usage         a normal answer without any usage object
     drop-connection  the socket closes without any response
-    fail-401-leaky   401 whose message names an upstream account as OpenAI's do
-                     (a key fragment sk-…, an organization org-…, a project proj_…)
+    fail-429-leaky   429 whose message names the upstream account as OpenAI's do
+                     (an organization org-…, a project proj_…, a key fragment sk-…)
     total-usage-only usage with prompt_tokens and total_tokens, no completion_tokens
 
 Other request headers: X-Mock-Chunk-Delay (seconds between SSE chunks).
+
+Recorded transcripts: X-Mock-Transcript: NAME replays transcripts/NAME.json
+(see transcripts/README.md): a provider's answer byte for byte as its API
+reference shows it, with pauses, keep-alive comments, errors under 200, a close
+without [DONE] or a drop before the headers.
 
 If an API key is configured, every /v1/ request must carry
 "Authorization: Bearer <key>", else 401.
@@ -70,11 +75,12 @@ import threading
 import time
 
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Iterator
 
 BEHAVIORS = frozenset(
     {"fail-500", "fail-429", "slow", "garbage", "truncated-sse", "no-usage", "drop-connection",
-     "fail-401-leaky", "total-usage-only"}
+     "fail-429-leaky", "total-usage-only"}
 )
 DEFAULT_COMPLETION_TOKENS = 27
 DEFAULT_SLEEP_SECONDS = 2.0
@@ -153,6 +159,16 @@ def embedding_vector(text: str, dimensions: int) -> list[float]:
 def error_body(message: str, type_: str, code: str | None) -> Json:
     """OpenAI's error shape."""
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
+
+
+def load_transcript(name: str) -> Json:
+    """transcripts/NAME.json; NAME is a plain file name, never a path."""
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError("a transcript name is letters, digits, - and _")
+    return json.loads((TRANSCRIPTS / f"{name}.json").read_text())
 
 
 # --- recording ----------------------------------------------------------------
@@ -317,6 +333,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
         if path == "/v1/models" and method == "GET":
             return self._send_json(200, {"object": "list", "data": [_model(m) for m in MODELS]})
+        transcript = self.headers.get("X-Mock-Transcript")
+        if transcript is not None and method == "POST":
+            return self._replay(transcript, json.loads(raw or b"{}"))
         endpoint = {"/v1/chat/completions": "chat", "/v1/completions": "completions", "/v1/embeddings": "embeddings"}.get(path)
         if endpoint is None or method != "POST":
             return self._send_error(404, f"Unknown endpoint {method} {path}", "invalid_request_error", "not_found")
@@ -335,6 +354,47 @@ class _Handler(BaseHTTPRequestHandler):
             return self._embeddings(body, behavior)
         return self._generate(endpoint, body, behavior)
 
+    def _replay(self, name: str, body: Json) -> None:
+        """Answers with a recorded transcript's response (transcripts/README.md)."""
+        try:
+            response = load_transcript(name)["response"]
+        except (OSError, ValueError, KeyError) as exc:
+            return self._send_error(400, f"Unknown transcript {name}: {exc}", "invalid_request_error", "mock_transcript")
+        if response.get("reject_stream_options") and "stream_options" in body:
+            return self._send_error(400, "Unrecognized request argument supplied: stream_options",
+                                    "invalid_request_error", "unknown_parameter")
+        if response.get("drop_before_headers"):
+            raise _DropConnection()
+        status = int(response.get("status", 200))
+        headers = dict(response.get("headers") or {})
+        if "json" in response:
+            return self._send_json(status, response["json"], headers)
+        if "raw" in response:
+            return self._send_bytes(status, response["raw"].encode(), response.get("content_type", "text/html"), headers)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        for header, value in headers.items():
+            self.send_header(header, value)
+        self.end_headers()
+        for event in response["events"]:
+            if isinstance(event, dict):  # a pause, silent or with keep-alive comments
+                self._pause(float(event["pause"]), event.get("keepalive_every"))
+            else:
+                self._write_chunk(event.encode() + b"\n\n")
+        if response.get("end") == "drop":
+            raise _DropConnection()  # no terminating chunk: the body is cut
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        self.close_connection = response.get("end") == "close"
+
+    def _pause(self, seconds: float, keepalive_every: float | None) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, keepalive_every or left))
+            if keepalive_every and time.monotonic() < deadline:
+                self._write_chunk(b": keep-alive\n\n")
+
     def _authorized(self) -> bool:
         expected = self.server.api_key
         return expected is None or self.headers.get("Authorization") == f"Bearer {expected}"
@@ -345,8 +405,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(500, "The mock upstream failed (fail-500).", "server_error", None)
         elif behavior == "fail-429":
             self._send_error(429, "Rate limit reached (fail-429).", "requests", "rate_limit_exceeded", {"Retry-After": "1"})
-        elif behavior == "fail-401-leaky":
-            self._send_error(401, LEAKY_401_MESSAGE, "invalid_request_error", "invalid_api_key")
+        elif behavior == "fail-429-leaky":
+            self._send_error(429, LEAKY_429_MESSAGE, "requests", "rate_limit_exceeded", {"Retry-After": "1"})
         elif behavior == "garbage":
             self._send_bytes(200, b"<html>this is not JSON {{{", "application/json")
         elif behavior == "drop-connection":
@@ -483,9 +543,9 @@ class _Meta:
         return (json.dumps(chunk) for chunk in chunks)
 
 
-# What OpenAI answers for a wrong key, with the operator's identifiers in it.
-LEAKY_401_MESSAGE = ("Incorrect API key provided: sk-proj-Ab12****************************wxYZ. You can find your API key "
-                     "at https://platform.openai.com/account/api-keys. (organization org-Q7mX2bN9pL4kT1vR, project proj_8hJk3LmN0pQr)")
+# What OpenAI answers at a rate limit, with the operator's identifiers in it.
+LEAKY_429_MESSAGE = ("Rate limit reached for gpt-4o-mini in organization org-Q7mX2bN9pL4kT1vR (project proj_8hJk3LmN0pQr, "
+                     "key sk-proj-Ab12****wxYZ) on requests per min (RPM): Limit 3, Used 3, Requested 1.")
 
 
 def _model(name: str) -> Json:

@@ -314,10 +314,10 @@ def test_upstream_error_bodies_do_not_name_the_operators_account(gateway: NginxS
     key = create_key(1_000_000)["api_key"]
     for stream in (False, True):
         response, raw = post(gateway, "/v1/chat/completions", {**CHAT, "stream": stream},
-                             {"Authorization": f"Bearer {key}", "X-Mock-Behavior": "fail-401-leaky"})
-        error = assert_openai_error(response, raw, 401, "invalid_api_key")
+                             {"Authorization": f"Bearer {key}", "X-Mock-Behavior": "fail-429-leaky"})
+        error = assert_openai_error(response, raw, 429, "rate_limit_exceeded")
         text = json.dumps(error)
         for secret in ("sk-proj", "Ab12", "wxYZ", "org-", "Q7mX2bN9pL4kT1vR", "proj_", "8hJk3LmN0pQr"):
             assert secret not in text, (secret, text)
-        assert "Incorrect API key provided" in error["message"]
+        assert error["message"].startswith("Rate limit reached for gpt-4o-mini in organization "), error
     assert balance(gateway, key)["balance"] == 1_000_000

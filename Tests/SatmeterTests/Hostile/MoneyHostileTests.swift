@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func usageWithOnlyATotalChargesTheCompletion() {
-        #expect(UpstreamUsage(json: ["prompt_tokens": .int(10), "total_tokens": .int(250)]) == UpstreamUsage(promptTokens: 10, completionTokens: 240))
+        #expect(UpstreamUsage(json: ["prompt_tokens": .int(10), "total_tokens": .int(250)])?.completionTokens == 240)
         #expect(UpstreamUsage(json: ["prompt_tokens": .int(10), "completion_tokens": .int(5), "total_tokens": .int(15)])?.completionTokens == 5)
         #expect(UpstreamUsage(json: ["prompt_tokens": .int(10), "total_tokens": .int(3)])?.completionTokens == 0)
     }
