@@ -49,6 +49,8 @@ struct OpenAIProxy {
         exchange.record.resolvedPrice = quote.resolvedPrice
         exchange.record.provider = providers[0].name
         exchange.record.paymentRequiredMsat = quote.maxCostMsat
+        exchange.record.cohort = quote.cohort
+        exchange.record.clientRef = exchange.clientRef
 
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
         exchange.record.accountID = payer.account.id
