@@ -1,5 +1,6 @@
 import SatmeterCashu
 import SatmeterLedger
+import SatmeterSupport
 import SatmeterWallet
 
 /// Decides who pays for a request, and with what:
@@ -87,10 +88,13 @@ struct PaymentGate {
             // Check the value before taking the token, so a short payment costs the client nothing.
             let net: (total: UInt64, fee: UInt64)
             do { net = try wallet.netValue(of: token) } catch { throw error.apiError }
-            let value = Int64(net.total - net.fee) * 1000
-            guard value >= minimumMsat else {
-                let (required, overflow) = minimumMsat.addingReportingOverflow(Int64(net.fee) * 1000)
-                throw .tokenValueTooLow(valueMsat: value, requiredMsat: overflow ? .max : required)
+            // netValue bounded the token, so these fit; a figure that does not is refused, not trapped on.
+            guard let value = Sat(exactly: net.total - net.fee)?.msat, let fee = Sat(exactly: net.fee)?.msat else {
+                throw .invalidToken("the token's amounts are out of range")
+            }
+            guard value.value >= minimumMsat else {
+                let required = Msat(minimumMsat).adding(fee) ?? Msat(.max)
+                throw .tokenValueTooLow(valueMsat: value.value, requiredMsat: required.value)
             }
         }
         var account: Account
