@@ -154,11 +154,22 @@ def test_a_host_killed_mid_stream_is_swept_by_the_other_which_keeps_serving(host
         assert chunk, data
         data += chunk
     assert balance(hosts.nginx, key)["reserved"] > 0
-    owner = hosts.owners().pop()
-    victim = next(s for s in hosts.servers if f"pid:{s.proc.pid}:" in owner)
+    owner = hosts.owners().pop()  # pid:PID:START@HOST of the worker holding the stream
+    worker = int(owner.split(":")[1])
+    # The worker is the host's process or (under `serve`'s supervisor) its child.
+    parent = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    victim = next(s for s in hosts.servers if s.proc.pid in (worker, parent))
     survivor = next(s for s in hosts.servers if s is not victim)
     os.killpg(victim.proc.pid, signal.SIGKILL)
     victim.proc.popen.wait(timeout=5)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # its worker too (gone, or a zombie until reaped)
+        try:
+            if Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
     sock.close()
     # The survivor keeps serving (nginx moves on from the dead socket) ...
     assert [call(hosts.nginx, key) for _ in range(4)] == [200] * 4
