@@ -49,6 +49,7 @@ struct OpenAIProxy {
             throw GatewayHandler.map(error)
         }
 
+        CompletionLimit.write(into: &body, request: request, quote: quote, endpoint: endpoint)
         if request.stream {
             // Usage must come back in the stream, whatever the client asked for.
             var options = body["stream_options"] ?? [:]
@@ -91,7 +92,7 @@ struct OpenAIProxy {
             throw .upstreamFailed("the upstream answered with invalid JSON")
         }
         let reported = UpstreamUsage(json: json["usage"])
-        let usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(json["choices"] ?? json["data"] ?? .null))
+        let usage = reported ?? settler.estimate(outputTextBytes: GeneratedText.bytes(inChoices: json["choices"]))
         let headers = settler.settle(usage: usage, estimated: reported == nil)
         exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
     }
@@ -103,6 +104,8 @@ struct ProxiedRequest {
     var stream: Bool
     var clientWantsUsage: Bool
     var maxCompletionTokens: Int?
+    /// The client named `max_tokens` or `max_completion_tokens`; else satmeter writes the limit it reserved.
+    var clientLimitsCompletion: Bool
     var promptTokenBound: Int
 
     /// Far above any real model's output limit; larger values are a client error, not a price.
@@ -129,16 +132,23 @@ struct ProxiedRequest {
             guard let n = value.int64Value, n >= 1, n <= Int64(Self.completionTokenCeiling) else {
                 throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.completionTokenCeiling)")
             }
-            maxCompletionTokens = maxCompletionTokens.map { min($0, Int(n)) } ?? Int(n)
+            // Upstreams differ in which of the two they honour: reserve for the larger.
+            maxCompletionTokens = maxCompletionTokens.map { max($0, Int(n)) } ?? Int(n)
         }
+        clientLimitsCompletion = maxCompletionTokens != nil
         if endpoint == .embeddings { maxCompletionTokens = 0 }
         // Pricing reserves for at most `maxChoices`; a larger n would be served beyond what was reserved.
-        if let value = body["n"], value != .null {
+        for field in ["n", "best_of"] {
+            guard let value = body[field], value != .null else { continue }
             guard let n = value.int64Value, n >= 1, n <= Int64(Self.maxChoices) else {
-                throw .invalidRequest("'n' must be a whole number from 1 to \(Self.maxChoices)")
+                throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.maxChoices)")
             }
         }
-        promptTokenBound = PromptEstimate.upperBound(for: body)
+        promptTokenBound = try PromptEstimate.upperBound(for: body, model: model)
+        // Predicted output the model does not use is billed as completion tokens.
+        if let prediction = body["prediction"], let limit = maxCompletionTokens, endpoint != .embeddings {
+            maxCompletionTokens = PromptEstimate.adding(limit, PromptEstimate.textBytes(prediction))
+        }
     }
 }
 

@@ -85,7 +85,7 @@ final class StreamRelay {
                     // We asked for this chunk; a client that did not ask does not get it.
                     if !clientWantsUsage, json["choices"]?.arrayValue?.isEmpty ?? true { return true }
                 }
-                if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
+                outputTextBytes = PromptEstimate.adding(outputTextBytes, GeneratedText.bytes(inChoices: json["choices"]))
             }
         }
         return exchange.fcgi.write(event) && exchange.fcgi.flush()
