@@ -126,8 +126,8 @@ final class NodeWallet {
     /// Sends as much of the account's balance as possible after fees (change, refunds).
     /// Returns nil when less than one sat (after fees) is left.
     func sendAll(accountID: Int64, mint preferred: String?, requestID: String?) throws(WalletError) -> SentToken? {
-        guard let account = try? ledger.account(id: accountID) else { throw .storage("account missing") }
-        let budget = UInt64(max(0, account.balanceMsat / 1000))
+        guard let withdrawable = try? ledger.withdrawableMsat(accountID: accountID) else { throw .storage("account missing") }
+        let budget = UInt64(max(0, withdrawable / 1000))
         guard budget > 0 else { return nil }
         var amount = budget
         for _ in 0..<4 {

@@ -40,7 +40,7 @@ extension NodeWallet {
     @discardableResult
     func refundToLightning(_ account: Account) throws(PayoutError) -> PayoutResult {
         guard let text = account.refundAddress, let address = LightningAddress(text) else { throw .lnurl("no usable refund address") }
-        let budget = account.balanceMsat / 1000
+        let budget = ((try? ledger.withdrawableMsat(accountID: account.id)) ?? 0) / 1000
         var byMint: [String: Int64] = [:]
         for proof in (try? ledger.allProofs(state: "unspent")) ?? [] where config.trusts(proof.mint) { byMint[proof.mint, default: 0] += proof.amount }
         guard budget > 2, let mintURL = byMint.max(by: { $0.value < $1.value })?.key else { throw .nothingToPay }

@@ -37,6 +37,8 @@ public enum Gateway {
             GatewayHandler(services: services)
         }
         var lastSweep = Clock.now()
+        var lastHeartbeat: Int64 = 0
+        let sweepInterval = min(30, max(1, config.reservationTimeoutSeconds / 2))
         var lastPayout = Clock.now()
         let checkpointer = try? Database(path: config.databasePath)
         let admin = AdminHousekeeping(config: config)
@@ -46,7 +48,12 @@ public enum Gateway {
             checkpointer?.checkpoint()
             services.refreshPrices(now: now, last: &lastRefresh)
             admin.tick(ledger: ledger, services: services, now: now)
-            if now - lastSweep >= 30 {
+            if now - lastHeartbeat >= max(1, config.reservationTimeoutSeconds / 3) {
+                // This process is alive: its streams keep their reservations however long they run.
+                lastHeartbeat = now
+                do { try ledger.renewReservations(owner: services.owner, now: now) } catch { Log.error("renewing reservations failed: \(error)") }
+            }
+            if now - lastSweep >= sweepInterval {
                 lastSweep = now
                 sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
                 if config.cashu.enabled, let wallet = try? housekeeping.wallet() {
@@ -85,13 +92,13 @@ public enum Gateway {
         }
     }
 
-    /// Releases reservations whose worker process is gone, or that outlived the timeout.
+    /// Releases reservations whose worker process is gone, or whose heartbeat is older than the timeout.
     static func sweepAbandoned(_ ledger: Ledger, timeout: Int64) {
         do {
             let owners = Set(try ledger.heldReservations().map(\.owner)).filter { !ProcessIdentity.isAlive($0) }
             var released = 0
             for owner in owners { released += try ledger.releaseAbandoned(owner: owner) }
-            released += try ledger.releaseAbandoned(olderThan: Clock.now() - timeout)
+            released += try ledger.releaseStale(heartbeatBefore: Clock.now() - timeout)
             if released > 0 { Log.warning("released \(released) abandoned reservation(s)") }
         } catch {
             Log.error("sweeping abandoned reservations failed: \(error)")

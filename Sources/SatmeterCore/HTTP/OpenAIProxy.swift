@@ -63,7 +63,7 @@ struct OpenAIProxy {
                                           timeout: Double(upstream.timeoutSeconds))
         if request.stream {
             StreamRelay(handler: handler, exchange: exchange, settler: settler, clientWantsUsage: request.clientWantsUsage)
-                .run(upstreamRequest, idleTimeout: Double(upstream.streamIdleTimeoutSeconds))
+                .run(upstreamRequest, idleTimeout: Double(upstream.streamIdleTimeoutSeconds), maxSeconds: upstream.streamMaxSeconds)
         } else {
             try forward(upstreamRequest, settler: settler)
         }

@@ -26,6 +26,8 @@ final class StreamRelay {
     private var upstreamRetryAfter: String?
     private var errorBody: [UInt8] = []
     private var streaming = false
+    /// The stream ran past `upstream.stream_max_seconds` and was ended by us.
+    private var overLimit = false
 
     init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool) {
         self.handler = handler
@@ -34,8 +36,9 @@ final class StreamRelay {
         self.clientWantsUsage = clientWantsUsage
     }
 
-    func run(_ request: HTTPRequest, idleTimeout: Double) {
+    func run(_ request: HTTPRequest, idleTimeout: Double, maxSeconds: Int) {
         let fcgi = exchange.fcgi
+        let deadline = Clock.monotonicMillis() + Int64(maxSeconds) * 1000
         let sink = CurlSession.Sink(
             onHead: { [self] status, headers in
                 upstreamStatus = status
@@ -56,7 +59,10 @@ final class StreamRelay {
                 for event in splitter.feed(bytes) where !relay(event) { return false }
                 return !splitter.isOverflowing
             },
-            shouldAbort: { fcgi.peerHasClosed() })
+            shouldAbort: { [self] in
+                if Clock.monotonicMillis() > deadline { overLimit = true }
+                return overLimit || fcgi.peerHasClosed()
+            })
 
         var failure: HTTPFetchError?
         let started = Clock.monotonicMillis()
@@ -111,6 +117,16 @@ final class StreamRelay {
             // The client left: charge what the upstream produced for it until then.
             exchange.record.errorCode = "client_disconnected"
             settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
+            return
+        }
+        if overLimit {
+            // Ended by the overall limit: what was relayed is charged, and the stream says why.
+            let error = APIError.upstreamTimeout
+            exchange.record.errorCode = "stream_limit"
+            settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
+            fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
+            writeChange()
+            fcgi.flush()
             return
         }
         if usage == nil, !sawDone || failure != nil {

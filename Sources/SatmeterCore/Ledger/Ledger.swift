@@ -185,7 +185,8 @@ public final class Ledger: @unchecked Sendable {
             let balanceBefore = try run("SELECT balance_msat FROM accounts WHERE id = ?", [.integer(accountID)]).first?.int(0) ?? 0
             try run("""
                 UPDATE accounts SET reserved_msat = reserved_msat - ?1, balance_msat = balance_msat + ?2 - MIN(?6, balance_msat),
-                    total_spent_msat = total_spent_msat + ?3 + MIN(?6, balance_msat), last_used_at = ?4
+                    total_spent_msat = total_spent_msat + ?3 + MIN(?6, balance_msat), last_used_at = ?4,
+                    granted_unspent_msat = MAX(0, granted_unspent_msat - ?3 - MIN(?6, balance_msat))
                 WHERE id = ?5
                 """, [.integer(reserved), .integer(returned), .integer(withinReservation), .integer(now), .integer(accountID), .integer(above)])
             let collected = min(above, max(0, balanceBefore))
@@ -252,8 +253,9 @@ public final class Ledger: @unchecked Sendable {
     func creditInTransaction(accountID requested: Int64, amountMsat: Int64, kind: LedgerEntry.Kind, requestID: String?, note: String?) throws(LedgerError) {
         let accountID = try run("SELECT parent_id FROM accounts WHERE id = ?", [.integer(requested)]).first?.optionalInt(0) ?? requested
         try run("""
-            UPDATE accounts SET balance_msat = balance_msat + ?1, total_deposited_msat = total_deposited_msat + ?1 WHERE id = ?2
-            """, [.integer(amountMsat), .integer(accountID)])
+            UPDATE accounts SET balance_msat = balance_msat + ?1, total_deposited_msat = total_deposited_msat + ?1,
+                granted_unspent_msat = granted_unspent_msat + ?3 WHERE id = ?2
+            """, [.integer(amountMsat), .integer(accountID), .integer(kind == .grant ? amountMsat : 0)])
         guard db.changes == 1 else { throw .unknownAccount }
         try record(accountID, kind, amountMsat, requestID, note)
     }
