@@ -4,7 +4,7 @@
 /// Charging policy (what a client pays for):
 /// - upstream 2xx with usage: the priced usage (never more than the reservation);
 /// - upstream 2xx without usage (or a stream that ended without it): an estimate from the text
-///   actually returned, about 4 bytes a token, prompt from our own upper bound;
+///   actually generated (content, tool-call arguments, refusals; `TextTokens`), prompt from our own upper bound;
 /// - the client went away mid-stream: the same estimate over what was relayed before it left;
 /// - upstream 4xx, 5xx, timeout, unreachable, garbage, or a stream cut before its end: nothing.
 struct OpenAIProxy {
@@ -92,7 +92,7 @@ struct OpenAIProxy {
             throw .upstreamFailed("the upstream answered with invalid JSON")
         }
         let reported = UpstreamUsage(json: json["usage"])
-        let usage = reported ?? settler.estimate(outputTextBytes: GeneratedText.bytes(inChoices: json["choices"]))
+        let usage = reported ?? settler.estimate(completionTokens: GeneratedText.tokens(inChoices: json["choices"]))
         let headers = settler.settle(usage: usage, estimated: reported == nil)
         exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
     }
@@ -175,10 +175,10 @@ final class Settler {
     private var accountID: Int64 { payer.account.id }
 
     /// Usage when the upstream reported none: our prompt bound (in estimated tokens) and the
-    /// text that came back.
-    func estimate(outputTextBytes: Int) -> UpstreamUsage {
+    /// tokens estimated in the generated text that came back (`GeneratedText`).
+    func estimate(completionTokens: Int) -> UpstreamUsage {
         UpstreamUsage(promptTokens: PromptEstimate.tokens(inTextBytes: request.promptTokenBound),
-                      completionTokens: PromptEstimate.tokens(inTextBytes: outputTextBytes))
+                      completionTokens: completionTokens)
     }
 
     /// Charges the usage; returns the headers that tell the client what it paid (and its change).

@@ -21,7 +21,7 @@ final class StreamRelay {
     private var splitter = SSEEventSplitter()
     private var usage: UpstreamUsage?
     private var sawDone = false
-    private var outputTextBytes = 0
+    private var outputTokens = 0
     private var upstreamStatus = 0
     private var upstreamRetryAfter: String?
     private var errorBody: [UInt8] = []
@@ -91,7 +91,7 @@ final class StreamRelay {
                     // We asked for this chunk; a client that did not ask does not get it.
                     if !clientWantsUsage, json["choices"]?.arrayValue?.isEmpty ?? true { return true }
                 }
-                outputTextBytes = PromptEstimate.adding(outputTextBytes, GeneratedText.bytes(inChoices: json["choices"]))
+                outputTokens = PromptEstimate.adding(outputTokens, GeneratedText.tokens(inChoices: json["choices"]))
             }
         }
         return exchange.fcgi.write(event) && exchange.fcgi.flush()
@@ -116,14 +116,14 @@ final class StreamRelay {
         if fcgi.clientGone || fcgi.peerHasClosed() {
             // The client left: charge what the upstream produced for it until then.
             exchange.record.errorCode = "client_disconnected"
-            settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
+            settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
             return
         }
         if overLimit {
             // Ended by the overall limit: what was relayed is charged, and the stream says why.
             let error = APIError.upstreamTimeout
             exchange.record.errorCode = "stream_limit"
-            settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
+            settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
             fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
             writeChange()
             fcgi.flush()
@@ -139,7 +139,7 @@ final class StreamRelay {
             fcgi.flush()
             return
         }
-        let headers = settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
+        let headers = settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
         var summary: JSON = [:]
         for (name, value) in headers where name != "X-Cashu" {
             let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
