@@ -1,5 +1,5 @@
 import FuzzSupport
-import SatmeterCore
+import SatmeterCashu
 
 // The CBOR reader under cashuB tokens, and NUT-18 payment requests (`creqA…`).
 // Properties: the shortest-form encoding of a decoded item decodes to the same item and is never

@@ -1,5 +1,5 @@
 import FuzzSupport
-import SatmeterCore
+import SatmeterGateway
 
 // The YAML configuration (`satmeter serve --config`). Operator input rather than a client's, but a
 // start-up that crashes instead of naming the bad line is still a bug.

@@ -1,6 +1,6 @@
 import FuzzSupport
 import Glibc
-import SatmeterCore
+import SatmeterGateway
 
 // CGI parameters as libfcgi hands them over (`NAME=value`, NUL-separated here), header names and
 // values, and listen addresses.

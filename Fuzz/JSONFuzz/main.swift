@@ -1,5 +1,7 @@
 import FuzzSupport
-import SatmeterCore
+import SatmeterGateway
+import SatmeterPricing
+import SatmeterSupport
 
 // Request bodies as the gateway reads them: the JSON parser, the request checks and the price quote.
 // Input: an optional first line `METHOD /path` (default `POST /v1/chat/completions`), then the body.

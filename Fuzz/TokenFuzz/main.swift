@@ -1,5 +1,5 @@
 import FuzzSupport
-import SatmeterCore
+import SatmeterCashu
 
 // Cashu tokens as clients send them (`X-Cashu`, `Authorization: Bearer cashu…`): cashuA (V3, JSON)
 // and cashuB (V4, CBOR) text, and the binary `craw` form.

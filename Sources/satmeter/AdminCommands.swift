@@ -1,6 +1,8 @@
 import ArgumentParser
 import Glibc
-import SatmeterCore
+import SatmeterGateway
+import SatmeterPricing
+import SatmeterSupport
 
 /// `satmeter admin …`: the dashboard's own settings.
 struct AdminCommand: ParsableCommand {

@@ -1,6 +1,11 @@
 import ArgumentParser
 import Glibc
-import SatmeterCore
+import SatmeterApp
+import SatmeterGateway
+import SatmeterPricing
+import SatmeterSupport
+import SatmeterUpstream
+import SatmeterWallet
 
 @main
 struct Satmeter: ParsableCommand {
@@ -29,7 +34,7 @@ struct WalletCommand: ParsableCommand {
         func run() throws {
             let config = try common.load()
             let admin = try KeyAdmin(stateDirectory: config.stateDirectory)
-            let report = try WalletAudit(ledger: admin.ledger, config: config.cashu).run()
+            let report = try WalletAudit(ledger: admin.ledger, config: config.cashu, http: CurlSession()).run()
             print(report.serialized)
             if report["consistent"]?.boolValue != true { throw ExitCode(1) }
         }
@@ -75,7 +80,7 @@ struct PricingCommand: ParsableCommand {
         @Argument(help: "A price table YAML file (the format of `pricing/current.yaml` in the state directory).") var file: String
 
         func run() throws {
-            guard let text = SatmeterConfig.readFile(file) else { throw ValidationError("cannot read \(file)") }
+            guard let text = TextFile.read(file) else { throw ValidationError("cannot read \(file)") }
             let result = try PricingAdmin(config: try common.load()).apply(proposalYAML: text, file: file)
             print(result.changeNote.render())
             if !result.refused.isEmpty { throw ExitCode(2) }

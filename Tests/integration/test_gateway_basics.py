@@ -2,7 +2,7 @@
 
 These skip until the binary is built (.build/debug/satmeter or $SATMETER_BIN).
 They hold satmeter to the interface in Tests/integration/README.md and to the
-error vocabulary of Sources/SatmeterCore/HTTP/APIError.swift.
+error vocabulary of Sources/SatmeterGateway/HTTP/APIError.swift.
 """
 
 from __future__ import annotations

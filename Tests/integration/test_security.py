@@ -6,7 +6,7 @@
 - The state directory is 0700, every file in it 0600 and owned by the user satmeter runs as.
 - The FastCGI socket is never world-writable, and a config asking for that is refused at start.
 
-Timing-safe comparison is a unit test (Tests/SatmeterCoreTests/Hostile/SecurityTests.swift).
+Timing-safe comparison is a unit test (Tests/SatmeterTests/Hostile/SecurityTests.swift).
 Admin endpoints and sessions are not built yet, so they are not checked here.
 """
 

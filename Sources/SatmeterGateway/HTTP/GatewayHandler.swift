@@ -1,0 +1,180 @@
+import SatmeterLedger
+import SatmeterSupport
+import SatmeterUpstream
+import SatmeterWallet
+
+/// The per-thread request handler: routes each request to its endpoint and turns every thrown
+/// `APIError` into an OpenAI-shaped response, in one place.
+public final class GatewayHandler: FastCGIHandler {
+    package let services: GatewayServices
+    let curl = CurlSession()
+    private var openedWallet: NodeWallet?
+
+    public init(services: GatewayServices) {
+        self.services = services
+    }
+
+    public func handle(_ request: FastCGIRequest) {
+        let exchange = Exchange(request)
+        do {
+            try route(exchange)
+        } catch {
+            if !request.headersSent { exchange.send(error) } else { exchange.record.errorCode = error.code }
+        }
+        log(exchange)
+    }
+
+    /// Paid routes get a request-log record; free ones (model list, balance) do not.
+    private func log(_ exchange: Exchange) {
+        guard exchange.record.paymentMethod != nil || exchange.record.errorCode != nil else { return }
+        exchange.record.status = exchange.fcgi.status
+        // Unknown paths share one label, so clients cannot grow the metrics without bound.
+        if Endpoint(method: exchange.method, path: exchange.path).routeKey.isEmpty { exchange.record.route = "other" }
+        exchange.record.totalMillis = Clock.monotonicMillis() - exchange.startedAt
+        if services.requestLog.add(exchange.record) { services.requestLog.flush(into: ledger) }
+        if let path = services.config.admin.requestLogJSONL { RequestLogFile.append(exchange.record, to: path) }
+    }
+
+    private func route(_ exchange: Exchange) throws(APIError) {
+        let endpoint = Endpoint(method: exchange.method, path: exchange.path)
+        switch endpoint {
+        case .chatCompletions, .completions, .embeddings:
+            try OpenAIProxy(handler: self, exchange: exchange, endpoint: endpoint).run()
+        case .models:
+            listModels(exchange)
+        case .walletBalance:
+            try WalletEndpoints(handler: self, exchange: exchange).balance()
+        case .walletCreate:
+            try WalletEndpoints(handler: self, exchange: exchange).create()
+        case .walletTopup:
+            try WalletEndpoints(handler: self, exchange: exchange).topup()
+        case .walletWithdraw:
+            try WalletEndpoints(handler: self, exchange: exchange).withdraw()
+        case .walletRefund:
+            try WalletEndpoints(handler: self, exchange: exchange).refund()
+        case .metrics:
+            // nginx restricts /metrics to the operator's network (nginx/satmeter-locations.conf).
+            let text: String
+            do { text = try MetricsCatalog.render(ledger: ledger) } catch { throw error.apiError }
+            exchange.send(status: 200, body: Array(text.utf8), contentType: "text/plain; version=0.0.4")
+        case .admin:
+            // The dashboard's JSON API; it checks its own session and CSRF token (Admin/AdminAPI.swift).
+            try AdminAPI(handler: self, exchange: exchange).run()
+        case let .wrongMethod(method):
+            throw .methodNotAllowed(method)
+        case .unknown:
+            throw .notFound(exchange.path)
+        }
+    }
+
+    /// The process's ledger (one connection, shared by all threads).
+    var ledger: Ledger { services.ledger }
+
+    /// This thread's node wallet (shares the thread's ledger connection and HTTP session).
+    package func wallet() throws(APIError) -> NodeWallet {
+        if let openedWallet { return openedWallet }
+        let wallet = NodeWallet(ledger: ledger, config: services.config.cashu, keysets: services.keysets, http: curl)
+        openedWallet = wallet
+        return wallet
+    }
+
+    /// The account behind the request's bearer key; 401 when missing, unknown, disabled or expired.
+    /// An account the request path needs to exist: storage failures mapped once, a missing one
+    /// answered with `missing`.
+    func existingAccount(_ lookup: (Ledger) throws(LedgerError) -> Account?, orElse missing: APIError) throws(APIError) -> Account {
+        let found: Account?
+        do { found = try lookup(ledger) } catch { throw error.apiError }
+        guard let found else { throw missing }
+        return found
+    }
+
+    /// `allowExpired`: an expired key stops paying for requests, but its holder can still see and
+    /// take out what is left (balance, withdraw, refund).
+    func authenticate(_ exchange: Exchange, allowExpired: Bool = false) throws(APIError) -> Account {
+        guard let key = exchange.bearer else { throw .missingAPIKey }
+        return try authenticate(key: key, allowExpired: allowExpired)
+    }
+
+    func authenticate(key: String, allowExpired: Bool = false) throws(APIError) -> Account {
+        guard key.hasPrefix("sk-"), key.utf8.count <= 256 else { throw .invalidAPIKey }
+        let account = try existingAccount({ ledger throws(LedgerError) in try ledger.account(apiKey: key) }, orElse: .invalidAPIKey)
+        if account.disabled { throw .keyDisabled }
+        if !allowExpired, account.isExpired(at: Clock.now()) { throw .keyExpired }
+        return account
+    }
+
+    /// `GET /v1/models`: every model sold here with its price in USD and in sats (free, no key needed).
+    private func listModels(_ exchange: Exchange) {
+        exchange.send(status: 200, json: services.pricing.modelsListing())
+    }
+
+    static func upstreamHeaders(_ upstream: UpstreamConfig) -> [(String, String)] {
+        var headers = [("Content-Type", "application/json"), ("Accept-Encoding", "identity"), ("User-Agent", "satmeter/1")]
+        if !upstream.apiKey.isEmpty { headers.append(("Authorization", "Bearer \(upstream.apiKey)")) }
+        return headers
+    }
+}
+
+/// The API surface, decided from method and path alone.
+enum Endpoint: Equatable {
+    case chatCompletions, completions, embeddings, models, metrics
+    case walletBalance, walletCreate, walletTopup, walletWithdraw, walletRefund
+    case wrongMethod(String)
+    case unknown
+    case admin
+
+    init(method: String, path: String) {
+        if path.hasPrefix("/admin/api/") {
+            self = .admin
+            return
+        }
+        var normalized = path
+        while normalized.count > 1, normalized.hasSuffix("/") { normalized.removeLast() }
+        guard let (expected, endpoint) = Self.table[normalized] else {
+            self = .unknown
+            return
+        }
+        self = method == expected ? endpoint : .wrongMethod(method)
+    }
+
+    private static let table: [String: (String, Endpoint)] = [
+            "/v1/chat/completions": ("POST", .chatCompletions),
+            "/v1/completions": ("POST", .completions),
+            "/v1/embeddings": ("POST", .embeddings),
+            "/v1/models": ("GET", .models),
+            "/v1/wallet/balance": ("GET", .walletBalance),
+            "/v1/wallet": ("GET", .walletBalance),
+            "/v1/wallet/create": ("POST", .walletCreate),
+            "/v1/wallet/topup": ("POST", .walletTopup),
+            "/v1/wallet/withdraw": ("POST", .walletWithdraw),
+            "/v1/wallet/refund": ("POST", .walletRefund),
+            "/metrics": ("GET", .metrics),
+        ]
+
+    /// Route key as the pricing configuration names it.
+    var routeKey: String {
+        switch self {
+        case .chatCompletions: "POST /v1/chat/completions"
+        case .completions: "POST /v1/completions"
+        case .embeddings: "POST /v1/embeddings"
+        case .models: "GET /v1/models"
+        case .walletBalance: "GET /v1/wallet/balance"
+        case .walletCreate: "POST /v1/wallet/create"
+        case .walletTopup: "POST /v1/wallet/topup"
+        case .walletWithdraw: "POST /v1/wallet/withdraw"
+        case .walletRefund: "POST /v1/wallet/refund"
+        case .metrics: "GET /metrics"
+        case .wrongMethod, .unknown: ""
+        case .admin: "admin"
+        }
+    }
+
+    var upstreamPath: String {
+        switch self {
+        case .chatCompletions: "/chat/completions"
+        case .completions: "/completions"
+        case .embeddings: "/embeddings"
+        default: ""
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import SatmeterPricing
+import SatmeterSupport
+import SatmeterUpstream
+import SatmeterWallet
+
+/// The paid path: authenticate, price, reserve the maximum cost, call the upstream, then settle
+/// the actual cost from the reported usage and release the rest.
+///
+/// Charging policy (what a client pays for):
+/// - upstream 2xx with usage: the priced usage (never more than the reservation);
+/// - upstream 2xx without usage (or a stream that ended without it): an estimate from the text
+///   actually generated (content, tool-call arguments, refusals; `TextTokens`), prompt from our own upper bound;
+/// - the client went away mid-stream: the same estimate over what was relayed before it left;
+/// - upstream 4xx, 5xx, timeout, unreachable, garbage, or a stream cut before its end: nothing.
+struct OpenAIProxy {
+    let handler: GatewayHandler
+    let exchange: Exchange
+    let endpoint: Endpoint
+
+    private var services: GatewayServices { handler.services }
+    private var upstream: UpstreamConfig { services.config.upstream }
+
+    func run() throws(APIError) {
+        exchange.record.route = endpoint.routeKey
+        let gate = PaymentGate(handler: handler, exchange: exchange)
+        let credential = try gate.credential()
+        var body = try exchange.readJSONBody(limit: services.config.maxBodyBytes)
+        let request = try ProxiedRequest(body: body, endpoint: endpoint)
+        exchange.record.model = request.model
+        let headers = exchange.fcgi.httpHeaders
+        let quote: PriceQuote
+        do {
+            quote = try services.pricing.quote(PricingRequest(
+                route: endpoint.routeKey, model: request.model, headers: headers, body: body,
+                estimatedPromptTokens: request.promptTokenBound, maxCompletionTokens: request.maxCompletionTokens))
+        } catch { throw error.apiError }
+        exchange.record.pricingMode = quote.mode.rawValue
+        exchange.record.pricingSource = quote.source.rawValue
+        exchange.record.resolvedPrice = quote.resolvedPrice
+        exchange.record.provider = quote.upstream ?? "default"
+        exchange.record.paymentRequiredMsat = quote.maxCostMsat
+
+        let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
+        exchange.record.accountID = payer.account.id
+        exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
+        let ledger = handler.ledger
+        let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
+        do {
+            try ledger.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
+                               model: request.model)
+        } catch {
+            // A per-request token was received already: it all goes back as change.
+            settler.returnChange()
+            throw error.apiError
+        }
+
+        CompletionLimit.write(into: &body, request: request, quote: quote, endpoint: endpoint)
+        if request.stream {
+            // Usage must come back in the stream, whatever the client asked for.
+            var options = body["stream_options"] ?? [:]
+            if case .object = options {} else { options = [:] }
+            options.set("include_usage", true)
+            body.set("stream_options", options)
+        }
+        let forwarded = headers.filter { upstream.forwards($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let upstreamRequest = HTTPRequest(method: "POST", url: upstream.baseURL + endpoint.upstreamPath,
+                                          headers: GatewayHandler.upstreamHeaders(upstream) + forwarded, body: body.serializedBytes,
+                                          timeout: Double(upstream.timeoutSeconds))
+        if request.stream {
+            StreamRelay(handler: handler, exchange: exchange, settler: settler, clientWantsUsage: request.clientWantsUsage)
+                .run(upstreamRequest, idleTimeout: Double(upstream.streamIdleTimeoutSeconds), maxSeconds: upstream.streamMaxSeconds)
+        } else {
+            try forward(upstreamRequest, settler: settler)
+        }
+    }
+
+    /// Non-streaming: buffer the upstream answer, settle, then respond with the cost in headers.
+    private func forward(_ request: HTTPRequest, settler: Settler) throws(APIError) {
+        let response: HTTPResponse
+        let started = Clock.monotonicMillis()
+        do {
+            response = try handler.curl.send(request)
+            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
+            exchange.record.upstreamStatus = response.status
+        } catch {
+            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
+            settler.release(because: "upstream \(error)")
+            throw error.apiError
+        }
+        guard (200..<300).contains(response.status) else {
+            settler.release(because: "upstream status \(response.status)")
+            try exchange.relayUpstreamError(status: response.status, body: response.body, retryAfter: response.header("Retry-After"))
+            return
+        }
+        guard let json = try? JSON.parse(response.body), case .object = json else {
+            settler.release(because: "upstream sent invalid JSON")
+            throw .upstreamFailed("the upstream answered with invalid JSON")
+        }
+        let reported = UpstreamUsage(json: json["usage"])
+        let usage = reported ?? settler.estimate(completionTokens: GeneratedText.tokens(inChoices: json["choices"]))
+        let headers = settler.settle(usage: usage, estimated: reported == nil)
+        exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
+    }
+}
+
+/// What the proxy needs to know about a client's request body, validated.
+struct ProxiedRequest {
+    var model: String
+    var stream: Bool
+    var clientWantsUsage: Bool
+    var maxCompletionTokens: Int?
+    /// The client named `max_tokens` or `max_completion_tokens`; else satmeter writes the limit it reserved.
+    var clientLimitsCompletion: Bool
+    var promptTokenBound: Int
+
+    /// Far above any real model's output limit; larger values are a client error, not a price.
+    static let completionTokenCeiling = 10_000_000
+    /// OpenAI's own limit for `n`, and the most choices the pricing engine reserves for.
+    static let maxChoices = 128
+
+    init(body: JSON, endpoint: Endpoint) throws(APIError) {
+        guard let model = body["model"]?.stringValue else { throw .invalidRequest("'model' is required and must be a string") }
+        guard !model.isEmpty, model.utf8.count <= 256, !model.unicodeScalars.contains(where: { $0.value < 0x20 }) else {
+            throw .invalidRequest("'model' must be 1 to 256 printable characters")
+        }
+        self.model = model
+        switch body["stream"] {
+        case nil, .null?: stream = false
+        case let .bool(value)?: stream = value
+        default: throw .invalidRequest("'stream' must be a boolean")
+        }
+        if stream, endpoint == .embeddings { throw .invalidRequest("embeddings cannot be streamed") }
+        clientWantsUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
+        maxCompletionTokens = nil
+        for field in ["max_completion_tokens", "max_tokens"] {
+            guard let value = body[field], value != .null else { continue }
+            guard let n = value.int64Value, n >= 1, n <= Int64(Self.completionTokenCeiling) else {
+                throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.completionTokenCeiling)")
+            }
+            // Upstreams differ in which of the two they honour: reserve for the larger.
+            maxCompletionTokens = maxCompletionTokens.map { max($0, Int(n)) } ?? Int(n)
+        }
+        clientLimitsCompletion = maxCompletionTokens != nil
+        if endpoint == .embeddings { maxCompletionTokens = 0 }
+        // Pricing reserves for at most `maxChoices`; a larger n would be served beyond what was reserved.
+        for field in ["n", "best_of"] {
+            guard let value = body[field], value != .null else { continue }
+            guard let n = value.int64Value, n >= 1, n <= Int64(Self.maxChoices) else {
+                throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.maxChoices)")
+            }
+        }
+        promptTokenBound = try PromptEstimate.upperBound(for: body, model: model)
+        // Predicted output the model does not use is billed as completion tokens.
+        if let prediction = body["prediction"], let limit = maxCompletionTokens, endpoint != .embeddings {
+            maxCompletionTokens = PromptEstimate.adding(limit, PromptEstimate.textBytes(prediction))
+        }
+    }
+}
+
+/// Settles one request's reservation exactly once and reports the result as response headers.
+/// For a per-request token it also sends what is left back as change (`X-Cashu`).
+final class Settler {
+    let handler: GatewayHandler
+    let exchange: Exchange
+    let quote: PriceQuote
+    let request: ProxiedRequest
+    let payer: Payer
+    private(set) var done = false
+    /// The change token sent back, if any (streams write it as a final event).
+    private(set) var change: SentToken?
+
+    init(handler: GatewayHandler, exchange: Exchange, quote: PriceQuote, request: ProxiedRequest, payer: Payer) {
+        self.handler = handler
+        self.exchange = exchange
+        self.quote = quote
+        self.request = request
+        self.payer = payer
+    }
+
+    private var accountID: Int64 { payer.account.id }
+
+    /// Usage when the upstream reported none: our prompt bound (in estimated tokens) and the
+    /// tokens estimated in the generated text that came back (`GeneratedText`).
+    func estimate(completionTokens: Int) -> UpstreamUsage {
+        UpstreamUsage(promptTokens: PromptEstimate.tokens(inTextBytes: request.promptTokenBound),
+                      completionTokens: completionTokens)
+    }
+
+    /// Charges the usage; returns the headers that tell the client what it paid (and its change).
+    @discardableResult
+    func settle(usage: UpstreamUsage, estimated: Bool) -> [(String, String)] {
+        let ledger = handler.ledger
+        guard !done else { return [] }
+        done = true
+        let started = Clock.monotonicMillis()
+        let cost = quote.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens))
+        var charged = cost.totalMsat
+        do {
+            if let settlement = try ledger.settle(requestID: exchange.requestID, costMsat: cost.totalMsat) {
+                charged = settlement.chargedMsat
+                exchange.record.paymentSettled = true
+            }
+        } catch {
+            Log.error("request \(exchange.requestID): settlement failed, reservation left for the sweeper: \(error)")
+        }
+        exchange.record.settlementMillis = Clock.monotonicMillis() - started
+        exchange.record.promptTokens = usage.promptTokens
+        exchange.record.completionTokens = usage.completionTokens
+        exchange.record.usageEstimated = estimated
+        exchange.record.costMsat = charged
+        exchange.record.revenueMsat = charged
+        exchange.record.upstreamCostMsat = cost.upstreamCostMsat
+        var headers = [
+            ("X-Satmeter-Cost-Msat", String(charged)),
+            ("X-Satmeter-Prompt-Tokens", String(usage.promptTokens)),
+            ("X-Satmeter-Completion-Tokens", String(usage.completionTokens)),
+            ("X-Satmeter-Pricing-Source", quote.source.rawValue),
+        ]
+        if payer.perRequest {
+            returnChange()
+            if let change { headers.append(("X-Cashu", change.token)) }
+        } else if let balance = (try? ledger.account(id: payer.account.parentID ?? accountID))?.balanceMsat {
+            headers.append(("X-Satmeter-Balance-Msat", String(balance)))
+        }
+        return headers
+    }
+
+    /// Returns a whole reservation to the balance: the request failed, charge nothing. A
+    /// per-request payment goes back whole as change, on whatever response goes out.
+    func release(because reason: String) {
+        let ledger = handler.ledger
+        guard !done else { return }
+        done = true
+        do {
+            try ledger.release(requestID: exchange.requestID, note: String(reason.prefix(200)))
+        } catch {
+            Log.error("request \(exchange.requestID): release failed, reservation left for the sweeper: \(error)")
+        }
+        if payer.perRequest {
+            returnChange()
+            if let change { exchange.responseHeaders.append(("X-Cashu", change.token)) }
+        }
+    }
+
+    /// Sends a per-request token's remaining balance back as a token. If the mint cannot be
+    /// reached now, the balance stays with the token: `POST /v1/wallet/refund` returns it later.
+    func returnChange() {
+        guard payer.perRequest, change == nil, let wallet = try? handler.wallet() else { return }
+        do {
+            change = try wallet.sendAll(accountID: accountID, mint: TokenAccount.mint(of: payer.account), requestID: exchange.requestID)
+        } catch {
+            Log.warning("request \(exchange.requestID): change not sent now (\(error)); refundable with the original token")
+        }
+    }
+}
+
+extension Exchange {
+    /// Upstream 4xx are the client's own errors (bad parameter, rate limit): pass them on as they
+    /// are when they are OpenAI-shaped. Anything else becomes our 502. Either way nothing is charged.
+    func relayUpstreamError(status: Int, body: [UInt8], retryAfter: String?) throws(APIError) {
+        if (400..<500).contains(status), let json = try? JSON.parse(body), json["error"] != nil {
+            send(status: status, json: json, headers: retryAfter.map { [("Retry-After", $0)] } ?? [])
+            return
+        }
+        throw .upstreamFailed("status \(status)")
+    }
+}

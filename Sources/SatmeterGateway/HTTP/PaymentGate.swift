@@ -1,0 +1,161 @@
+import SatmeterCashu
+import SatmeterLedger
+import SatmeterWallet
+
+/// Decides who pays for a request, and with what:
+/// - `Authorization: Bearer sk-…`: an API key's balance;
+/// - `Authorization: Bearer cashuA…/cashuB…`: a Cashu token used as the key. Its first use redeems
+///   it into an account named after the token's proofs; later uses draw on that same balance;
+/// - `X-Cashu: cashuB…` (NUT-24): pays for this one request; change comes back in `X-Cashu`;
+/// - nothing: 401, or, when the node accepts ecash, 402 with a NUT-18 payment request.
+struct PaymentGate {
+    let handler: GatewayHandler
+    let exchange: Exchange
+
+    enum Credential {
+        case apiKey(String)
+        case bearerToken(String)
+        case perRequestToken(String)
+        case none
+    }
+
+    /// The credential the request carries, checked before the body is read.
+    func credential() throws(APIError) -> Credential {
+        if let xcashu = exchange.fcgi.param("HTTP_X_CASHU"), !xcashu.isEmpty {
+            guard handler.services.config.cashu.enabled else { throw .invalidRequest("This node does not accept ecash.") }
+            return .perRequestToken(xcashu)
+        }
+        guard let bearer = exchange.bearer else {
+            guard handler.services.config.cashu.enabled else { throw .missingAPIKey }
+            return .none
+        }
+        if bearer.hasPrefix("cashu") {
+            guard handler.services.config.cashu.enabled else { throw .invalidAPIKey }
+            return .bearerToken(bearer)
+        }
+        return .apiKey(bearer)
+    }
+
+    /// The account that pays, after pricing (a per-request token must cover `maxCostMsat`).
+    func payer(for credential: Credential, maxCostMsat: Int64, model: String) throws(APIError) -> Payer {
+        switch credential {
+        case let .apiKey(key):
+            return Payer(account: try handler.authenticate(key: key), perRequest: false)
+        case let .bearerToken(text):
+            let token = try parse(text)
+            let account = try redeem(token, requireUnused: false, minimumMsat: nil)
+            if account.disabled { throw .keyDisabled }
+            return Payer(account: account, perRequest: false)
+        case let .perRequestToken(text):
+            let token = try parse(text)
+            let account = try redeem(token, requireUnused: true, minimumMsat: maxCostMsat)
+            return Payer(account: account, perRequest: true)
+        case .none:
+            throw .paymentRequired(request: paymentRequest(maxCostMsat: maxCostMsat, model: model))
+        }
+    }
+
+    private func parse(_ text: String) throws(APIError) -> Token { try Self.readToken(text) }
+
+    /// The largest token taken: a token's amounts are only its sender's claim until the mint swaps
+    /// it, and they become msat balances (Int64) on the way. All the bitcoin there is fits.
+    static let maxTokenSats = UInt64(Int64.max / 1000)
+
+    /// A client's token, refused (400) before anything converts its amounts if they cannot be a balance.
+    static func readToken(_ text: String) throws(APIError) -> Token {
+        let token: Token
+        do { token = try Token.parse(text) } catch { throw .invalidToken(error.description) }
+        guard let total = try? token.totalAmount(), total <= maxTokenSats else {
+            throw .invalidToken("the token's amounts add up to more than \(maxTokenSats) sats")
+        }
+        return token
+    }
+
+    /// The account behind a token; redeems the token into it on first use.
+    /// `requireUnused`: a per-request payment may not reuse a token already redeemed.
+    private func redeem(_ token: Token, requireUnused: Bool, minimumMsat: Int64?) throws(APIError) -> Account {
+        let ledger = handler.ledger
+        let wallet = try handler.wallet()
+        let keyHash = TokenAccount.keyHash(token)
+        let existing: Account?
+        do { existing = try ledger.account(keyHash: keyHash) } catch { throw error.apiError }
+        if let existing, existing.totalDepositedMsat > 0 {
+            if requireUnused { throw .tokenAlreadySpent }
+            return existing
+        }
+        if let minimumMsat {
+            // Check the value before taking the token, so a short payment costs the client nothing.
+            let net: (total: UInt64, fee: UInt64)
+            do { net = try wallet.netValue(of: token) } catch { throw error.apiError }
+            let value = Int64(net.total - net.fee) * 1000
+            guard value >= minimumMsat else {
+                let (required, overflow) = minimumMsat.addingReportingOverflow(Int64(net.fee) * 1000)
+                throw .tokenValueTooLow(valueMsat: value, requiredMsat: overflow ? .max : required)
+            }
+        }
+        var account: Account
+        if let existing {
+            account = existing
+        } else {
+            do {
+                // The label keeps the token's mint: change and refunds go back from the same mint.
+                account = try ledger.createAccount(keyHash: keyHash, hint: TokenAccount.hint(token), kind: .token, label: token.mint)
+            } catch {
+                // Another request created it a moment ago: use that one.
+                guard let raced = try? ledger.account(keyHash: keyHash) else { throw error.apiError }
+                account = raced
+            }
+        }
+        do {
+            try wallet.receive(token, creditAccountID: account.id, requestID: exchange.requestID)
+        } catch {
+            if error == .alreadySpent || error == .inFlight, !requireUnused, let now = try? ledger.account(id: account.id), now.totalDepositedMsat > 0 {
+                return now  // a concurrent first use redeemed it into this same account
+            }
+            throw error.apiError
+        }
+        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(id: account.id) },
+                                           orElse: .internalError("account vanished"))
+    }
+
+    /// NUT-18 payment request for the 402: amount in sats covering the maximum cost and a typical
+    /// input fee, the unit, and the mints we accept.
+    func paymentRequest(maxCostMsat: Int64, model: String) -> String {
+        let config = handler.services.config.cashu
+        let sats = Self.requestSats(maxCostMsat: maxCostMsat)
+        let request = PaymentRequest(id: nil, amount: sats, unit: NodeWallet.unit, singleUse: true, mints: config.mints,
+                                     description: "satmeter: \(model)", transports: nil, lock: nil)
+        return request.encoded()
+    }
+
+    /// The cost in whole sats, rounded up, plus one. Pricing saturates at Int64.max msat (an absurd
+    /// BTC price), so this must not add before it divides.
+    static func requestSats(maxCostMsat: Int64) -> UInt64 {
+        let msat = UInt64(max(0, maxCostMsat))
+        return msat / 1000 + (msat % 1000 == 0 ? 1 : 2)
+    }
+}
+
+struct Payer {
+    var account: Account
+    /// Paid by an `X-Cashu` token for this request only: the rest goes back as change.
+    var perRequest: Bool
+}
+
+/// Accounts that belong to a Cashu token rather than an API key.
+enum TokenAccount {
+    /// Named after the token's proofs, so the same proofs in any encoding reach the same account.
+    static func keyHash(_ token: Token) -> String {
+        "cashu:" + StoredProof.inputKey(token.proofs.map { StoredProof(mint: token.mint, keysetID: $0.keysetID, amount: Int64($0.amount), secret: $0.secret, c: $0.C) })
+    }
+
+    /// The mint a token account was paid from (kept in its label); nil for API keys, whose
+    /// label is the operator's.
+    static func mint(of account: Account) -> String? {
+        account.kind == .token ? account.label : nil
+    }
+
+    static func hint(_ token: Token) -> String {
+        "cashu \((try? token.totalAmount()) ?? 0) sat"
+    }
+}

@@ -1,0 +1,168 @@
+import SatmeterSupport
+import SatmeterUpstream
+
+/// Relays an upstream SSE stream to the client event by event, flushing each one through nginx
+/// as it arrives, while watching for the `usage` chunk that prices the request.
+///
+/// The upstream's `data: [DONE]` is held back until the request is settled, so a client that
+/// has seen the end of its stream also sees its final balance. Before it, a comment line
+/// `: satmeter {"cost_msat":…,"balance_msat":…}` carries the cost (SSE clients ignore comments).
+///
+/// A stream paid with `X-Cashu` gets its change after `[DONE]`, as one more event that SDKs never
+/// parse (they stop at `[DONE]`) and raw SSE clients can read:
+///
+///     event: cashu-change
+///     data: {"token":"cashuB…","amount":12,"unit":"sat","mint":"https://…"}
+///
+/// If it cannot be sent (mint down), `POST /v1/wallet/refund` with the original token returns it.
+final class StreamRelay {
+    private let handler: GatewayHandler
+    private let exchange: Exchange
+    private let settler: Settler
+    private let clientWantsUsage: Bool
+
+    private var splitter = SSEEventSplitter()
+    private var usage: UpstreamUsage?
+    private var sawDone = false
+    private var outputTokens = 0
+    private var upstreamStatus = 0
+    private var upstreamRetryAfter: String?
+    private var errorBody: [UInt8] = []
+    private var streaming = false
+    /// The stream ran past `upstream.stream_max_seconds` and was ended by us.
+    private var overLimit = false
+
+    init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool) {
+        self.handler = handler
+        self.exchange = exchange
+        self.settler = settler
+        self.clientWantsUsage = clientWantsUsage
+    }
+
+    func run(_ request: HTTPRequest, idleTimeout: Double, maxSeconds: Int) {
+        let fcgi = exchange.fcgi
+        let deadline = Clock.monotonicMillis() + Int64(maxSeconds) * 1000
+        let sink = CurlSession.Sink(
+            onHead: { [self] status, headers in
+                upstreamStatus = status
+                upstreamRetryAfter = headers.first { $0.0.lowercased() == "retry-after" }?.1
+                guard (200..<300).contains(status) else { return true }
+                streaming = true
+                fcgi.writeHead(status: 200, headers: [
+                    ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
+                    ("X-Accel-Buffering", "no"), ("X-Request-Id", exchange.requestID),
+                ])
+                return fcgi.flush()
+            },
+            onData: { [self] bytes in
+                guard streaming else {
+                    if errorBody.count < 65_536 { errorBody.append(contentsOf: bytes) }
+                    return true
+                }
+                for event in splitter.feed(bytes) where !relay(event) { return false }
+                return !splitter.isOverflowing
+            },
+            shouldAbort: { [self] in
+                if Clock.monotonicMillis() > deadline { overLimit = true }
+                return overLimit || fcgi.peerHasClosed()
+            })
+
+        var failure: HTTPFetchError?
+        let started = Clock.monotonicMillis()
+        defer {
+            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
+            exchange.record.upstreamStatus = upstreamStatus
+        }
+        do {
+            _ = try handler.curl.perform(request, limits: .init(connectTimeout: 5, idleTimeout: idleTimeout), sink: sink)
+        } catch {
+            failure = error
+        }
+        finish(failure: failure)
+    }
+
+    /// Passes one event on; false when the client is gone.
+    private func relay(_ event: [UInt8]) -> Bool {
+        if let data = SSEEventSplitter.data(of: event) {
+            if data == "[DONE]" {
+                sawDone = true
+                return true
+            }
+            if let json = try? JSON.parse(data) {
+                if let reported = UpstreamUsage(json: json["usage"]) {
+                    usage = reported
+                    // We asked for this chunk; a client that did not ask does not get it.
+                    if !clientWantsUsage, json["choices"]?.arrayValue?.isEmpty ?? true { return true }
+                }
+                outputTokens = PromptEstimate.adding(outputTokens, GeneratedText.tokens(inChoices: json["choices"]))
+            }
+        }
+        return exchange.fcgi.write(event) && exchange.fcgi.flush()
+    }
+
+    private func finish(failure: HTTPFetchError?) {
+        let fcgi = exchange.fcgi
+        guard streaming else {
+            // Nothing reached the client yet: a plain error response, and no charge.
+            settler.release(because: failure.map { "upstream \($0)" } ?? "upstream status \(upstreamStatus)")
+            if let failure {
+                exchange.send(failure.apiError)
+                return
+            }
+            do {
+                try exchange.relayUpstreamError(status: upstreamStatus, body: errorBody, retryAfter: upstreamRetryAfter)
+            } catch {
+                exchange.send(error)
+            }
+            return
+        }
+        if fcgi.clientGone || fcgi.peerHasClosed() {
+            // The client left: charge what the upstream produced for it until then.
+            exchange.record.errorCode = "client_disconnected"
+            settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
+            return
+        }
+        if overLimit {
+            // Ended by the overall limit: what was relayed is charged, and the stream says why.
+            let error = APIError.upstreamTimeout
+            exchange.record.errorCode = "stream_limit"
+            settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
+            fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
+            writeChange()
+            fcgi.flush()
+            return
+        }
+        if usage == nil, !sawDone || failure != nil {
+            // Cut off before its end: a failure, charged nothing, and said so in the stream.
+            settler.release(because: "stream ended early: \(failure.map { "\($0)" } ?? "no end marker")")
+            let error = APIError.upstreamFailed("the upstream stream ended early")
+            exchange.record.errorCode = error.code
+            fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
+            writeChange()
+            fcgi.flush()
+            return
+        }
+        let headers = settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
+        var summary: JSON = [:]
+        for (name, value) in headers where name != "X-Cashu" {
+            let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
+            summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
+        }
+        fcgi.write(": satmeter " + summary.serialized + "\n\n")
+        fcgi.write("data: [DONE]\n\n")
+        writeChange()
+        fcgi.flush()
+    }
+
+    private func writeChange() {
+        guard let change = settler.change else { return }
+        let event: JSON = ["token": .string(change.token), "amount": .int(Int64(change.amountSat)), "unit": "sat", "mint": .string(change.mint)]
+        exchange.fcgi.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
+    }
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
+}

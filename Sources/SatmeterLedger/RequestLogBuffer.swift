@@ -1,0 +1,47 @@
+import Synchronization
+import SatmeterSupport
+
+/// Request-log records waiting to be written. Worker threads add a record as each request ends;
+/// the process's housekeeping writes them (and their metric counters) in one transaction about
+/// once a second, and at shutdown. A process killed outright loses at most that second of log
+/// records; balances never depend on them.
+public final class RequestLogBuffer: Sendable {
+    private let pending = Mutex<[RequestRecord]>([])
+    /// Past this many waiting records a worker writes them itself rather than grow the buffer.
+    let highWater: Int
+
+    public init(highWater: Int = 5_000) {
+        self.highWater = highWater
+    }
+
+    /// Adds a record; returns true when the buffer is past its high-water mark and should be flushed.
+    public func add(_ record: RequestRecord) -> Bool {
+        pending.withLock { records in
+            records.append(record)
+            return records.count >= highWater
+        }
+    }
+
+    /// Writes everything waiting. On failure the records are kept for the next try.
+    public func flush(into ledger: Ledger) {
+        let batch = pending.withLock { records in
+            defer { records.removeAll(keepingCapacity: true) }
+            return records
+        }
+        // Small transactions: the connection is shared with the request path, which waits for
+        // each one; a second's worth of records in one go would stall requests for milliseconds.
+        var start = 0
+        while start < batch.count {
+            let chunk = Array(batch[start..<min(batch.count, start + 100)])
+            do { try ledger.append(chunk) } catch {
+                let unwritten = Array(batch[start...])
+                Log.warning("request log: \(unwritten.count) record(s) not written yet: \(error)")
+                pending.withLock { records in
+                    if records.count < highWater * 4 { records.insert(contentsOf: unwritten, at: 0) }
+                }
+                return
+            }
+            start += 100
+        }
+    }
+}
