@@ -1,5 +1,8 @@
 import Testing
-@testable import SatmeterCore
+@testable import SatmeterCashu
+@testable import SatmeterGateway
+@testable import SatmeterPricing
+@testable import SatmeterSupport
 
 /// Issue 10, point 2: what is reserved bounds what the upstream bills, input by input.
 @Suite struct ReservationBoundTests {

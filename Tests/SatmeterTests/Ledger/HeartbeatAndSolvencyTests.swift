@@ -1,5 +1,5 @@
 import Testing
-@testable import SatmeterCore
+@testable import SatmeterLedger
 
 @Suite struct HeartbeatAndSolvencyTests {
     /// Issue 10, point 6: a renewed reservation outlives the timeout; a stale one is released.
