@@ -34,25 +34,25 @@ public struct Account: Sendable, Equatable {
         parent_id, spend_limit_msat, allowed_models, refund_address
         """
 
-    init(_ row: Row) {
-        id = row.int(0)
-        hint = row.text(1)
-        kind = Kind(rawValue: row.text(2)) ?? .key
-        label = row.optionalText(3)
-        balanceMsat = row.int(4)
-        reservedMsat = row.int(5)
-        totalDepositedMsat = row.int(6)
-        totalSpentMsat = row.int(7)
-        totalWithdrawnMsat = row.int(8)
-        requestCount = row.int(9)
-        createdAt = row.int(10)
-        lastUsedAt = row.optionalInt(11)
-        expiresAt = row.optionalInt(12)
-        disabled = row.int(13) != 0
-        parentID = row.optionalInt(14)
-        spendLimitMsat = row.optionalInt(15)
-        allowedModels = row.optionalText(16).map(Self.parseModels)
-        refundAddress = row.optionalText(17)
+    init(_ row: Row) throws(LedgerError) {
+        id = try row.int("id")
+        hint = try row.text("key_hint")
+        kind = try row.value(Kind.self, "kind")
+        label = try row.optionalText("label")
+        balanceMsat = try row.int("balance_msat")
+        reservedMsat = try row.int("reserved_msat")
+        totalDepositedMsat = try row.int("total_deposited_msat")
+        totalSpentMsat = try row.int("total_spent_msat")
+        totalWithdrawnMsat = try row.int("total_withdrawn_msat")
+        requestCount = try row.int("request_count")
+        createdAt = try row.int("created_at")
+        lastUsedAt = try row.optionalInt("last_used_at")
+        expiresAt = try row.optionalInt("expires_at")
+        disabled = try row.bool("disabled")
+        parentID = try row.optionalInt("parent_id")
+        spendLimitMsat = try row.optionalInt("spend_limit_msat")
+        allowedModels = try row.optionalText("allowed_models").map(Self.parseModels)
+        refundAddress = try row.optionalText("refund_address")
     }
 
     public func isExpired(at now: Int64) -> Bool { expiresAt.map { $0 <= now } ?? false }
@@ -80,14 +80,14 @@ public struct LedgerEntry: Sendable, Equatable {
     public var createdAt: Int64
     public var note: String?
 
-    init(_ row: Row) {
-        id = row.int(0)
-        accountID = row.int(1)
-        kind = Kind(rawValue: row.text(2)) ?? .deposit
-        amountMsat = row.int(3)
-        requestID = row.optionalText(4)
-        createdAt = row.int(5)
-        note = row.optionalText(6)
+    init(_ row: Row) throws(LedgerError) {
+        id = try row.int("id")
+        accountID = try row.int("account_id")
+        kind = try row.value(Kind.self, "kind")
+        amountMsat = try row.int("amount_msat")
+        requestID = try row.optionalText("request_id")
+        createdAt = try row.int("created_at")
+        note = try row.optionalText("note")
     }
 }
 

@@ -1,8 +1,10 @@
 /// The admin login's state: the password hash, sessions (stored by the hash of their id, so a
 /// copy of the database opens no session) and failed-login counters per scope.
-extension Ledger {
+public struct AdminStore: LedgerStore {
+    package let connection: LedgerConnection
+
     public func adminPasswordHash() throws(LedgerError) -> String? {
-        try run("SELECT value FROM meta WHERE name = 'admin_password_hash'").first?.optionalText(0)
+        try run("SELECT value FROM meta WHERE name = 'admin_password_hash'").first?.optionalText("value")
     }
 
     /// Replaces the password hash and ends every session, together.
@@ -24,7 +26,7 @@ extension Ledger {
     /// A live session's CSRF token and expiry.
     public func adminSession(idHash: String, now: Int64) throws(LedgerError) -> (csrfToken: String, expiresAt: Int64)? {
         try run("SELECT csrf_token, expires_at FROM admin_sessions WHERE id_hash = ? AND expires_at > ?", [.text(idHash), .integer(now)])
-            .first.map { ($0.text(0), $0.int(1)) }
+            .first.map { row throws(LedgerError) in (try row.text("csrf_token"), try row.int("expires_at")) }
     }
 
     public func deleteAdminSession(idHash: String) throws(LedgerError) {

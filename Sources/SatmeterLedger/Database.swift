@@ -12,6 +12,8 @@ public final class Database {
         case constraint(String)
         /// The disk is full or the file is read-only: refuse the request, nothing half-written.
         case unwritable(String)
+        /// A row did not have the column, or the column held another type: never a silent zero.
+        case decoding(String)
 
         public var description: String {
             switch self {
@@ -19,6 +21,7 @@ public final class Database {
             case let .sqlite(code, message): "sqlite error \(code): \(message)"
             case let .constraint(message): "constraint failed: \(message)"
             case let .unwritable(message): "database not writable: \(message)"
+            case let .decoding(message): "unexpected row: \(message)"
             }
         }
     }
@@ -100,11 +103,14 @@ public final class Database {
             guard rc == SQLITE_OK else { throw classify(rc, lastMessage) }
         }
         var rows: [Row] = []
+        var columns: [String]?
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw classify(rc, lastMessage) }
-            rows.append(Row(statement))
+            let names = columns ?? Row.columnNames(statement)
+            columns = names
+            rows.append(Row(statement, columns: names))
         }
         return rows
     }
@@ -167,13 +173,18 @@ extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Exp
     public static func optional(_ value: Int64?) -> SQLValue { value.map { .integer($0) } ?? .null }
 }
 
-/// One result row, copied out of the statement so it outlives the step.
+/// One result row, copied out of the statement so it outlives the step. Values are read by column
+/// name (as the SELECT names them; aggregates get an `AS` alias) and a missing column or a value of
+/// another type throws: a money ledger must never read a silent zero.
 public struct Row: Sendable {
+    /// The statement's column names, shared by all its rows.
+    public let columns: [String]
     public let values: [SQLValue]
 
-    init(_ statement: OpaquePointer) {
+    init(_ statement: OpaquePointer, columns: [String]) {
         var values: [SQLValue] = []
-        for column in 0..<sqlite3_column_count(statement) {
+        values.reserveCapacity(columns.count)
+        for column in 0..<Int32(columns.count) {
             switch sqlite3_column_type(statement, column) {
             case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(statement, column)))
             case SQLITE_NULL: values.append(.null)
@@ -188,31 +199,69 @@ public struct Row: Sendable {
                 values.append(.text(sqlite3_column_text(statement, column).map { String(cString: $0) } ?? ""))
             }
         }
+        self.columns = columns
         self.values = values
     }
 
-    public func int(_ column: Int) -> Int64 {
-        if case let .integer(v) = values[column] { return v }
-        return 0
+    static func columnNames(_ statement: OpaquePointer) -> [String] {
+        (0..<sqlite3_column_count(statement)).map { sqlite3_column_name(statement, $0).map { String(cString: $0) } ?? "" }
     }
 
-    public func optionalInt(_ column: Int) -> Int64? {
-        if case let .integer(v) = values[column] { return v }
-        return nil
+    public subscript(_ name: String) -> SQLValue? {
+        columns.firstIndex(of: name).map { values[$0] }
     }
 
-    public func text(_ column: Int) -> String {
-        if case let .text(v) = values[column] { return v }
-        return ""
+    private func value(_ name: String) throws(LedgerError) -> SQLValue {
+        guard let value = self[name] else { throw .storage(.decoding("no column '\(name)' in (\(columns.joined(separator: ", ")))")) }
+        return value
     }
 
-    public func optionalText(_ column: Int) -> String? {
-        if case let .text(v) = values[column] { return v }
-        return nil
+    private func mismatch(_ name: String, _ expected: String, _ found: SQLValue) -> LedgerError {
+        .storage(.decoding("column '\(name)': expected \(expected), found \(found)"))
     }
 
-    public func blob(_ column: Int) -> [UInt8] {
-        if case let .blob(v) = values[column] { return v }
-        return []
+    public func int(_ name: String) throws(LedgerError) -> Int64 {
+        let found = try value(name)
+        guard case let .integer(v) = found else { throw mismatch(name, "an integer", found) }
+        return v
+    }
+
+    public func optionalInt(_ name: String) throws(LedgerError) -> Int64? {
+        let found = try value(name)
+        switch found {
+        case .null: return nil
+        case let .integer(v): return v
+        default: throw mismatch(name, "an integer or NULL", found)
+        }
+    }
+
+    public func bool(_ name: String) throws(LedgerError) -> Bool {
+        switch try int(name) {
+        case 0: false
+        case 1: true
+        case let other: throw mismatch(name, "0 or 1", .integer(other))
+        }
+    }
+
+    public func text(_ name: String) throws(LedgerError) -> String {
+        let found = try value(name)
+        guard case let .text(v) = found else { throw mismatch(name, "text", found) }
+        return v
+    }
+
+    public func optionalText(_ name: String) throws(LedgerError) -> String? {
+        let found = try value(name)
+        switch found {
+        case .null: return nil
+        case let .text(v): return v
+        default: throw mismatch(name, "text or NULL", found)
+        }
+    }
+
+    /// A text column holding one of an enum's raw values.
+    public func value<T: RawRepresentable>(_ type: T.Type, _ name: String) throws(LedgerError) -> T where T.RawValue == String {
+        let raw = try text(name)
+        guard let value = T(rawValue: raw) else { throw mismatch(name, "one of \(T.self)'s values", .text(raw)) }
+        return value
     }
 }

@@ -33,7 +33,7 @@ public final class RequestLogBuffer: Sendable {
         var start = 0
         while start < batch.count {
             let chunk = Array(batch[start..<min(batch.count, start + 100)])
-            do { try ledger.append(chunk) } catch {
+            do { try ledger.requestLog.append(chunk) } catch {
                 let unwritten = Array(batch[start...])
                 Log.warning("request log: \(unwritten.count) record(s) not written yet: \(error)")
                 pending.withLock { records in

@@ -181,7 +181,7 @@ enum Schema {
         try db.write { () throws(Database.Error) in
             try db.execute(statements)
             try db.query("INSERT OR IGNORE INTO meta(name, value) VALUES ('schema_version', ?)", [.text(String(baseVersion))])
-            let stored = try db.queryOne("SELECT value FROM meta WHERE name = 'schema_version'").flatMap { Int64($0.text(0)) } ?? baseVersion
+            let stored = try db.queryOne("SELECT value FROM meta WHERE name = 'schema_version'").flatMap { row in (row["value"]).flatMap { if case let .text(t) = $0 { Int64(t) } else { nil } } } ?? baseVersion
             guard stored < version else { return }
             for step in steps.dropFirst(Int(max(0, stored - baseVersion))) { try db.execute(step) }
             try db.query("UPDATE meta SET value = ? WHERE name = 'schema_version'", [.text(String(version))])

@@ -6,7 +6,9 @@ import SatmeterSupport
 /// into a pending state) before the mint is called; `complete…` or `fail…` closes it in one
 /// transaction with the balance change. A pending operation found after a crash is finished by
 /// the wallet's recovery from what was written here.
-extension Ledger {
+public struct WalletStore: LedgerStore {
+    package let connection: LedgerConnection
+
     /// Starts receiving proofs: refused if the same inputs are being or were received (a failed
     /// attempt does not count, so a token refused while its mint was down can be tried again).
     public func beginReceive(_ operation: MintOperation) throws(LedgerError) {
@@ -17,7 +19,7 @@ extension Ledger {
 
     /// Finishes a receive: the fresh proofs are ours and the account is credited, together.
     public func completeReceive(operationID: String, newProofs: [StoredProof], creditAccountID: Int64?, creditMsat: Int64) throws(LedgerError) {
-        let now = Clock.now()
+        let now = clock()
         try transaction { () throws(LedgerError) in
             guard let op = try pendingOperation(operationID) else { throw .unknownOperation }
             try insertProofs(newProofs, operationID: operationID)
@@ -53,7 +55,7 @@ extension Ledger {
 
     /// Finishes a send (or melt): inputs are spent, our change proofs are kept, the result recorded.
     public func completeSend(operationID: String, keptProofs: [StoredProof], result: String) throws(LedgerError) {
-        let now = Clock.now()
+        let now = clock()
         try transaction { () throws(LedgerError) in
             guard try pendingOperation(operationID) != nil else { throw .unknownOperation }
             try run("UPDATE proofs SET state = 'spent' WHERE operation_id = ? AND state = 'pending'", [.text(operationID)])
@@ -65,7 +67,7 @@ extension Ledger {
 
     /// Closes an operation the mint did not perform: locked proofs come back, a debit is refunded.
     public func failOperation(operationID: String, reason: String) throws(LedgerError) {
-        let now = Clock.now()
+        let now = clock()
         try transaction { () throws(LedgerError) in
             guard let op = try pendingOperation(operationID) else { return }
             try run("UPDATE proofs SET state = 'unspent', operation_id = NULL WHERE operation_id = ? AND state = 'pending'", [.text(operationID)])
@@ -88,7 +90,7 @@ extension Ledger {
     /// Starts paying out earnings: locks the input proofs and records the payout as pending, in
     /// one transaction. `feeMsat` is everything beyond the amount until the change is known.
     public func beginPayout(_ operation: MintOperation, destination: String, amountMsat: Int64, feeMsat: Int64) throws(LedgerError) {
-        let now = Clock.now()
+        let now = clock()
         try transaction { () throws(LedgerError) in
             try beginSend(operation, debitMsat: 0)
             try run("""
@@ -104,7 +106,7 @@ extension Ledger {
         try transaction { () throws(LedgerError) in
             try completeSend(operationID: operationID, keptProofs: change, result: quoteID)
             try run("UPDATE payouts SET state = 'paid', fee_msat = ?, updated_at = ? WHERE id = ?",
-                    [.integer(feeMsat), .integer(Clock.now()), .text(operationID)])
+                    [.integer(feeMsat), .integer(clock()), .text(operationID)])
         }
     }
 
@@ -126,20 +128,22 @@ extension Ledger {
     public func failPayout(operationID: String, reason: String) throws(LedgerError) {
         try transaction { () throws(LedgerError) in
             try failOperation(operationID: operationID, reason: reason)
-            try run("UPDATE payouts SET state = 'failed', updated_at = ? WHERE id = ?", [.integer(Clock.now()), .text(operationID)])
+            try run("UPDATE payouts SET state = 'failed', updated_at = ? WHERE id = ?", [.integer(clock()), .text(operationID)])
         }
     }
 
     public func payouts() throws(LedgerError) -> [(id: String, amountMsat: Int64, feeMsat: Int64, state: String)] {
-        try run("SELECT id, amount_msat, fee_msat, state FROM payouts ORDER BY created_at").map { ($0.text(0), $0.int(1), $0.int(2), $0.text(3)) }
+        try run("SELECT id, amount_msat, fee_msat, state FROM payouts ORDER BY created_at").map { row throws(LedgerError) in
+            (try row.text("id"), try row.int("amount_msat"), try row.int("fee_msat"), try row.text("state"))
+        }
     }
 
     /// A lease so that one process at a time does a job (payouts) among several sharing the file.
     /// True when `owner` holds it for the next `seconds`.
     public func claimLease(_ name: String, owner: String, seconds: Int64) throws(LedgerError) -> Bool {
-        let now = Clock.now()
+        let now = clock()
         return try transaction { () throws(LedgerError) -> Bool in
-            let current = try run("SELECT value FROM meta WHERE name = ?", [.text("lease:" + name)]).first?.text(0)
+            let current = try run("SELECT value FROM meta WHERE name = ?", [.text("lease:" + name)]).first?.text("value")
             if let current {
                 let parts = current.split(separator: " ", maxSplits: 1)
                 let expiry = parts.first.flatMap { Int64($0) } ?? 0
@@ -155,7 +159,7 @@ extension Ledger {
     /// Earnings that left the node (amount and fees), pending payouts included: the wallet holds
     /// that much less than the books' earnings.
     public func payoutTotalMsat() throws(LedgerError) -> Int64 {
-        try run("SELECT COALESCE(SUM(amount_msat + fee_msat), 0) FROM payouts WHERE state != 'failed'").first?.int(0) ?? 0
+        try run("SELECT COALESCE(SUM(amount_msat + fee_msat), 0) AS total FROM payouts WHERE state != 'failed'").first?.int("total") ?? 0
     }
 
     /// The token most recently sent from an account (for replaying lost change).
@@ -163,7 +167,7 @@ extension Ledger {
         try run("""
             SELECT result FROM mint_operations WHERE account_id = ? AND kind = 'send' AND state = 'done' AND result != ''
             ORDER BY updated_at DESC, rowid DESC LIMIT 1
-            """, [.integer(accountID)]).first?.optionalText(0)
+            """, [.integer(accountID)]).first?.optionalText("result")
     }
 
     public func pendingOperations() throws(LedgerError) -> [MintOperation] {
@@ -187,7 +191,9 @@ extension Ledger {
 
     /// Value of the node's proofs per mint and state, in the mint's unit.
     public func proofTotals() throws(LedgerError) -> [(mint: String, state: String, amount: Int64)] {
-        try run("SELECT mint, state, SUM(amount) FROM proofs GROUP BY mint, state ORDER BY mint, state").map { ($0.text(0), $0.text(1), $0.int(2)) }
+        try run("SELECT mint, state, SUM(amount) AS amount FROM proofs GROUP BY mint, state ORDER BY mint, state").map { row throws(LedgerError) in
+            (try row.text("mint"), try row.text("state"), try row.int("amount"))
+        }
     }
 
     public func allProofs(state: String) throws(LedgerError) -> [StoredProof] {
@@ -199,7 +205,7 @@ extension Ledger {
     }
 
     private func insertOperation(_ op: MintOperation) throws(LedgerError) {
-        let now = Clock.now()
+        let now = clock()
         do {
             try db.query("""
                 INSERT INTO mint_operations(id, kind, mint, state, input_key, inputs, outputs, account_id, amount_msat, request_id, created_at, updated_at)
@@ -214,7 +220,7 @@ extension Ledger {
     }
 
     private func insertProofs(_ proofs: [StoredProof], operationID: String) throws(LedgerError) {
-        let now = Clock.now()
+        let now = clock()
         for proof in proofs {
             try run("INSERT INTO proofs(secret, mint, keyset_id, amount, c, state, operation_id, created_at) VALUES (?, ?, ?, ?, ?, 'unspent', ?, ?)",
                     [.text(proof.secret), .text(proof.mint), .text(proof.keysetID), .integer(proof.amount), .text(proof.c),
@@ -239,8 +245,8 @@ public struct StoredProof: Sendable, Equatable {
         self.c = c
     }
 
-    init(_ row: Row) {
-        self.init(mint: row.text(0), keysetID: row.text(1), amount: row.int(2), secret: row.text(3), c: row.text(4))
+    init(_ row: Row) throws(LedgerError) {
+        self.init(mint: try row.text("mint"), keysetID: try row.text("keyset_id"), amount: try row.int("amount"), secret: try row.text("secret"), c: try row.text("c"))
     }
 
     var json: JSON {
@@ -297,17 +303,17 @@ public struct MintOperation: Sendable {
 
     static let columns = "id, kind, mint, state, inputs, outputs, account_id, amount_msat, request_id, result, created_at"
 
-    init(_ row: Row) {
-        id = row.text(0)
-        kind = Kind(rawValue: row.text(1)) ?? .receive
-        mint = row.text(2)
-        state = State(rawValue: row.text(3)) ?? .pending
-        inputs = StoredProof.parse(row.text(4))
-        outputs = (try? JSON.parse(row.text(5))) ?? .null
-        accountID = row.optionalInt(6)
-        amountMsat = row.int(7)
-        requestID = row.optionalText(8)
-        result = row.optionalText(9)
-        createdAt = row.int(10)
+    init(_ row: Row) throws(LedgerError) {
+        id = try row.text("id")
+        kind = try row.value(Kind.self, "kind")
+        mint = try row.text("mint")
+        state = try row.value(State.self, "state")
+        inputs = StoredProof.parse(try row.text("inputs"))
+        outputs = (try? JSON.parse(try row.text("outputs"))) ?? .null
+        accountID = try row.optionalInt("account_id")
+        amountMsat = try row.int("amount_msat")
+        requestID = try row.optionalText("request_id")
+        result = try row.optionalText("result")
+        createdAt = try row.int("created_at")
     }
 }

@@ -63,7 +63,7 @@ package final class NodeWallet {
         let operation = MintOperation(id: RequestID.generate(), kind: .receive, mint: token.mint, inputs: inputs,
                                       outputs: .array(outputs.map(\.json)), accountID: creditAccountID, requestID: requestID)
         do {
-            try ledger.beginReceive(operation)
+            try ledger.wallet.beginReceive(operation)
         } catch {
             if error == .duplicateOperation { throw try settleDuplicate(inputKey: operation.inputKey) }
             throw .storage("\(error)")
@@ -75,14 +75,14 @@ package final class NodeWallet {
             if error.isAmbiguous {
                 // Ours alone, so it can be settled right here if the mint answers a state check.
                 switch settleNow(operation) {
-                case .done?: return (try? ledger.operation(id: operation.id))?.amountMsat ?? 0
+                case .done?: return (try? ledger.wallet.operation(id: operation.id))?.amountMsat ?? 0
                 case .failed?: throw .mintUnavailable("\(error)")
                 default:
                     Log.warning("receive \(operation.id): \(error); left pending for recovery")
                     throw .mintUnavailable("\(error)")
                 }
             }
-            try? ledger.failOperation(operationID: operation.id, reason: "\(error)")
+            try? ledger.wallet.failOperation(operationID: operation.id, reason: "\(error)")
             if error.isAlreadySpent { throw .alreadySpent }
             if case .unreachable = error { throw .mintUnavailable("\(error)") }
             throw .mintRejected("\(error)")
@@ -96,7 +96,7 @@ package final class NodeWallet {
     /// token is spent (to us). A recent pending attempt may still be running on another thread,
     /// and must be left alone.
     private func settleDuplicate(inputKey: String) throws(WalletError) -> WalletError {
-        guard let existing = try? ledger.operation(inputKey: inputKey) else { return .alreadySpent }
+        guard let existing = try? ledger.wallet.operation(inputKey: inputKey) else { return .alreadySpent }
         guard existing.state == .pending else { return .alreadySpent }
         if Clock.now() - existing.createdAt >= abandonedAfterSeconds { recover(existing) }
         return .inFlight
@@ -129,7 +129,7 @@ package final class NodeWallet {
     /// Sends as much of the account's balance as possible after fees (change, refunds).
     /// Returns nil when less than one sat (after fees) is left.
     package func sendAll(accountID: Int64, mint preferred: String?, requestID: String?) throws(WalletError) -> SentToken? {
-        guard let withdrawable = try? ledger.withdrawableMsat(accountID: accountID) else { throw .storage("account missing") }
+        guard let withdrawable = try? ledger.accounts.withdrawableMsat(accountID: accountID) else { throw .storage("account missing") }
         let budget = UInt64(max(0, withdrawable / 1000))
         guard budget > 0 else { return nil }
         var amount = budget
@@ -156,7 +156,7 @@ package final class NodeWallet {
         for mint in mints {
             guard config.trusts(mint) else { throw .untrustedMint(mint) }
             let proofs: [StoredProof]
-            do { proofs = try ledger.unspentProofs(mint: mint) } catch { throw .storage("\(error)") }
+            do { proofs = try ledger.wallet.unspentProofs(mint: mint) } catch { throw .storage("\(error)") }
             // Exact hand-over first: our proofs are powers of two, so the greedy pick often fits.
             var remaining = Int64(amountSat)
             var exact: [StoredProof] = []
@@ -190,14 +190,14 @@ package final class NodeWallet {
             let states = try mintCall { () throws(MintError) in try mint.checkState(ys: inputProofs.map { $0.Y.hex }) }
             let spent = zip(plan.inputs, states).filter { $0.1 != .unspent }.map(\.0.secret)
             if !spent.isEmpty {
-                try? ledger.markSpent(secrets: spent)
+                try? ledger.wallet.markSpent(secrets: spent)
                 throw .retry
             }
             let token = Token(mint: plan.mint, unit: Self.unit, proofs: inputProofs).serialized()
             let operation = MintOperation(id: RequestID.generate(), kind: .send, mint: plan.mint, inputs: plan.inputs, outputs: [],
                                           accountID: accountID, requestID: requestID)
             try begin(operation, debitMsat: Int64(plan.amount) * 1000)
-            do { try ledger.completeSend(operationID: operation.id, keptProofs: [], result: token) } catch { throw .storage("\(error)") }
+            do { try ledger.wallet.completeSend(operationID: operation.id, keptProofs: [], result: token) } catch { throw .storage("\(error)") }
             return SentToken(token: token, amountSat: plan.amount, feeSat: 0, mint: plan.mint)
         }
         let total = UInt64(plan.inputs.reduce(0) { $0 + $1.amount })
@@ -212,15 +212,15 @@ package final class NodeWallet {
             signatures = try mint.swap(inputs: inputProofs, outputs: outputs.map(\.message))
         } catch {
             if error.isAmbiguous {
-                if settleNow(operation) == .done, let done = try? ledger.operation(id: operation.id), let token = done.result {
+                if settleNow(operation) == .done, let done = try? ledger.wallet.operation(id: operation.id), let token = done.result {
                     return SentToken(token: token, amountSat: plan.amount, feeSat: plan.fee, mint: plan.mint)
                 }
                 Log.warning("send \(operation.id): \(error); left pending for recovery (or refunded)")
                 throw .mintUnavailable("\(error)")
             }
-            try? ledger.failOperation(operationID: operation.id, reason: "\(error)")
+            try? ledger.wallet.failOperation(operationID: operation.id, reason: "\(error)")
             if error.isAlreadySpent {
-                try? ledger.markSpent(secrets: plan.inputs.map(\.secret))
+                try? ledger.wallet.markSpent(secrets: plan.inputs.map(\.secret))
                 throw .retry
             }
             if case .unreachable = error { throw .mintUnavailable("\(error)") }
@@ -231,7 +231,7 @@ package final class NodeWallet {
     }
 
     private func begin(_ operation: MintOperation, debitMsat: Int64) throws(WalletError) {
-        do { try ledger.beginSend(operation, debitMsat: debitMsat) } catch {
+        do { try ledger.wallet.beginSend(operation, debitMsat: debitMsat) } catch {
             switch error {
             case let .insufficientBalance(available, required): throw .insufficientBalance(availableMsat: available, requiredMsat: required)
             case .proofsUnavailable, .duplicateOperation: throw .retry
@@ -267,11 +267,11 @@ package final class NodeWallet {
         do {
             switch operation.kind {
             case .receive:
-                try ledger.completeReceive(operationID: operation.id, newProofs: kept, creditAccountID: nil, creditMsat: creditMsat)
+                try ledger.wallet.completeReceive(operationID: operation.id, newProofs: kept, creditAccountID: nil, creditMsat: creditMsat)
                 return nil
             case .send, .melt:
                 let token = sent.isEmpty ? "" : Token(mint: operation.mint, unit: Self.unit, proofs: sent).serialized()
-                try ledger.completeSend(operationID: operation.id, keptProofs: kept, result: token)
+                try ledger.wallet.completeSend(operationID: operation.id, keptProofs: kept, result: token)
                 return token
             }
         } catch {
@@ -282,13 +282,13 @@ package final class NodeWallet {
     /// Tries to close an operation this thread started and lost the answer for; its state after.
     private func settleNow(_ operation: MintOperation) -> MintOperation.State? {
         recover(operation)
-        return (try? ledger.operation(id: operation.id))?.state
+        return (try? ledger.wallet.operation(id: operation.id))?.state
     }
 
     /// Finishes every operation left pending (crash, timeout, mint down). Returns how many closed.
     @discardableResult
     package func recoverPending() -> Int {
-        guard let pending = try? ledger.pendingOperations() else { return 0 }
+        guard let pending = try? ledger.wallet.pendingOperations() else { return 0 }
         let cutoff = Clock.now() - abandonedAfterSeconds
         var closed = 0
         for operation in pending where operation.createdAt <= cutoff && recover(operation) { closed += 1 }
@@ -306,14 +306,14 @@ package final class NodeWallet {
             let ys = try operation.inputs.map { stored throws(WalletError) in try proof(from: stored).Y.hex }
             let states = try mint.checkState(ys: ys)
             if states.allSatisfy({ $0 == .unspent }) {
-                try ledger.failOperation(operationID: operation.id, reason: "recovered: the mint never performed it")
+                try ledger.wallet.failOperation(operationID: operation.id, reason: "recovered: the mint never performed it")
                 Log.info("recovered \(operation.kind.rawValue) \(operation.id): not performed, closed")
                 return true
             }
             if states.contains(.pending) { return false }
             if outputs.isEmpty, operation.kind == .send {
                 // An exact hand-over: nothing to restore; the inputs left with the token.
-                try ledger.completeSend(operationID: operation.id, keptProofs: [], result: operation.result ?? "")
+                try ledger.wallet.completeSend(operationID: operation.id, keptProofs: [], result: operation.result ?? "")
                 return true
             }
             let restored = try mint.restore(outputs: outputs.map(\.message))
@@ -321,7 +321,7 @@ package final class NodeWallet {
             let signatures = outputs.compactMap { byBlinded[$0.blinded] }
             guard signatures.count == outputs.count else {
                 // The inputs were spent, but not for our outputs: someone else spent the token first.
-                try ledger.failOperation(operationID: operation.id, reason: "inputs spent elsewhere")
+                try ledger.wallet.failOperation(operationID: operation.id, reason: "inputs spent elsewhere")
                 Log.warning("recovered \(operation.kind.rawValue) \(operation.id): inputs were spent elsewhere")
                 return true
             }

@@ -17,10 +17,10 @@ extension NodeWallet {
     /// Sats the operator could take out now, and from which mint.
     func payableEarnings() throws(PayoutError) -> (sat: Int64, mint: String)? {
         do {
-            let totals = try ledger.totals()
-            let earnedUnpaid = totals.earnedMsat - totals.grantedMsat - (try ledger.payoutTotalMsat())
+            let totals = try ledger.reports.totals()
+            let earnedUnpaid = totals.earnedMsat - totals.grantedMsat - (try ledger.wallet.payoutTotalMsat())
             var byMint: [String: Int64] = [:]
-            for proof in try ledger.allProofs(state: "unspent") { byMint[proof.mint, default: 0] += proof.amount }
+            for proof in try ledger.wallet.allProofs(state: "unspent") { byMint[proof.mint, default: 0] += proof.amount }
             let walletSat = byMint.values.reduce(0, +)
             // Never below what users are owed, whatever the books say.
             let spare = min(earnedUnpaid / 1000, walletSat - (totals.owedMsat + 999) / 1000)
@@ -44,9 +44,9 @@ extension NodeWallet {
     @discardableResult
     package func refundToLightning(_ account: Account) throws(PayoutError) -> PayoutResult {
         guard let text = account.refundAddress, let address = LightningAddress(text) else { throw .lnurl("no usable refund address") }
-        let budget = ((try? ledger.withdrawableMsat(accountID: account.id)) ?? 0) / 1000
+        let budget = ((try? ledger.accounts.withdrawableMsat(accountID: account.id)) ?? 0) / 1000
         var byMint: [String: Int64] = [:]
-        for proof in (try? ledger.allProofs(state: "unspent")) ?? [] where config.trusts(proof.mint) { byMint[proof.mint, default: 0] += proof.amount }
+        for proof in (try? ledger.wallet.allProofs(state: "unspent")) ?? [] where config.trusts(proof.mint) { byMint[proof.mint, default: 0] += proof.amount }
         guard budget > 2, let mintURL = byMint.max(by: { $0.value < $1.value })?.key else { throw .nothingToPay }
         let plan = try planMelt(to: address, budgetSat: budget, mint: client(mintURL))
         return try meltForAccount(account, quote: plan.quote, inputs: plan.inputs, inputFee: plan.inputFee, mint: client(mintURL))
@@ -89,7 +89,7 @@ extension NodeWallet {
                                 mint: MintClient) throws(PayoutError) -> PayoutResult {
         let debit = Int64(quote.amount + quote.feeReserve) + inputFee
         let (operation, change) = try performMelt(quote: quote, inputs: inputs, inputFee: inputFee, mint: mint, accountID: account.id) {
-            operation throws(LedgerError) in try ledger.beginSend(operation, debitMsat: debit * 1000)
+            operation throws(LedgerError) in try ledger.wallet.beginSend(operation, debitMsat: debit * 1000)
         }
         let credit = try finishAccountMelt(operation, change: change, debitSat: debit)
         Log.info("refunded \(quote.amount) sat of expired key \(account.id) to its refund address")
@@ -104,14 +104,14 @@ extension NodeWallet {
         let overshoot = total - debitSat
         let credit = max(0, change.reduce(0) { $0 + $1.amount } - overshoot)
         do {
-            try ledger.completeAccountMelt(operationID: operation.id, change: change, creditAccountID: accountID, creditMsat: credit * 1000,
+            try ledger.wallet.completeAccountMelt(operationID: operation.id, change: change, creditAccountID: accountID, creditMsat: credit * 1000,
                                            quoteID: quoteID)
         } catch { throw .mint("\(error)") }
         return credit
     }
 
     private func selectInputs(mint: String, covering need: Int64, infos: [KeysetInfo]) -> ([StoredProof], Int64) {
-        let proofs = (try? ledger.unspentProofs(mint: mint)) ?? []
+        let proofs = (try? ledger.wallet.unspentProofs(mint: mint)) ?? []
         var chosen: [StoredProof] = []
         var ppk: [UInt64] = []
         var sum: Int64 = 0
@@ -129,11 +129,11 @@ extension NodeWallet {
         let total = inputs.reduce(0) { $0 + $1.amount }
         let (operation, change) = try performMelt(quote: quote, inputs: inputs, inputFee: inputFee, mint: mint, accountID: nil) {
             operation throws(LedgerError) in
-            try ledger.beginPayout(operation, destination: destination, amountMsat: Int64(quote.amount) * 1000,
+            try ledger.wallet.beginPayout(operation, destination: destination, amountMsat: Int64(quote.amount) * 1000,
                                    feeMsat: (total - Int64(quote.amount)) * 1000)
         }
         let fee = total - Int64(quote.amount) - change.reduce(0) { $0 + $1.amount }
-        do { try ledger.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quote.id) } catch {
+        do { try ledger.wallet.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quote.id) } catch {
             throw .mint("\(error)")
         }
         Log.info("paid out \(quote.amount) sat to \(destination) (fees \(fee) sat)")
@@ -165,11 +165,11 @@ extension NodeWallet {
                 Log.warning("melt \(operation.id): \(error); left pending for recovery")
                 throw .mint("\(error)")
             }
-            try? ledger.failPayout(operationID: operation.id, reason: "\(error)")
+            try? ledger.wallet.failPayout(operationID: operation.id, reason: "\(error)")
             throw .mint("\(error)")
         }
         guard result.state == "PAID" else {
-            if result.state == "UNPAID", inputsUnspent(proofs, at: mint) { try? ledger.failPayout(operationID: operation.id, reason: "unpaid") }
+            if result.state == "UNPAID", inputsUnspent(proofs, at: mint) { try? ledger.wallet.failPayout(operationID: operation.id, reason: "unpaid") }
             throw .mint("the payment is \(result.state)")
         }
         return (operation, unblindChange(result.change, outputs: blanks, mint: mint.url))
@@ -194,12 +194,12 @@ extension NodeWallet {
                 }
                 let total = operation.inputs.reduce(0) { $0 + $1.amount }
                 let fee = total - Int64(quote.amount) - change.reduce(0) { $0 + $1.amount }
-                try ledger.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quoteID)
+                try ledger.wallet.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quoteID)
                 return true
             case "UNPAID":
                 let proofs = try operation.inputs.map { stored throws(WalletError) in try proof(from: stored) }
                 guard inputsUnspent(proofs, at: mint) else { return false }
-                try ledger.failPayout(operationID: operation.id, reason: "recovered: not paid")
+                try ledger.wallet.failPayout(operationID: operation.id, reason: "recovered: not paid")
                 return true
             default:
                 return false

@@ -18,9 +18,9 @@ public struct WalletAudit {
     }
 
     public func run() throws -> JSON {
-        let totals = try ledger.totals()
-        let unspent = try ledger.allProofs(state: "unspent")
-        let pending = try ledger.pendingOperations()
+        let totals = try ledger.reports.totals()
+        let unspent = try ledger.wallet.allProofs(state: "unspent")
+        let pending = try ledger.wallet.pendingOperations()
         var confirmedSat: Int64 = 0
         var notUnspentAtMint: Int64 = 0
         let session = http
@@ -37,11 +37,11 @@ public struct WalletAudit {
                 if state == .unspent { confirmedSat += proof.amount } else { notUnspentAtMint += proof.amount }
             }
         }
-        let payouts = try ledger.payoutTotalMsat()
+        let payouts = try ledger.wallet.payoutTotalMsat()
         let expectedMsat = totals.owedMsat + totals.earnedMsat - totals.grantedMsat - payouts
         let walletMsat = confirmedSat * 1000
         // Solvency: every depositor could take out what is theirs at once.
-        let withdrawable = try ledger.withdrawableTotalMsat()
+        let withdrawable = try ledger.reports.withdrawableTotalMsat()
         let solvent = walletMsat >= withdrawable
         return [
             "consistent": .bool(walletMsat == expectedMsat && notUnspentAtMint == 0 && pending.isEmpty && solvent),

@@ -58,7 +58,7 @@ struct RequestsCommand: ParsableCommand {
     func run() throws {
         guard (1...100_000).contains(limit) else { throw ValidationError("--limit must be 1...100000") }
         let ledger = try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger
-        for record in try ledger.recentRequests(limit: limit).reversed() { print(record.json.serialized) }
+        for record in try ledger.requestLog.recentRequests(limit: limit).reversed() { print(record.json.serialized) }
     }
 }
 
@@ -77,7 +77,7 @@ extension Keys {
             let choices = [at != nil, inDays != nil, never].filter { $0 }.count
             guard choices == 1 else { throw ValidationError("give exactly one of --at, --in-days, --never") }
             let when = at ?? inDays.map { Clock.now() + $0 * 86_400 }
-            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.setExpiry(accountID: id, when)
+            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.accounts.setExpiry(accountID: id, when)
             print(when.map { "key \(id) expires at \($0)" } ?? "key \(id) never expires")
         }
     }
@@ -93,7 +93,7 @@ extension Keys {
 
         func run() throws {
             guard (msat != nil) != none else { throw ValidationError("give --msat N or --none") }
-            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.setSpendLimit(accountID: id, msat)
+            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.accounts.setSpendLimit(accountID: id, msat)
         }
     }
 
@@ -108,7 +108,7 @@ extension Keys {
 
         func run() throws {
             guard models.isEmpty == any else { throw ValidationError("give model ids or --any") }
-            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.setAllowedModels(accountID: id, any ? nil : models)
+            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.accounts.setAllowedModels(accountID: id, any ? nil : models)
         }
     }
 
@@ -122,7 +122,7 @@ extension Keys {
 
         func run() throws {
             guard (address != nil) != none else { throw ValidationError("give an address or --none") }
-            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.setRefundAddress(accountID: id, address)
+            try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger.accounts.setRefundAddress(accountID: id, address)
         }
     }
 

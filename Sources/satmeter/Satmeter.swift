@@ -189,7 +189,7 @@ struct Keys: ParsableCommand {
             let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
             var created = try admin.create(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
             if withdrawableGrant, let id = created["id"]?.int64Value {
-                try admin.ledger.setGrantWithdrawable(accountID: id, true)
+                try admin.ledger.accounts.setGrantWithdrawable(accountID: id, true)
                 created.set("withdrawable_grant", true)
             }
             if json {
@@ -248,7 +248,7 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             let admin = try KeyAdmin(stateDirectory: try common.load().stateDirectory)
-            try admin.ledger.setDisabled(accountID: id, !enable)
+            try admin.ledger.accounts.setDisabled(accountID: id, !enable)
         }
     }
 }

@@ -75,7 +75,7 @@ struct AdminAPI {
     private func login(_ auth: AdminAuth) throws(APIError) {
         let body = try body()
         guard let password = body["password"]?.stringValue else { throw .invalidRequest("'password' is required") }
-        let client = exchange.fcgi.param("REMOTE_ADDR") ?? "unknown"
+        let client = exchange.io.param("REMOTE_ADDR") ?? "unknown"
         let (id, session) = try auth.login(password: password, client: client)
         send(["authenticated": true, "csrf_token": .string(session.csrfToken), "expires_at": .int(session.expiresAt)],
              headers: AdminAuth.cookies(sessionID: id, session: session, maxAge: config.admin.sessionSeconds))
@@ -84,7 +84,7 @@ struct AdminAPI {
     /// Always 200, so the dashboard's first look is not an error in anyone's logs.
     private func session(_ auth: AdminAuth, _ cookies: [String: String]) {
         guard let session = try? auth.session(cookies: cookies) else {
-            let configured = ((try? ledger.adminPasswordHash()) ?? nil) != nil
+            let configured = ((try? ledger.admin.adminPasswordHash()) ?? nil) != nil
             return send(["authenticated": false, "password_set": .bool(configured)])
         }
         send(["authenticated": true, "csrf_token": .string(session.csrfToken), "expires_at": .int(session.expiresAt)])
@@ -105,12 +105,12 @@ struct AdminAPI {
     private func requests() throws(APIError) {
         let limit = min(max(Int(query["limit"] ?? "") ?? 100, 1), 1000)
         let ledger = ledger
-        do { send(["requests": .array(try ledger.recentRequests(limit: limit).map(\.json))]) } catch { throw error.apiError }
+        do { send(["requests": .array(try ledger.requestLog.recentRequests(limit: limit).map(\.json))]) } catch { throw error.apiError }
     }
 
     // MARK: Helpers
 
-    var query: [String: String] { AdminQuery.parse(exchange.fcgi.query) }
+    var query: [String: String] { AdminQuery.parse(exchange.io.query) }
 
     /// The JSON body of a write; the content type must say JSON (an HTML form cannot).
     func body() throws(APIError) -> JSON {

@@ -27,13 +27,13 @@ struct AdminAuth {
     /// Checks the password; on success opens a session and returns its id (for the cookie only).
     func login(password: String, client: String) throws(APIError) -> (sessionID: String, session: Session) {
         let stored: String?
-        do { stored = try ledger.adminPasswordHash() } catch { throw error.apiError }
+        do { stored = try ledger.admin.adminPasswordHash() } catch { throw error.apiError }
         guard let stored else { throw .serviceUnavailable("No admin password is set; run `satmeter admin set-password`.") }
         let scopes = ["client:" + client]
         let wait: Int64?
         do {
-            wait = try ledger.beginLoginAttempt(client: client, maxFailures: config.maxLoginFailures,
-                                                maxAccountFailures: config.maxGlobalLoginFailures, now: now, lockoutSeconds: config.lockoutSeconds)
+            wait = try ledger.admin.beginLoginAttempt(client: client, maxFailures: config.maxLoginFailures,
+                                                      maxAccountFailures: config.maxGlobalLoginFailures, now: now, lockoutSeconds: config.lockoutSeconds)
         } catch { throw error.apiError }
         if let wait { throw .tooManyRequests(retryAfterSeconds: Int(max(1, wait))) }
         guard password.utf8.count <= 1024, PasswordHash.verify(password, against: stored) else {
@@ -43,8 +43,8 @@ struct AdminAuth {
         let sessionID = Hex.encode(Digest.randomBytes(32))
         let session = Session(idHash: Self.hash(sessionID), csrfToken: Hex.encode(Digest.randomBytes(32)), expiresAt: now + config.sessionSeconds)
         do {
-            try ledger.clearLoginFailures(scopes: [scopes[0]])
-            try ledger.createAdminSession(idHash: session.idHash, csrfToken: session.csrfToken, now: now, expiresAt: session.expiresAt)
+            try ledger.admin.clearLoginFailures(scopes: [scopes[0]])
+            try ledger.admin.createAdminSession(idHash: session.idHash, csrfToken: session.csrfToken, now: now, expiresAt: session.expiresAt)
         } catch { throw error.apiError }
         Log.info("admin login from \(client)")
         return (sessionID, session)
@@ -55,7 +55,7 @@ struct AdminAuth {
         guard let id = cookies[Self.sessionCookie], id.utf8.count == 64 else { throw .unauthorized }
         let idHash = Self.hash(id)
         let found: (csrfToken: String, expiresAt: Int64)?
-        do { found = try ledger.adminSession(idHash: idHash, now: now) } catch { throw error.apiError }
+        do { found = try ledger.admin.adminSession(idHash: idHash, now: now) } catch { throw error.apiError }
         guard let found else { throw .unauthorized }
         return Session(idHash: idHash, csrfToken: found.csrfToken, expiresAt: found.expiresAt)
     }
@@ -69,7 +69,7 @@ struct AdminAuth {
     }
 
     func logout(_ session: Session) throws(APIError) {
-        do { try ledger.deleteAdminSession(idHash: session.idHash) } catch { throw error.apiError }
+        do { try ledger.admin.deleteAdminSession(idHash: session.idHash) } catch { throw error.apiError }
     }
 
     /// Set-Cookie values for a new session, or (with nil) ones that clear both cookies.
@@ -111,7 +111,7 @@ public enum AdminPassword {
     /// Stores a new hash and ends every session.
     public static func set(_ password: String, ledger: Ledger, logN: Int = PasswordHash.defaultLogN) throws(Error) {
         guard password.count >= AdminAuth.minimumPasswordLength else { throw .tooShort }
-        do { try ledger.setAdminPasswordHash(PasswordHash.make(password, logN: logN)) } catch { throw .storage(error) }
+        do { try ledger.admin.setAdminPasswordHash(PasswordHash.make(password, logN: logN)) } catch { throw .storage(error) }
     }
 
     /// At start: SATMETER_ADMIN_PASSWORD replaces the stored password unless it already matches
@@ -123,7 +123,7 @@ public enum AdminPassword {
         let password = String(cString: value)
         unsetenv(name)
         guard !password.isEmpty else { return }
-        if let stored = try? ledger.adminPasswordHash(), PasswordHash.verify(password, against: stored) { return }
+        if let stored = try? ledger.admin.adminPasswordHash(), PasswordHash.verify(password, against: stored) { return }
         try set(password, ledger: ledger)
         Log.info("admin password set from \(name)")
     }

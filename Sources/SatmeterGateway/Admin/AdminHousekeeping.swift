@@ -25,12 +25,12 @@ public final class AdminHousekeeping {
         do {
             let retention = Int64(config.admin.requestLogRetentionDays) * 86_400
             if retention > 0 {
-                let pruned = try ledger.pruneRequestLog(olderThan: now - retention)
-                try ledger.pruneBalanceHistory(olderThan: now - retention)
+                let pruned = try ledger.requestLog.pruneRequestLog(olderThan: now - retention)
+                try ledger.reports.pruneBalanceHistory(olderThan: now - retention)
                 if pruned > 0 { Log.info("request log: dropped \(pruned) record(s) older than \(config.admin.requestLogRetentionDays) days") }
             }
-            try ledger.pruneAdminState(now: now)
-            try ledger.snapshotBalances(now: now, every: Self.snapshotSeconds)
+            try ledger.admin.pruneAdminState(now: now)
+            try ledger.reports.snapshotBalances(now: now, every: Self.snapshotSeconds)
         } catch {
             Log.warning("admin housekeeping: \(error)")
         }

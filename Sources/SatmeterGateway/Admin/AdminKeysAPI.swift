@@ -31,7 +31,7 @@ struct AdminKeysAPI {
                                            allowedModels: try Self.models(body["allowed_models"]))
             // The operator's own decision per key: its granted credit may leave as ecash.
             if body["withdrawable_grant"]?.boolValue == true, let id = created["id"]?.int64Value {
-                try admin.ledger.setGrantWithdrawable(accountID: id, true)
+                try admin.ledger.accounts.setGrantWithdrawable(accountID: id, true)
                 created.set("withdrawable_grant", true)
             }
             return created
@@ -51,15 +51,15 @@ struct AdminKeysAPI {
         let body = try api.body()
         let ledger = api.ledger
         try mapped { () throws(LedgerError) in
-            guard try ledger.account(id: id) != nil else { throw .unknownAccount }
-            if let v = body["label"] { try ledger.setLabel(accountID: id, try Self.optionalString(v, "label")) }
-            if let v = body["expires_at"] { try ledger.setExpiry(accountID: id, try Self.optionalInt(v, "expires_at")) }
-            if let v = body["spend_limit_msat"] { try ledger.setSpendLimit(accountID: id, try Self.optionalInt(v, "spend_limit_msat")) }
-            if let v = body["allowed_models"] { try ledger.setAllowedModels(accountID: id, try Self.models(v)) }
-            if let v = body["refund_address"] { try ledger.setRefundAddress(accountID: id, try Self.optionalString(v, "refund_address")) }
+            guard try ledger.accounts.account(id: id) != nil else { throw .unknownAccount }
+            if let v = body["label"] { try ledger.accounts.setLabel(accountID: id, try Self.optionalString(v, "label")) }
+            if let v = body["expires_at"] { try ledger.accounts.setExpiry(accountID: id, try Self.optionalInt(v, "expires_at")) }
+            if let v = body["spend_limit_msat"] { try ledger.accounts.setSpendLimit(accountID: id, try Self.optionalInt(v, "spend_limit_msat")) }
+            if let v = body["allowed_models"] { try ledger.accounts.setAllowedModels(accountID: id, try Self.models(v)) }
+            if let v = body["refund_address"] { try ledger.accounts.setRefundAddress(accountID: id, try Self.optionalString(v, "refund_address")) }
             if let v = body["disabled"] {
                 guard let flag = v.boolValue else { throw .invalidKeySetting("disabled must be true or false") }
-                try ledger.setDisabled(accountID: id, flag)
+                try ledger.accounts.setDisabled(accountID: id, flag)
             }
         }
         Log.info("admin: key \(id) updated (\((body.objectValue ?? []).map(\.0).joined(separator: ", ")))")

@@ -18,22 +18,22 @@ public struct KeyAdmin {
     /// Creates a key; the returned JSON is the only place the key itself ever appears.
     public func create(balanceMsat: Int64, label: String?, expiresAt: Int64?, spendLimitMsat: Int64? = nil,
                        allowedModels: [String]? = nil) throws(LedgerError) -> JSON {
-        let (key, account) = try ledger.createKey(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
-        if spendLimitMsat != nil { try ledger.setSpendLimit(accountID: account.id, spendLimitMsat) }
-        if allowedModels != nil { try ledger.setAllowedModels(accountID: account.id, allowedModels) }
+        let (key, account) = try ledger.accounts.createKey(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
+        if spendLimitMsat != nil { try ledger.accounts.setSpendLimit(accountID: account.id, spendLimitMsat) }
+        if allowedModels != nil { try ledger.accounts.setAllowedModels(accountID: account.id, allowedModels) }
         return try created(key, account.id)
     }
 
     /// A child key spending `parentID`'s balance; the key itself appears only in the returned JSON.
     public func createChild(parentID: Int64, label: String?, spendLimitMsat: Int64?, allowedModels: [String]?,
                             expiresAt: Int64?) throws(LedgerError) -> JSON {
-        let (key, account) = try ledger.createChildKey(parentID: parentID, label: label, spendLimitMsat: spendLimitMsat,
+        let (key, account) = try ledger.accounts.createChildKey(parentID: parentID, label: label, spendLimitMsat: spendLimitMsat,
                                                        allowedModels: allowedModels, expiresAt: expiresAt)
         return try created(key, account.id)
     }
 
     private func created(_ key: String, _ id: Int64) throws(LedgerError) -> JSON {
-        guard let account = try ledger.account(id: id) else { throw .unknownAccount }
+        guard let account = try ledger.accounts.account(id: id) else { throw .unknownAccount }
         var json = Self.describe(account)
         json.set("api_key", .string(key))
         return json
@@ -41,16 +41,16 @@ public struct KeyAdmin {
 
     /// One key with its children and its latest requests.
     public func detail(_ id: Int64) throws(LedgerError) -> JSON? {
-        guard let account = try ledger.account(id: id) else { return nil }
+        guard let account = try ledger.accounts.account(id: id) else { return nil }
         var json = Self.describe(account)
-        json.set("children", .array(try ledger.children(of: id).map(Self.describe)))
-        json.set("recent_requests", .array(try ledger.recentRequests(accountID: id, limit: 20).map(\.json)))
+        json.set("children", .array(try ledger.accounts.children(of: id).map(Self.describe)))
+        json.set("recent_requests", .array(try ledger.requestLog.recentRequests(accountID: id, limit: 20).map(\.json)))
         return json
     }
 
     /// A page of keys, newest first, searched by id, hint or label.
     public func list(search: String?, kind: Account.Kind?, limit: Int, offset: Int) throws(LedgerError) -> JSON {
-        let (total, page) = try ledger.accounts(search: search, kind: kind, limit: limit, offset: offset)
+        let (total, page) = try ledger.accounts.accounts(search: search, kind: kind, limit: limit, offset: offset)
         return ["total": .int(total), "keys": .array(page.map(Self.describe))]
     }
 
@@ -66,7 +66,7 @@ public struct KeyAdmin {
     func withdraw(accountID: Int64, amountSat: Int64?, mint: String?, wallet: NodeWallet, requestID: String) throws(APIError) -> JSON {
         guard wallet.config.enabled else { throw .serviceUnavailable("This node takes no ecash (cashu.mints is empty): there is no wallet to withdraw from.") }
         let account: Account?
-        do { account = try ledger.account(id: accountID) } catch { throw error.apiError }
+        do { account = try ledger.accounts.account(id: accountID) } catch { throw error.apiError }
         guard let account else { throw .notFound("key \(accountID)") }
         guard account.parentID == nil else { throw .invalidRequest("A child key has no balance of its own; withdraw from its parent.") }
         if let amountSat, amountSat <= 0 || amountSat > 2_100_000_000_000_000 { throw .invalidRequest("amount_sat must be a positive whole number") }
@@ -80,27 +80,27 @@ public struct KeyAdmin {
             }
         } catch { throw error.apiError }
         guard let sent else { throw .invalidRequest("Nothing to withdraw: less than 1 sat is left after the mint's fee.") }
-        let balance = (try? ledger.account(id: accountID))??.balanceMsat ?? 0
+        let balance = (try? ledger.accounts.account(id: accountID))??.balanceMsat ?? 0
         Log.info("key \(accountID): \(sent.amountSat) sat withdrawn as ecash from \(sent.mint) (fee \(sent.feeSat) sat)")
         return ["token": .string(sent.token), "amount_sat": .int(Int64(sent.amountSat)), "fee_sat": .int(Int64(sent.feeSat)),
                 "mint": .string(sent.mint), "balance_msat": .int(balance)]
     }
 
     public func list() throws(LedgerError) -> [JSON] {
-        try ledger.accounts(kind: .key).map(Self.describe)
+        try ledger.accounts.accounts(kind: .key).map(Self.describe)
     }
 
     /// A key by id, or by the key itself.
     public func find(_ idOrKey: String) throws(LedgerError) -> Account? {
-        if let id = Int64(idOrKey) { return try ledger.account(id: id) }
-        return try ledger.account(apiKey: idOrKey)
+        if let id = Int64(idOrKey) { return try ledger.accounts.account(id: id) }
+        return try ledger.accounts.account(apiKey: idOrKey)
     }
 
     /// Totals and any account whose columns disagree with its ledger rows.
     public func auditReport() throws(LedgerError) -> JSON {
-        let mismatches = try ledger.audit()
-        let totals = try ledger.totals()
-        let held = try ledger.heldReservations()
+        let mismatches = try ledger.reports.audit()
+        let totals = try ledger.reports.totals()
+        let held = try ledger.reservations.heldReservations()
         return [
             "consistent": .bool(mismatches.isEmpty),
             "owed_msat": .int(totals.owedMsat),

@@ -22,7 +22,7 @@ public enum MetricsCatalog {
     /// The Prometheus text exposition.
     public static func render(ledger: Ledger) throws(LedgerError) -> String {
         var counters: [String: [(String, Int64)]] = [:]
-        for (name, labels, value) in try ledger.metricCounters() { counters[name, default: []].append((labels, value)) }
+        for (name, labels, value) in try ledger.requestLog.metricCounters() { counters[name, default: []].append((labels, value)) }
         var out = ""
         for name in help.keys.sorted() {
             guard let (type, text) = help[name] else { continue }
@@ -42,7 +42,7 @@ public enum MetricsCatalog {
                 for (labels, value) in series { out += labels.isEmpty ? "\(name) \(value)\n" : "\(name){\(labels)} \(value)\n" }
             }
         }
-        let totals = try ledger.totals()
+        let totals = try ledger.reports.totals()
         out += "# HELP satmeter_owed_msat Spendable plus reserved balances of all keys.\n# TYPE satmeter_owed_msat gauge\n"
         out += "satmeter_owed_msat \(totals.owedMsat)\n"
         out += "# HELP satmeter_reserved_msat Held for requests in flight.\n# TYPE satmeter_reserved_msat gauge\n"
@@ -52,7 +52,7 @@ public enum MetricsCatalog {
         out += "# HELP satmeter_overrun_loss_msat Cost above a reservation that the payer's balance could not cover (the operator's loss).\n"
         out += "# TYPE satmeter_overrun_loss_msat gauge\nsatmeter_overrun_loss_msat \(totals.overrunMsat)\n"
         out += "# HELP satmeter_wallet_sat The node's ecash by mint and state.\n# TYPE satmeter_wallet_sat gauge\n"
-        for (mint, state, amount) in try ledger.proofTotals() {
+        for (mint, state, amount) in try ledger.wallet.proofTotals() {
             out += "satmeter_wallet_sat{\(RequestCounters.label("mint", mint)),\(RequestCounters.label("state", state))} \(amount)\n"
         }
         return out

@@ -45,13 +45,13 @@ public struct ReportCatalog {
             tables = [try margin(.model, since), try margin(.provider, since)]
         case "conversion":
             tables = [
-                conversion("by_model", "By model", "model", try ledger.conversionByModel(since: since)),
-                conversion("by_cohort", "By cohort", "bucket", try ledger.conversionByCohort(since: since, bucketSeconds: bucket)),
+                conversion("by_model", "By model", "model", try ledger.reports.conversionByModel(since: since)),
+                conversion("by_cohort", "By cohort", "bucket", try ledger.reports.conversionByCohort(since: since, bucketSeconds: bucket)),
             ]
         case "pricing":
             tables = [Table(id: "series", title: "Unknown models and fallback prices",
                             columns: ["bucket", "requests", "unknown_model", "unknown_model_pct", "priced", "fallback", "fallback_pct"],
-                            rows: try ledger.pricingSeries(since: since, bucketSeconds: bucket).map { r in
+                            rows: try ledger.reports.pricingSeries(since: since, bucketSeconds: bucket).map { r in
                                 [.int(Int64(r.key) ?? 0), .int(r.values[0]), .int(r.values[1]), Self.percent(r.values[1], r.values[0]),
                                  .int(r.values[2]), .int(r.values[3]), Self.percent(r.values[3], r.values[2])]
                             })]
@@ -59,19 +59,19 @@ public struct ReportCatalog {
             tables = [Table(id: "series", title: "Settlements",
                             columns: ["bucket", "attempts", "settled", "settlement_failures", "failure_pct", "slow_settlements",
                                       "upstream_timeouts", "timeout_pct", "upstream_failures", "mint_unreachable"],
-                            rows: try ledger.settlementSeries(since: since, bucketSeconds: bucket).map { r in
+                            rows: try ledger.reports.settlementSeries(since: since, bucketSeconds: bucket).map { r in
                                 let v = r.values
                                 return [.int(Int64(r.key) ?? 0), .int(v[0]), .int(v[1]), .int(v[2]), Self.percent(v[2], v[0]), .int(v[3]),
                                         .int(v[4]), Self.percent(v[4], v[0]), .int(v[5]), .int(v[6])]
                             })]
         case "revenue":
             tables = [Table(id: "series", title: "Revenue", columns: ["bucket", "paid", "revenue_msat", "upstream_cost_msat", "margin_msat"],
-                            rows: try ledger.revenueSeries(since: since, bucketSeconds: bucket).map { r in
+                            rows: try ledger.reports.revenueSeries(since: since, bucketSeconds: bucket).map { r in
                                 [.int(Int64(r.key) ?? 0), .int(r.values[0]), .int(r.values[1]), .int(r.values[2]), .int(r.values[1] - r.values[2])]
                             })]
         case "wallet":
             tables = [try walletNow(), Table(id: "series", title: "History", columns: ["time", "wallet_sat", "owed_msat"],
-                                             rows: try ledger.balanceHistory(since: since).map { [.int($0.at), .int($0.walletSat), .int($0.owedMsat)] })]
+                                             rows: try ledger.reports.balanceHistory(since: since).map { [.int($0.at), .int($0.walletSat), .int($0.owedMsat)] })]
         default: return nil
         }
         return (tables, since, bucket)
@@ -101,16 +101,16 @@ public struct ReportCatalog {
         }.joined(separator: "\n")
     }
 
-    private func margin(_ group: Ledger.MarginGroup, _ since: Int64) throws(LedgerError) -> Table {
+    private func margin(_ group: ReportStore.MarginGroup, _ since: Int64) throws(LedgerError) -> Table {
         Table(id: "by_\(group.rawValue)", title: "By \(group.rawValue)",
               columns: [group.rawValue, "requests", "revenue_msat", "upstream_cost_msat", "margin_msat", "margin_pct", "prompt_tokens", "completion_tokens"],
-              rows: try ledger.marginReport(groupBy: group, since: since).map { r in
+              rows: try ledger.reports.marginReport(groupBy: group, since: since).map { r in
                   let v = r.values
                   return [.string(r.key), .int(v[0]), .int(v[1]), .int(v[2]), .int(v[1] - v[2]), Self.percent(v[1] - v[2], v[1]), .int(v[3]), .int(v[4])]
               })
     }
 
-    private func conversion(_ id: String, _ title: String, _ keyName: String, _ rows: [Ledger.ReportRow]) -> Table {
+    private func conversion(_ id: String, _ title: String, _ keyName: String, _ rows: [ReportStore.ReportRow]) -> Table {
         Table(id: id, title: title, columns: [keyName, "payment_required", "paid_ecash", "paid_total", "conversion_pct"],
               rows: rows.map { r in
                   let key: JSON = keyName == "bucket" ? .int(Int64(r.key) ?? 0) : .string(r.key)
@@ -119,10 +119,10 @@ public struct ReportCatalog {
     }
 
     private func summary() throws(LedgerError) -> [Table] {
-        let totals = try ledger.totals()
-        let day = try ledger.requestTotals(since: now - 86_400)
-        let keys = try ledger.accounts(search: nil, kind: .key, limit: 1, offset: 0).total
-        let expired = try ledger.expiredKeysWithBalance(now: now)
+        let totals = try ledger.reports.totals()
+        let day = try ledger.reports.requestTotals(since: now - 86_400)
+        let keys = try ledger.accounts.accounts(search: nil, kind: .key, limit: 1, offset: 0).total
+        let expired = try ledger.accounts.expiredKeysWithBalance(now: now)
         let money = Table(id: "money", title: "Money (msat)", columns: ["owed_msat", "reserved_msat", "earned_msat", "deposited_msat",
                                                                          "granted_msat", "withdrawn_msat", "overrun_msat", "keys",
                                                                          "expired_keys_with_balance", "expired_balance_msat"],
@@ -136,10 +136,10 @@ public struct ReportCatalog {
     }
 
     private func walletNow() throws(LedgerError) -> Table {
-        let owed = try ledger.totals().owedMsat
+        let owed = try ledger.reports.totals().owedMsat
         var rows: [[JSON]] = []
         var byMint: [String: (unspent: Int64, pending: Int64)] = [:]
-        for (mint, state, amount) in try ledger.proofTotals() {
+        for (mint, state, amount) in try ledger.wallet.proofTotals() {
             if state == "unspent" { byMint[mint, default: (0, 0)].unspent += amount }
             if state == "pending" { byMint[mint, default: (0, 0)].pending += amount }
         }

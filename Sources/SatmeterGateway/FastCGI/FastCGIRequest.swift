@@ -3,7 +3,7 @@ import Glibc
 
 /// One request accepted from nginx: its CGI parameters, its body, and a response writer.
 /// Lives on one worker thread for the duration of the request.
-public final class FastCGIRequest {
+public final class FastCGIRequest: RequestIO {
     private let raw: UnsafeMutablePointer<FCGX_Request>
     public private(set) var headersSent = false
     /// The status of the response that went out (0 until then).
@@ -39,19 +39,8 @@ public final class FastCGIRequest {
         FastCGIParams.parse(raw.pointee.envp)
     }
 
-    public var method: String { param("REQUEST_METHOD") ?? "GET" }
-    /// The path without the query string.
-    public var path: String { param("DOCUMENT_URI") ?? param("SCRIPT_NAME").map { $0 + (param("PATH_INFO") ?? "") } ?? "/" }
-    public var query: String { param("QUERY_STRING") ?? "" }
-    public var requestID: String? { param("X_REQUEST_ID") ?? param("HTTP_X_REQUEST_ID") }
-
-    /// An HTTP request header as nginx passed it (`X-Cashu` → `HTTP_X_CASHU`).
-    public func header(_ name: String) -> String? {
-        param(FastCGIParams.cgiName(forHeader: name))
-    }
-
     /// Reads the whole body, refusing to read more than `limit` bytes.
-    public func readBody(limit: Int) -> BodyResult {
+    public func readBody(limit: Int) -> RequestBody {
         var body: [UInt8] = []
         if let declared = param("CONTENT_LENGTH").flatMap(Int.init), declared > limit { return .tooLarge }
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
@@ -66,11 +55,6 @@ public final class FastCGIRequest {
             if body.count > limit { return .tooLarge }
         }
         return .complete(body)
-    }
-
-    public enum BodyResult {
-        case complete([UInt8])
-        case tooLarge
     }
 
     /// Starts the response. nginx turns the `Status` line into the HTTP status.
@@ -99,9 +83,6 @@ public final class FastCGIRequest {
         if rc < 0 { clientGone = true }
         return !clientGone
     }
-
-    @discardableResult
-    public func write(_ text: String) -> Bool { write(Array(text.utf8)) }
 
     /// Sends what is buffered now (streams); returns false once the client is gone.
     @discardableResult

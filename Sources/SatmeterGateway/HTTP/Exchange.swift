@@ -4,7 +4,7 @@ import SatmeterSupport
 /// One request and its response, as the API handlers see them: parsed headers, the body, and
 /// helpers that always answer in OpenAI's shapes.
 final class Exchange {
-    let fcgi: FastCGIRequest
+    let io: any RequestIO
     let requestID: String
     let method: String
     let path: String
@@ -14,19 +14,19 @@ final class Exchange {
     var record: RequestRecord
     let startedAt = Clock.monotonicMillis()
 
-    init(_ fcgi: FastCGIRequest) {
-        self.fcgi = fcgi
-        method = fcgi.method
-        path = fcgi.path
-        requestID = fcgi.requestID.flatMap { RequestID.isValid($0) ? $0 : nil } ?? RequestID.generate()
+    init(_ io: any RequestIO) {
+        self.io = io
+        method = io.method
+        path = io.path
+        requestID = io.requestID.flatMap { RequestID.isValid($0) ? $0 : nil } ?? RequestID.generate()
         record = RequestRecord(requestID: requestID, createdAt: Clock.now(), route: "\(method) \(path)")
     }
 
-    func header(_ name: String) -> String? { fcgi.header(name) }
+    func header(_ name: String) -> String? { io.header(name) }
 
     /// The bearer credential from `Authorization: Bearer …` (or `X-Api-Key`).
     var bearer: String? {
-        if let auth = fcgi.param("HTTP_AUTHORIZATION") {
+        if let auth = io.param("HTTP_AUTHORIZATION") {
             let parts = auth.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 let value = parts[1].trimmingCharacters(in: [" ", "\t"])
@@ -34,12 +34,12 @@ final class Exchange {
             }
             return nil
         }
-        return fcgi.param("HTTP_X_API_KEY")
+        return io.param("HTTP_X_API_KEY")
     }
 
     func readJSONBody(limit: Int) throws(APIError) -> JSON {
         let bytes: [UInt8]
-        switch fcgi.readBody(limit: limit) {
+        switch io.readBody(limit: limit) {
         case .tooLarge: throw .bodyTooLarge(limitBytes: limit)
         case let .complete(body): bytes = body
         }
@@ -62,8 +62,8 @@ final class Exchange {
     func send(status: Int, body: [UInt8], contentType: String, headers: [(String, String)] = []) {
         var all = [("Content-Type", contentType), ("Content-Length", String(body.count)), ("X-Request-Id", requestID)]
         all += responseHeaders + headers
-        fcgi.writeHead(status: status, headers: all)
-        fcgi.write(body)
+        io.writeHead(status: status, headers: all)
+        io.write(body)
     }
 
     func send(_ error: APIError, headers: [(String, String)] = []) {

@@ -14,7 +14,10 @@ public final class GatewayHandler: FastCGIHandler {
         self.services = services
     }
 
-    public func handle(_ request: FastCGIRequest) {
+    public func handle(_ request: FastCGIRequest) { handle(request as any RequestIO) }
+
+    /// The whole request path for one request, whatever carried it (tests pass an `InMemoryRequest`).
+    public func handle(_ request: any RequestIO) {
         let exchange = Exchange(request)
         do {
             try route(exchange)
@@ -27,7 +30,7 @@ public final class GatewayHandler: FastCGIHandler {
     /// Paid routes get a request-log record; free ones (model list, balance) do not.
     private func log(_ exchange: Exchange) {
         guard exchange.record.paymentMethod != nil || exchange.record.errorCode != nil else { return }
-        exchange.record.status = exchange.fcgi.status
+        exchange.record.status = exchange.io.status
         // Unknown paths share one label, so clients cannot grow the metrics without bound.
         if Endpoint(method: exchange.method, path: exchange.path).routeKey.isEmpty { exchange.record.route = "other" }
         exchange.record.totalMillis = Clock.monotonicMillis() - exchange.startedAt
@@ -97,7 +100,7 @@ public final class GatewayHandler: FastCGIHandler {
 
     func authenticate(key: String, allowExpired: Bool = false) throws(APIError) -> Account {
         guard key.hasPrefix("sk-"), key.utf8.count <= 256 else { throw .invalidAPIKey }
-        let account = try existingAccount({ ledger throws(LedgerError) in try ledger.account(apiKey: key) }, orElse: .invalidAPIKey)
+        let account = try existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(apiKey: key) }, orElse: .invalidAPIKey)
         if account.disabled { throw .keyDisabled }
         if !allowExpired, account.isExpired(at: Clock.now()) { throw .keyExpired }
         return account

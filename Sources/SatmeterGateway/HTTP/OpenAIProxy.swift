@@ -27,7 +27,7 @@ struct OpenAIProxy {
         var body = try exchange.readJSONBody(limit: services.config.maxBodyBytes)
         let request = try ProxiedRequest(body: body, endpoint: endpoint)
         exchange.record.model = request.model
-        let headers = exchange.fcgi.httpHeaders
+        let headers = exchange.io.httpHeaders
         let quote: PriceQuote
         do {
             quote = try services.pricing.quote(PricingRequest(
@@ -46,7 +46,7 @@ struct OpenAIProxy {
         let ledger = handler.ledger
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         do {
-            try ledger.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
+            try ledger.reservations.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
                                model: request.model)
         } catch {
             // A per-request token was received already: it all goes back as change.
@@ -196,7 +196,7 @@ final class Settler {
         let cost = quote.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens))
         var charged = cost.totalMsat
         do {
-            if let settlement = try ledger.settle(requestID: exchange.requestID, costMsat: cost.totalMsat) {
+            if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: cost.totalMsat) {
                 charged = settlement.chargedMsat
                 exchange.record.paymentSettled = true
             }
@@ -219,7 +219,7 @@ final class Settler {
         if payer.perRequest {
             returnChange()
             if let change { headers.append(("X-Cashu", change.token)) }
-        } else if let balance = (try? ledger.account(id: payer.account.parentID ?? accountID))?.balanceMsat {
+        } else if let balance = (try? ledger.accounts.account(id: payer.account.parentID ?? accountID))?.balanceMsat {
             headers.append(("X-Satmeter-Balance-Msat", String(balance)))
         }
         return headers
@@ -232,7 +232,7 @@ final class Settler {
         guard !done else { return }
         done = true
         do {
-            try ledger.release(requestID: exchange.requestID, note: String(reason.prefix(200)))
+            try ledger.reservations.release(requestID: exchange.requestID, note: String(reason.prefix(200)))
         } catch {
             Log.error("request \(exchange.requestID): release failed, reservation left for the sweeper: \(error)")
         }

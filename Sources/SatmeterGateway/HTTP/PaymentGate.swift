@@ -21,7 +21,7 @@ struct PaymentGate {
 
     /// The credential the request carries, checked before the body is read.
     func credential() throws(APIError) -> Credential {
-        if let xcashu = exchange.fcgi.param("HTTP_X_CASHU"), !xcashu.isEmpty {
+        if let xcashu = exchange.io.param("HTTP_X_CASHU"), !xcashu.isEmpty {
             guard handler.services.config.cashu.enabled else { throw .invalidRequest("This node does not accept ecash.") }
             return .perRequestToken(xcashu)
         }
@@ -78,7 +78,7 @@ struct PaymentGate {
         let wallet = try handler.wallet()
         let keyHash = TokenAccount.keyHash(token)
         let existing: Account?
-        do { existing = try ledger.account(keyHash: keyHash) } catch { throw error.apiError }
+        do { existing = try ledger.accounts.account(keyHash: keyHash) } catch { throw error.apiError }
         if let existing, existing.totalDepositedMsat > 0 {
             if requireUnused { throw .tokenAlreadySpent }
             return existing
@@ -99,22 +99,22 @@ struct PaymentGate {
         } else {
             do {
                 // The label keeps the token's mint: change and refunds go back from the same mint.
-                account = try ledger.createAccount(keyHash: keyHash, hint: TokenAccount.hint(token), kind: .token, label: token.mint)
+                account = try ledger.accounts.createAccount(keyHash: keyHash, hint: TokenAccount.hint(token), kind: .token, label: token.mint)
             } catch {
                 // Another request created it a moment ago: use that one.
-                guard let raced = try? ledger.account(keyHash: keyHash) else { throw error.apiError }
+                guard let raced = try? ledger.accounts.account(keyHash: keyHash) else { throw error.apiError }
                 account = raced
             }
         }
         do {
             try wallet.receive(token, creditAccountID: account.id, requestID: exchange.requestID)
         } catch {
-            if error == .alreadySpent || error == .inFlight, !requireUnused, let now = try? ledger.account(id: account.id), now.totalDepositedMsat > 0 {
+            if error == .alreadySpent || error == .inFlight, !requireUnused, let now = try? ledger.accounts.account(id: account.id), now.totalDepositedMsat > 0 {
                 return now  // a concurrent first use redeemed it into this same account
             }
             throw error.apiError
         }
-        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(id: account.id) },
+        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(id: account.id) },
                                            orElse: .internalError("account vanished"))
     }
 

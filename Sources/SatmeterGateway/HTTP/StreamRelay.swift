@@ -40,7 +40,7 @@ final class StreamRelay {
     }
 
     func run(_ request: HTTPRequest, idleTimeout: Double, maxSeconds: Int) {
-        let fcgi = exchange.fcgi
+        let io = exchange.io
         let deadline = Clock.monotonicMillis() + Int64(maxSeconds) * 1000
         let sink = CurlSession.Sink(
             onHead: { [self] status, headers in
@@ -48,11 +48,11 @@ final class StreamRelay {
                 upstreamRetryAfter = headers.first { $0.0.lowercased() == "retry-after" }?.1
                 guard (200..<300).contains(status) else { return true }
                 streaming = true
-                fcgi.writeHead(status: 200, headers: [
+                io.writeHead(status: 200, headers: [
                     ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
                     ("X-Accel-Buffering", "no"), ("X-Request-Id", exchange.requestID),
                 ])
-                return fcgi.flush()
+                return io.flush()
             },
             onData: { [self] bytes in
                 guard streaming else {
@@ -64,7 +64,7 @@ final class StreamRelay {
             },
             shouldAbort: { [self] in
                 if Clock.monotonicMillis() > deadline { overLimit = true }
-                return overLimit || fcgi.peerHasClosed()
+                return overLimit || io.peerHasClosed()
             })
 
         var failure: HTTPFetchError?
@@ -97,11 +97,11 @@ final class StreamRelay {
                 outputTokens = PromptEstimate.adding(outputTokens, GeneratedText.tokens(inChoices: json["choices"]))
             }
         }
-        return exchange.fcgi.write(event) && exchange.fcgi.flush()
+        return exchange.io.write(event) && exchange.io.flush()
     }
 
     private func finish(failure: HTTPFetchError?) {
-        let fcgi = exchange.fcgi
+        let io = exchange.io
         guard streaming else {
             // Nothing reached the client yet: a plain error response, and no charge.
             settler.release(because: failure.map { "upstream \($0)" } ?? "upstream status \(upstreamStatus)")
@@ -116,7 +116,7 @@ final class StreamRelay {
             }
             return
         }
-        if fcgi.clientGone || fcgi.peerHasClosed() {
+        if io.clientGone || io.peerHasClosed() {
             // The client left: charge what the upstream produced for it until then.
             exchange.record.errorCode = "client_disconnected"
             settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
@@ -127,9 +127,9 @@ final class StreamRelay {
             let error = APIError.upstreamTimeout
             exchange.record.errorCode = "stream_limit"
             settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
-            fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
+            io.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
             writeChange()
-            fcgi.flush()
+            io.flush()
             return
         }
         if usage == nil, !sawDone || failure != nil {
@@ -137,9 +137,9 @@ final class StreamRelay {
             settler.release(because: "stream ended early: \(failure.map { "\($0)" } ?? "no end marker")")
             let error = APIError.upstreamFailed("the upstream stream ended early")
             exchange.record.errorCode = error.code
-            fcgi.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
+            io.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
             writeChange()
-            fcgi.flush()
+            io.flush()
             return
         }
         let headers = settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
@@ -148,16 +148,16 @@ final class StreamRelay {
             let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
             summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
         }
-        fcgi.write(": satmeter " + summary.serialized + "\n\n")
-        fcgi.write("data: [DONE]\n\n")
+        io.write(": satmeter " + summary.serialized + "\n\n")
+        io.write("data: [DONE]\n\n")
         writeChange()
-        fcgi.flush()
+        io.flush()
     }
 
     private func writeChange() {
         guard let change = settler.change else { return }
         let event: JSON = ["token": .string(change.token), "amount": .int(Int64(change.amountSat)), "unit": "sat", "mint": .string(change.mint)]
-        exchange.fcgi.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
+        exchange.io.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
     }
 }
 

@@ -13,7 +13,7 @@ struct WalletEndpoints {
         let account = try payerAccount()
         var json = Self.describe(account)
         // A child key spends its parent's balance: that is what it has to spend.
-        if let parentID = account.parentID, let parent = try? handler.ledger.account(id: parentID) {
+        if let parentID = account.parentID, let parent = try? handler.ledger.accounts.account(id: parentID) {
             json.set("balance", .int(parent.balanceMsat))
             json.set("reserved", .int(parent.reservedMsat))
             json.set("shared_with_parent", true)
@@ -27,7 +27,7 @@ struct WalletEndpoints {
         let ledger = handler.ledger
         let key: String
         let account: Account
-        do { (key, account) = try ledger.createKey(balanceMsat: 0) } catch { throw error.apiError }
+        do { (key, account) = try ledger.accounts.createKey(balanceMsat: 0) } catch { throw error.apiError }
         let wallet = try handler.wallet()
         do {
             try wallet.receive(token, creditAccountID: account.id, requestID: exchange.requestID)
@@ -40,7 +40,7 @@ struct WalletEndpoints {
                 exchange.send(status: error.apiError.status, json: body)
                 return
             }
-            try? ledger.setDisabled(accountID: account.id, true)  // an empty key nobody knows; kept for the books
+            try? ledger.accounts.setDisabled(accountID: account.id, true)  // an empty key nobody knows; kept for the books
             throw error.apiError
         }
         let funded = try reload(account.id)
@@ -68,7 +68,7 @@ struct WalletEndpoints {
         }
         let mint = body["mint"]?.stringValue
         let withdrawable: Int64
-        do { withdrawable = try handler.ledger.withdrawableMsat(accountID: account.id) } catch { throw error.apiError }
+        do { withdrawable = try handler.ledger.accounts.withdrawableMsat(accountID: account.id) } catch { throw error.apiError }
         if amount * 1000 > withdrawable, withdrawable < account.balanceMsat {
             throw .forbidden("Credit granted by the operator pays for requests but cannot be withdrawn; withdrawable now: \(withdrawable / 1000) sats.")
         }
@@ -110,7 +110,7 @@ struct WalletEndpoints {
         guard let text else { return try handler.authenticate(exchange, allowExpired: true) }
         let token: Token
         do { token = try Token.parse(text) } catch { throw .invalidToken(error.description) }
-        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(keyHash: TokenAccount.keyHash(token)) },
+        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(keyHash: TokenAccount.keyHash(token)) },
                                            orElse: .notFound("this token was never used here"))
     }
 
@@ -131,11 +131,11 @@ struct WalletEndpoints {
     }
 
     private func lastSentToken(accountID: Int64) throws(APIError) -> String? {
-        do { return try handler.ledger.lastSentToken(accountID: accountID) } catch { throw error.apiError }
+        do { return try handler.ledger.wallet.lastSentToken(accountID: accountID) } catch { throw error.apiError }
     }
 
     private func reload(_ id: Int64) throws(APIError) -> Account {
-        try handler.existingAccount({ ledger throws(LedgerError) in try ledger.account(id: id) }, orElse: .invalidAPIKey)
+        try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(id: id) }, orElse: .invalidAPIKey)
     }
 
     static func describe(_ account: Account) -> JSON {

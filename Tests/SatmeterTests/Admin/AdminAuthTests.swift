@@ -30,7 +30,7 @@ import Testing
             let found = try auth.session(cookies: cookies)
             #expect(found.csrfToken == session.csrfToken)
             // Only the hash of the session id is stored.
-            #expect(try ledger.db.query("SELECT id_hash FROM admin_sessions").map { $0.text(0) } == [AdminAuth.hash(id)])
+            #expect(try ledger.db.query("SELECT id_hash FROM admin_sessions").map { try $0.text("id_hash") } == [AdminAuth.hash(id)])
             try auth.checkCSRF(found, header: session.csrfToken, cookies: cookies)
             #expect(throws: APIError.forbidden("Missing or wrong CSRF token (X-CSRF-Token).")) {
                 try auth.checkCSRF(found, header: String(session.csrfToken.dropLast()) + (session.csrfToken.hasSuffix("0") ? "1" : "0"), cookies: cookies)
@@ -60,7 +60,7 @@ import Testing
             _ = try auth.login(password: "correct horse battery", client: "10.0.0.2")
             let later = AdminAuth(ledger: ledger, config: Self.config, now: 1_601)
             _ = try later.login(password: "correct horse battery", client: "10.0.0.1")
-            try ledger.pruneAdminState(now: 100_000)
+            try ledger.admin.pruneAdminState(now: 100_000)
         }
     }
 
@@ -110,7 +110,7 @@ import Testing
             let auth = AdminAuth(ledger: ledger, config: Self.config, now: 1_000)
             #expect(throws: APIError.self) { try auth.login(password: "anything at all", client: "c") }
             #expect(throws: AdminPassword.Error.self) { try AdminPassword.set("short", ledger: ledger, logN: 10) }
-            let stored = try ledger.adminPasswordHash()
+            let stored = try ledger.admin.adminPasswordHash()
             #expect(stored == nil)
         }
     }

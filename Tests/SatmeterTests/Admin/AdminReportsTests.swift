@@ -25,16 +25,16 @@ import Testing
     @Test func marginConversionAndRatesComeFromTheRequestLog() throws {
         try withTemporaryLedger { ledger, _ in
             let now: Int64 = 1_800_000_000
-            try ledger.append(Self.record("a", at: now - 100, model: "gpt-4o", status: 200, settled: true, method: "key", revenue: 3_000, cost: 2_000))
-            try ledger.append(Self.record("b", at: now - 90, model: "gpt-4o", status: 402, error: "payment_required"))
-            try ledger.append(Self.record("c", at: now - 80, model: "gpt-4o", status: 200, settled: true, method: "x-cashu", revenue: 1_000, cost: 500))
-            try ledger.append(Self.record("d", at: now - 70, model: "mystery", status: 400, source: nil, error: "unsupported_model"))
-            try ledger.append(Self.record("e", at: now - 60, model: "odd", status: 200, settled: true, method: "key", source: "fallback", revenue: 1_000))
-            try ledger.append(Self.record("f", at: now - 50, model: "gpt-4o", status: 504, error: "upstream_timeout"))
+            try ledger.requestLog.append(Self.record("a", at: now - 100, model: "gpt-4o", status: 200, settled: true, method: "key", revenue: 3_000, cost: 2_000))
+            try ledger.requestLog.append(Self.record("b", at: now - 90, model: "gpt-4o", status: 402, error: "payment_required"))
+            try ledger.requestLog.append(Self.record("c", at: now - 80, model: "gpt-4o", status: 200, settled: true, method: "x-cashu", revenue: 1_000, cost: 500))
+            try ledger.requestLog.append(Self.record("d", at: now - 70, model: "mystery", status: 400, source: nil, error: "unsupported_model"))
+            try ledger.requestLog.append(Self.record("e", at: now - 60, model: "odd", status: 200, settled: true, method: "key", source: "fallback", revenue: 1_000))
+            try ledger.requestLog.append(Self.record("f", at: now - 50, model: "gpt-4o", status: 504, error: "upstream_timeout"))
             var admin = RequestRecord(requestID: "g", createdAt: now - 40, route: "admin")
             admin.status = 401
             admin.errorCode = "unauthorized"
-            try ledger.append(admin)
+            try ledger.requestLog.append(admin)
 
             let catalog = ReportCatalog(ledger: ledger, now: now)
             let margin = try #require(try catalog.report("margin", days: 1)).tables[0]
@@ -54,13 +54,13 @@ import Testing
 
     @Test func balanceSnapshotsAreTakenOncePerSlot() throws {
         try withTemporaryLedger { ledger, _ in
-            _ = try ledger.createKey(balanceMsat: 7_000)
-            try ledger.snapshotBalances(now: 1_200, every: 600)
-            try ledger.snapshotBalances(now: 1_300, every: 600)
-            try ledger.snapshotBalances(now: 1_800, every: 600)
-            let history = try ledger.balanceHistory(since: 0)
+            _ = try ledger.accounts.createKey(balanceMsat: 7_000)
+            try ledger.reports.snapshotBalances(now: 1_200, every: 600)
+            try ledger.reports.snapshotBalances(now: 1_300, every: 600)
+            try ledger.reports.snapshotBalances(now: 1_800, every: 600)
+            let history = try ledger.reports.balanceHistory(since: 0)
             #expect(history.map(\.at) == [1_200, 1_800] && history[0].owedMsat == 7_000)
-            #expect(try ledger.pruneBalanceHistory(olderThan: 1_500) == 1)
+            #expect(try ledger.reports.pruneBalanceHistory(olderThan: 1_500) == 1)
         }
     }
 
@@ -74,14 +74,14 @@ import Testing
 
     @Test func theHousekeepingPrunesByRetention() throws {
         try withTemporaryLedger { ledger, path in
-            try ledger.append(Self.record("old", at: 1_000, model: "m", status: 200))
-            try ledger.append(Self.record("new", at: 100 * 86_400, model: "m", status: 200))
+            try ledger.requestLog.append(Self.record("old", at: 1_000, model: "m", status: 200))
+            try ledger.requestLog.append(Self.record("new", at: 100 * 86_400, model: "m", status: 200))
             var config = SatmeterConfig()
             config.stateDirectory = URL(fileURLWithPath: path).deletingLastPathComponent().path
             config.admin.requestLogRetentionDays = 30
             let services = GatewayServices(config: config, pricing: PricingConfig(), ledger: ledger)
             AdminHousekeeping(config: config).tick(ledger: ledger, services: services, now: 100 * 86_400 + 10)
-            #expect(try ledger.recentRequests(limit: 10).map(\.requestID) == ["new"])
+            #expect(try ledger.requestLog.recentRequests(limit: 10).map(\.requestID) == ["new"])
         }
     }
 }

@@ -1,6 +1,8 @@
 /// The operator's reports, read from the request log and the balance history. Admin requests
 /// (route `admin`) are left out everywhere. Every amount is msat unless the name says otherwise.
-extension Ledger {
+public struct ReportStore: LedgerStore {
+    package let connection: LedgerConnection
+
     /// One row of a grouped total: the group's name and its counters, in the order the query names them.
     public struct ReportRow: Sendable, Equatable {
         public var key: String
@@ -66,10 +68,14 @@ extension Ledger {
     /// Totals of the request log since a time: requests, paid, revenue, upstream cost, 402s, errors.
     public func requestTotals(since: Int64) throws(LedgerError) -> [Int64] {
         try run("""
-            SELECT COUNT(*), COALESCE(SUM(payment_settled = 1), 0), COALESCE(SUM(revenue_msat), 0), COALESCE(SUM(upstream_cost_msat), 0),
-                COALESCE(SUM(status = 402), 0), COALESCE(SUM(status >= 400 AND status != 402), 0)
+            SELECT COUNT(*) AS requests, COALESCE(SUM(payment_settled = 1), 0) AS paid, COALESCE(SUM(revenue_msat), 0) AS revenue,
+                COALESCE(SUM(upstream_cost_msat), 0) AS upstream_cost, COALESCE(SUM(status = 402), 0) AS payment_required,
+                COALESCE(SUM(status >= 400 AND status != 402), 0) AS errors
             FROM request_log WHERE created_at >= ? AND route != 'admin'
-            """, [.integer(since)]).first.map { row in row.values.indices.map { row.int($0) } } ?? []
+            """, [.integer(since)]).first.map { row throws(LedgerError) in
+                [try row.int("requests"), try row.int("paid"), try row.int("revenue"), try row.int("upstream_cost"),
+                 try row.int("payment_required"), try row.int("errors")]
+            } ?? []
     }
 
     /// Grouped by time bucket; the key is the bucket's start (unix seconds) as text.
@@ -81,20 +87,24 @@ extension Ledger {
             """, [.integer(max(1, bucketSeconds)), .integer(since)]).map(Self.reportRow)
     }
 
-    private static func reportRow(_ row: Row) -> ReportRow {
+    /// Grouped totals are positional by design (the group, then its counters in the query's order);
+    /// an empty SUM (NULL) is zero, anything but an integer throws.
+    private static func reportRow(_ row: Row) throws(LedgerError) -> ReportRow {
         let key: String
         switch row.values.first {
         case let .integer(n)?: key = String(n)
         case let .text(t)?: key = t
         default: key = ""
         }
-        return ReportRow(key: key, values: (1..<row.values.count).map { row.int($0) })
-    }
-
-    /// A key's newest request-log records.
-    public func recentRequests(accountID: Int64, limit: Int) throws(LedgerError) -> [RequestRecord] {
-        try run("SELECT \(RequestRecord.columns) FROM request_log WHERE account_id = ? ORDER BY id DESC LIMIT ?",
-                [.integer(accountID), .int(limit)]).map(RequestRecord.init)
+        var values: [Int64] = []
+        for (index, value) in row.values.enumerated().dropFirst() {
+            switch value {
+            case let .integer(n): values.append(n)
+            case .null: values.append(0)
+            default: throw .storage(.decoding("report column \(row.columns[index]): expected an integer, found \(value)"))
+            }
+        }
+        return ReportRow(key: key, values: values)
     }
 
     // MARK: Balance history
@@ -115,7 +125,7 @@ extension Ledger {
     /// (time, wallet sat, owed msat), oldest first.
     public func balanceHistory(since: Int64) throws(LedgerError) -> [(at: Int64, walletSat: Int64, owedMsat: Int64)] {
         try run("SELECT at, wallet_sat, owed_msat FROM balance_history WHERE at >= ? ORDER BY at", [.integer(since)])
-            .map { ($0.int(0), $0.int(1), $0.int(2)) }
+            .map { row throws(LedgerError) in (try row.int("at"), try row.int("wallet_sat"), try row.int("owed_msat")) }
     }
 
     @discardableResult
@@ -124,5 +134,48 @@ extension Ledger {
             try run("DELETE FROM balance_history WHERE at < ?", [.integer(cutoff)])
             return db.changes
         }
+    }
+
+    // MARK: Audit
+
+    /// Re-derives every account's balance and reservation from the ledger rows and the held
+    /// reservations. Returns the accounts that disagree (empty when the books balance).
+    public func audit() throws(LedgerError) -> [AuditMismatch] {
+        let rows = try run("""
+            SELECT a.id, a.balance_msat, a.reserved_msat,
+                COALESCE(SUM(CASE l.kind WHEN 'deposit' THEN l.amount_msat WHEN 'grant' THEN l.amount_msat WHEN 'release' THEN l.amount_msat
+                    WHEN 'reserve' THEN -l.amount_msat WHEN 'withdraw' THEN -l.amount_msat ELSE 0 END), 0) AS ledger_balance,
+                COALESCE(SUM(CASE l.kind WHEN 'reserve' THEN l.amount_msat WHEN 'release' THEN -l.amount_msat
+                    WHEN 'charge' THEN -l.amount_msat ELSE 0 END), 0) AS ledger_reserved,
+                (SELECT COALESCE(SUM(amount_msat), 0) FROM reservations r WHERE r.account_id = a.id AND r.state = 'held') AS held
+            FROM accounts a LEFT JOIN ledger l ON l.account_id = a.id
+            GROUP BY a.id
+            """)
+        var mismatches: [AuditMismatch] = []
+        for row in rows {
+            let mismatch = AuditMismatch(accountID: try row.int("id"), balanceMsat: try row.int("balance_msat"),
+                                         reservedMsat: try row.int("reserved_msat"), ledgerBalanceMsat: try row.int("ledger_balance"),
+                                         ledgerReservedMsat: try row.int("ledger_reserved"), heldMsat: try row.int("held"))
+            if !mismatch.isConsistent { mismatches.append(mismatch) }
+        }
+        return mismatches
+    }
+
+    /// Totals over all accounts, for the operator: what users are owed and what was earned.
+    public func totals() throws(LedgerError) -> LedgerTotals {
+        guard let row = try run("""
+            SELECT COALESCE(SUM(balance_msat), 0) AS balance, COALESCE(SUM(reserved_msat), 0) AS reserved,
+                (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'charge') AS earned,
+                (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'deposit') AS deposited,
+                (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'withdraw') AS withdrawn,
+                (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'overrun') AS overrun,
+                (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger WHERE kind = 'grant') AS granted
+            FROM accounts
+            """).first
+        else { return LedgerTotals() }
+        let balance = try row.int("balance"), reserved = try row.int("reserved")
+        return LedgerTotals(owedMsat: balance + reserved, reservedMsat: reserved, earnedMsat: try row.int("earned"),
+                            depositedMsat: try row.int("deposited"), withdrawnMsat: try row.int("withdrawn"),
+                            overrunMsat: try row.int("overrun"), grantedMsat: try row.int("granted"))
     }
 }

@@ -8,19 +8,19 @@ import SatmeterSupport
 ///   A child's own total counts against its own limit; a parent's counts the whole family,
 ///   since every hold of a child is taken from the parent's balance.
 struct KeyPolicy {
-    let ledger: Ledger
+    let accounts: AccountStore
     let now: Int64
 
     /// The account whose balance pays for `keyID`'s request: the key itself, or its parent.
     func payingAccount(keyID: Int64, amountMsat: Int64, model: String?) throws(LedgerError) -> Int64 {
-        guard let key = try ledger.account(id: keyID) else { throw .unknownAccount }
+        guard let key = try accounts.account(id: keyID) else { throw .unknownAccount }
         if let model, !key.allows(model: model) { throw .modelNotAllowed(model) }
         if let limit = key.spendLimitMsat {
             let held = key.parentID == nil ? key.reservedMsat : try heldMsat(keyID: keyID)
             guard key.totalSpentMsat + held + amountMsat <= limit else { throw .spendingLimitReached(limitMsat: limit) }
         }
         guard let parentID = key.parentID else { return keyID }
-        guard let parent = try ledger.account(id: parentID) else { throw .unknownAccount }
+        guard let parent = try accounts.account(id: parentID) else { throw .unknownAccount }
         if parent.disabled { throw .keyDisabled }
         if parent.isExpired(at: now) { throw .keyExpired }
         if let model, !parent.allows(model: model) { throw .modelNotAllowed(model) }
@@ -32,13 +32,13 @@ struct KeyPolicy {
 
     /// What a child key holds right now (its holds sit on its parent's balance).
     private func heldMsat(keyID: Int64) throws(LedgerError) -> Int64 {
-        try ledger.run("SELECT COALESCE(SUM(amount_msat), 0) FROM reservations WHERE key_account_id = ? AND state = 'held'",
-                       [.integer(keyID)]).first?.int(0) ?? 0
+        try accounts.run("SELECT COALESCE(SUM(amount_msat), 0) AS held FROM reservations WHERE key_account_id = ? AND state = 'held'",
+                       [.integer(keyID)]).first?.int("held") ?? 0
     }
 }
 
 /// The operator's key settings: expiry, limit, models, refund address, label, child keys.
-extension Ledger {
+extension AccountStore {
     /// A key that spends `parentID`'s balance, within its own limit and models. One level only:
     /// a child cannot have children, and a Cashu-token account cannot be a parent.
     public func createChildKey(parentID: Int64, label: String? = nil, spendLimitMsat: Int64? = nil, allowedModels: [String]? = nil,
@@ -98,7 +98,7 @@ extension Ledger {
         var filter = "WHERE (?1 IS NULL OR kind = ?1)"
         filter += " AND (?2 IS NULL OR CAST(id AS TEXT) = ?2 OR instr(lower(key_hint), lower(?2)) > 0 OR instr(lower(COALESCE(label, '')), lower(?2)) > 0)"
         let bindings: [SQLValue] = [.optional(kind?.rawValue), .optional(search.flatMap { $0.isEmpty ? nil : $0 })]
-        let total = try run("SELECT COUNT(*) FROM accounts \(filter)", bindings).first?.int(0) ?? 0
+        let total = try run("SELECT COUNT(*) AS total FROM accounts \(filter)", bindings).first?.int("total") ?? 0
         let page = try run("SELECT \(Account.columns) FROM accounts \(filter) ORDER BY id DESC LIMIT ?3 OFFSET ?4",
                            bindings + [.int(limit), .int(offset)]).map(Account.init)
         return (total, page)

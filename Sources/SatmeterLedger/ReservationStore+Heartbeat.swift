@@ -2,7 +2,7 @@
 /// housekeeping tick, not from the request thread, so a stream blocked on a slow reader keeps
 /// its hold). The sweeper releases only reservations whose owner is gone or whose heartbeat is
 /// older than the timeout, never a live stream's because it runs long.
-extension Ledger {
+extension ReservationStore {
     /// Marks every reservation `owner` still holds as alive now.
     public func renewReservations(owner: String, now: Int64) throws(LedgerError) {
         try transaction { () throws(LedgerError) in
@@ -15,7 +15,7 @@ extension Ledger {
     public func releaseStale(heartbeatBefore cutoff: Int64) throws(LedgerError) -> Int {
         let ids = try run("""
             SELECT request_id FROM reservations WHERE state = 'held' AND MAX(created_at, COALESCE(heartbeat_at, 0)) < ?
-            """, [.integer(cutoff)]).map { $0.text(0) }
+            """, [.integer(cutoff)]).map { row throws(LedgerError) in try row.text("request_id") }
         var released = 0
         for id in ids where try release(requestID: id, note: "abandoned: no heartbeat") != nil { released += 1 }
         return released

@@ -6,7 +6,7 @@
 ///   the account with the same growing back-off, but only for addresses that have failed
 ///   themselves. An address with no failures (the operator's) is never held back by the others,
 ///   so there is no global lock to trigger.
-extension Ledger {
+extension AdminStore {
     static let accountLoginScope = "account:admin"
     static let maxLockoutSeconds: Int64 = 7 * 86_400
 
@@ -35,7 +35,10 @@ extension Ledger {
 
     private func loginScope(_ scope: String) throws(LedgerError) -> LoginScope? {
         try run("SELECT failures, window_start, locked_until, lockouts FROM admin_login_failures WHERE scope = ?", [.text(scope)])
-            .first.map { LoginScope(failures: $0.int(0), windowStart: $0.int(1), lockedUntil: $0.int(2), lockouts: $0.int(3)) }
+            .first.map { row throws(LedgerError) in
+                LoginScope(failures: try row.int("failures"), windowStart: try row.int("window_start"),
+                           lockedUntil: try row.int("locked_until"), lockouts: try row.int("lockouts"))
+            }
     }
 
     private func countFailure(_ scope: String, _ row: LoginScope?, max: Int, now: Int64, lockoutSeconds: Int64) throws(LedgerError) {

@@ -50,35 +50,37 @@ public struct RequestRecord: Sendable, Equatable {
          .integer(revenueMsat), .integer(upstreamCostMsat), .integer(totalMillis)]
     }
 
-    init(_ row: Row) {
-        requestID = row.text(0)
-        createdAt = row.int(1)
-        route = row.text(2)
-        status = Int(row.int(3))
-        errorCode = row.optionalText(4)
-        accountID = row.optionalInt(5)
-        paymentMethod = row.optionalText(6)
-        provider = row.optionalText(7)
-        model = row.optionalText(8)
-        pricingMode = row.optionalText(9)
-        pricingSource = row.optionalText(10)
-        resolvedPrice = row.optionalText(11)
-        promptTokens = row.optionalInt(12).map(Int.init)
-        completionTokens = row.optionalInt(13).map(Int.init)
-        usageEstimated = row.int(14) != 0
-        paymentRequiredMsat = row.optionalInt(15)
-        paymentSettled = row.int(16) != 0
-        settlementMillis = row.optionalInt(17)
-        upstreamStatus = row.optionalInt(18).map(Int.init)
-        upstreamMillis = row.optionalInt(19)
-        costMsat = row.int(20)
-        revenueMsat = row.int(21)
-        upstreamCostMsat = row.int(22)
-        totalMillis = row.int(23)
+    init(_ row: Row) throws(LedgerError) {
+        requestID = try row.text("request_id")
+        createdAt = try row.int("created_at")
+        route = try row.text("route")
+        status = Int(try row.int("status"))
+        errorCode = try row.optionalText("error_code")
+        accountID = try row.optionalInt("account_id")
+        paymentMethod = try row.optionalText("payment_method")
+        provider = try row.optionalText("provider")
+        model = try row.optionalText("model")
+        pricingMode = try row.optionalText("pricing_mode")
+        pricingSource = try row.optionalText("pricing_source")
+        resolvedPrice = try row.optionalText("resolved_price")
+        promptTokens = try row.optionalInt("prompt_tokens").map(Int.init)
+        completionTokens = try row.optionalInt("completion_tokens").map(Int.init)
+        usageEstimated = try row.bool("usage_estimated")
+        paymentRequiredMsat = try row.optionalInt("payment_required_msat")
+        paymentSettled = try row.bool("payment_settled")
+        settlementMillis = try row.optionalInt("settlement_ms")
+        upstreamStatus = try row.optionalInt("upstream_status").map(Int.init)
+        upstreamMillis = try row.optionalInt("upstream_ms")
+        costMsat = try row.int("cost_msat")
+        revenueMsat = try row.int("revenue_msat")
+        upstreamCostMsat = try row.int("upstream_cost_msat")
+        totalMillis = try row.int("total_ms")
     }
 }
 
-extension Ledger {
+public struct RequestLogStore: LedgerStore {
+    package let connection: LedgerConnection
+
     /// Writes the records and bumps the Prometheus counters they imply, in one transaction. The
     /// counters live in the database so that every worker process reports the same totals.
     public func append(_ records: [RequestRecord]) throws(LedgerError) {
@@ -105,7 +107,15 @@ extension Ledger {
     public func append(_ record: RequestRecord) throws(LedgerError) { try append([record]) }
 
     public func metricCounters() throws(LedgerError) -> [(name: String, labels: String, value: Int64)] {
-        try run("SELECT name, labels, value FROM metrics ORDER BY name, labels").map { ($0.text(0), $0.text(1), $0.int(2)) }
+        try run("SELECT name, labels, value FROM metrics ORDER BY name, labels").map { row throws(LedgerError) in
+            (try row.text("name"), try row.text("labels"), try row.int("value"))
+        }
+    }
+
+    /// A key's newest request-log records.
+    public func recentRequests(accountID: Int64, limit: Int) throws(LedgerError) -> [RequestRecord] {
+        try run("SELECT \(RequestRecord.columns) FROM request_log WHERE account_id = ? ORDER BY id DESC LIMIT ?",
+                [.integer(accountID), .int(limit)]).map(RequestRecord.init)
     }
 
     public func recentRequests(limit: Int = 100) throws(LedgerError) -> [RequestRecord] {

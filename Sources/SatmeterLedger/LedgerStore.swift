@@ -1,0 +1,47 @@
+/// What every store is: a view of the shared connection with one job. The helpers here are the
+/// only SQL plumbing a store uses, so each store's file holds nothing but its own statements.
+package protocol LedgerStore: Sendable {
+    var connection: LedgerConnection { get }
+}
+
+extension LedgerStore {
+    var db: Database { connection.db }
+
+    func clock() -> Int64 { connection.clock() }
+
+    @discardableResult
+    func run(_ sql: String, _ bindings: [SQLValue] = []) throws(LedgerError) -> [Row] {
+        try connection.run(sql, bindings)
+    }
+
+    @discardableResult
+    func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        try connection.transaction(body)
+    }
+
+    // MARK: Balance movements shared by the account, reservation and wallet stores
+
+    /// A child key has no balance of its own: what is credited to it goes to its parent.
+    func creditInTransaction(accountID requested: Int64, amountMsat: Int64, kind: LedgerEntry.Kind, requestID: String?, note: String?) throws(LedgerError) {
+        let accountID = try run("SELECT parent_id FROM accounts WHERE id = ?", [.integer(requested)]).first?.optionalInt("parent_id") ?? requested
+        try run("""
+            UPDATE accounts SET balance_msat = balance_msat + ?1, total_deposited_msat = total_deposited_msat + ?1,
+                granted_unspent_msat = granted_unspent_msat + ?3 WHERE id = ?2
+            """, [.integer(amountMsat), .integer(accountID), .integer(kind == .grant ? amountMsat : 0)])
+        guard db.changes == 1 else { throw .unknownAccount }
+        try record(accountID, kind, amountMsat, requestID, note)
+    }
+
+    func shortfall(accountID: Int64, requiredMsat: Int64) throws(LedgerError) -> LedgerError {
+        guard let row = try run("SELECT balance_msat FROM accounts WHERE id = ?", [.integer(accountID)]).first else {
+            return .unknownAccount
+        }
+        return .insufficientBalance(availableMsat: try row.int("balance_msat"), requiredMsat: requiredMsat)
+    }
+
+    func record(_ accountID: Int64, _ kind: LedgerEntry.Kind, _ amount: Int64, _ requestID: String?, _ note: String?) throws(LedgerError) {
+        try run("INSERT INTO ledger(account_id, kind, amount_msat, request_id, created_at, note) VALUES (?, ?, ?, ?, ?, ?)",
+                [.integer(accountID), .text(kind.rawValue), .integer(amount), .optional(requestID), .integer(clock()), .optional(note)])
+    }
+
+}

@@ -1,0 +1,112 @@
+/// Reserve, then settle: the hold taken before an upstream call and its closing afterwards.
+///
+/// Overrun policy: if the actual cost is above what was reserved, the difference is taken from the
+/// payer's remaining balance (never below zero); only what cannot be collected is recorded as an
+/// `overrun` row (the operator's loss, visible in `ledger audit` and /metrics).
+public struct ReservationStore: LedgerStore {
+    package let connection: LedgerConnection
+
+    /// Holds `amountMsat` for a request before the upstream call. The conditional UPDATE is the
+    /// whole concurrency story: two requests racing for the last sats cannot both pass it.
+    ///
+    /// The key's policies are checked in the same transaction (see `KeyPolicy`): its spending
+    /// limit, its allowed models (when `model` is given), and for a child key its parent's state,
+    /// limit and models. A child key's hold is taken from its parent's balance.
+    public func reserve(accountID: Int64, amountMsat: Int64, requestID: String, owner: String, model: String? = nil) throws(LedgerError) {
+        guard amountMsat > 0 else { throw .invalidAmount }
+        let now = clock()
+        try transaction { () throws(LedgerError) in
+            let payer = try KeyPolicy(accounts: AccountStore(connection: connection), now: now).payingAccount(keyID: accountID, amountMsat: amountMsat, model: model)
+            try run("""
+                UPDATE accounts SET balance_msat = balance_msat - ?1, reserved_msat = reserved_msat + ?1
+                WHERE id = ?2 AND balance_msat >= ?1
+                """, [.integer(amountMsat), .integer(payer)])
+            guard db.changes == 1 else { throw try shortfall(accountID: payer, requiredMsat: amountMsat) }
+            try run("UPDATE accounts SET request_count = request_count + 1, last_used_at = ?1 WHERE id = ?2", [.integer(now), .integer(accountID)])
+            try run("""
+                INSERT INTO reservations(request_id, account_id, key_account_id, amount_msat, state, owner, created_at)
+                VALUES (?, ?, ?, ?, 'held', ?, ?)
+                """, [.text(requestID), .integer(payer), .integer(accountID), .integer(amountMsat), .text(owner), .integer(now)])
+            try record(payer, .reserve, amountMsat, requestID, nil)
+        }
+    }
+
+    /// Charges the actual cost of a request and returns the rest of its reservation to the balance.
+    /// Returns nil if the reservation was no longer held (already settled, or released by a sweep).
+    @discardableResult
+    public func settle(requestID: String, costMsat: Int64) throws(LedgerError) -> Settlement? {
+        guard costMsat >= 0 else { throw .invalidAmount }
+        return try close(requestID: requestID, costMsat: costMsat, state: "settled", note: nil)
+    }
+
+    /// Returns a whole reservation to the balance: the request failed, charge nothing.
+    @discardableResult
+    public func release(requestID: String, note: String? = nil) throws(LedgerError) -> Settlement? {
+        try close(requestID: requestID, costMsat: 0, state: "released", note: note)
+    }
+
+    /// Releases reservations left by a worker that is gone (its owner tag) or older than a cut-off.
+    /// Returns how many were released.
+    @discardableResult
+    public func releaseAbandoned(owner: String? = nil, olderThan cutoff: Int64? = nil) throws(LedgerError) -> Int {
+        var ids: [String] = []
+        if let owner {
+            ids += try run("SELECT request_id FROM reservations WHERE state = 'held' AND owner = ?", [.text(owner)]).map { row throws(LedgerError) in try row.text("request_id") }
+        }
+        if let cutoff {
+            ids += try run("SELECT request_id FROM reservations WHERE state = 'held' AND created_at < ?", [.integer(cutoff)]).map { row throws(LedgerError) in try row.text("request_id") }
+        }
+        var released = 0
+        for id in Set(ids) where try release(requestID: id, note: "abandoned") != nil { released += 1 }
+        return released
+    }
+
+    /// Reservations still held, with their owners: for sweeping and for reports.
+    public func heldReservations() throws(LedgerError) -> [(requestID: String, owner: String, createdAt: Int64)] {
+        try run("SELECT request_id, owner, created_at FROM reservations WHERE state = 'held'").map { row throws(LedgerError) in
+            (try row.text("request_id"), try row.text("owner"), try row.int("created_at"))
+        }
+    }
+
+    private func close(requestID: String, costMsat: Int64, state: String, note: String?) throws(LedgerError) -> Settlement? {
+        let now = clock()
+        return try transaction { () throws(LedgerError) -> Settlement? in
+            guard let held = try run("""
+                SELECT account_id, amount_msat, COALESCE(key_account_id, account_id) AS key_id FROM reservations WHERE request_id = ? AND state = 'held'
+                """, [.text(requestID)]).first
+            else { return nil }
+            let accountID = try held.int("account_id")
+            let reserved = try held.int("amount_msat")
+            let keyID = try held.int("key_id")
+            let withinReservation = min(costMsat, reserved)
+            let returned = reserved - withinReservation
+            let above = costMsat - withinReservation
+            // Cost above the reservation comes from what is left of the balance, never below zero:
+            // the MIN in this one statement is the invariant; the read before it only reports it.
+            // Granted credit is spent first (`AccountStore+Solvency`).
+            let balanceBefore = try run("SELECT balance_msat FROM accounts WHERE id = ?", [.integer(accountID)]).first?.int("balance_msat") ?? 0
+            try run("""
+                UPDATE accounts SET reserved_msat = reserved_msat - ?1, balance_msat = balance_msat + ?2 - MIN(?6, balance_msat),
+                    total_spent_msat = total_spent_msat + ?3 + MIN(?6, balance_msat), last_used_at = ?4,
+                    granted_unspent_msat = MAX(0, granted_unspent_msat - ?3 - MIN(?6, balance_msat))
+                WHERE id = ?5
+                """, [.integer(reserved), .integer(returned), .integer(withinReservation), .integer(now), .integer(accountID), .integer(above)])
+            let collected = min(above, max(0, balanceBefore))
+            let charged = withinReservation + collected
+            let lost = above - collected
+            if keyID != accountID, charged > 0 {
+                // A child key: its own total counts toward its own limit (the parent's counts the family).
+                try run("UPDATE accounts SET total_spent_msat = total_spent_msat + ?1 WHERE id = ?2", [.integer(charged), .integer(keyID)])
+            }
+            try run("UPDATE reservations SET state = ?, closed_at = ?, charged_msat = ? WHERE request_id = ?",
+                    [.text(state), .integer(now), .integer(charged), .text(requestID)])
+            // What was collected above the reservation is held, then charged with it (the audit's rows stay simple).
+            if collected > 0 { try record(accountID, .reserve, collected, requestID, "cost above reservation, from the balance") }
+            if charged > 0 { try record(accountID, .charge, charged, requestID, note) }
+            if returned > 0 { try record(accountID, .release, returned, requestID, note) }
+            if lost > 0 { try record(accountID, .overrun, lost, requestID, "cost above reservation and balance: the operator's loss") }
+            return Settlement(accountID: accountID, reservedMsat: reserved, chargedMsat: charged, returnedMsat: returned,
+                              overrunMsat: lost, collectedAboveMsat: collected)
+        }
+    }
+}
