@@ -39,7 +39,7 @@ public struct WalletAudit {
         }
         let payouts = try ledger.wallet.payoutTotalMsat()
         let expectedMsat = totals.owedMsat + totals.earnedMsat - totals.grantedMsat - payouts
-        let walletMsat = confirmedSat * 1000
+        let walletMsat = Sat(confirmedSat).msat?.value ?? Int64.max
         // Solvency: every depositor could take out what is theirs at once.
         let withdrawable = try ledger.reports.withdrawableTotalMsat()
         let solvent = walletMsat >= withdrawable

