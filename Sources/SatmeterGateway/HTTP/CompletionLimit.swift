@@ -3,7 +3,7 @@ import SatmeterSupport
 
 /// A request that names no completion limit is bounded by the limit satmeter reserved for: it is
 /// written into the forwarded body (`max_completion_tokens` for chat, `max_tokens` for
-/// completions), so the upstream cannot generate, and bill, more than was reserved.
+/// completions, `max_output_tokens` for responses), so the upstream cannot generate, and bill, more than was reserved.
 ///
 /// Not written when the reservation came from the model's context length (what is left after
 /// the prompt): that can exceed the model's output limit, which upstreams refuse, and the
@@ -15,6 +15,7 @@ enum CompletionLimit {
         let choices = max(1, PricingEngine.choices(in: body) ?? 1)
         let perChoice = quote.reservedUsage.completionTokens / choices
         guard perChoice >= 1 else { return }
-        body.set(endpoint == .completions ? "max_tokens" : "max_completion_tokens", .int(Int64(min(perChoice, ProxiedRequest.completionTokenCeiling))))
+        let field = endpoint == .completions ? "max_tokens" : endpoint == .responses ? "max_output_tokens" : "max_completion_tokens"
+        body.set(field, .int(Int64(min(perChoice, ProxiedRequest.completionTokenCeiling))))
     }
 }

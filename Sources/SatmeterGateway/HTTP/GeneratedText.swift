@@ -7,6 +7,21 @@ import SatmeterSupport
 enum GeneratedText {
     static let textFields = ["content", "refusal", "reasoning", "reasoning_content", "text"]
 
+    /// Estimated tokens generated in a whole answer: chat and completions `choices`, or the
+    /// Responses API's `output` items (message text, function-call arguments, reasoning summaries).
+    static func tokens(in answer: JSON) -> Int {
+        var total = tokens(inChoices: answer["choices"])
+        for item in answer["output"]?.arrayValue ?? [] {
+            var texts: [String] = []
+            for field in ["content", "summary"] {
+                for part in item[field]?.arrayValue ?? [] { if let text = part["text"]?.stringValue { texts.append(text) } }
+            }
+            for field in ["arguments", "name"] { if let text = item[field]?.stringValue { texts.append(text) } }
+            for text in texts { total = PromptEstimate.adding(total, TextTokens.estimate(text)) }
+        }
+        return total
+    }
+
     /// Estimated tokens of the generated text in `choices` (see `TextTokens`).
     static func tokens(inChoices choices: JSON?) -> Int {
         var total = 0

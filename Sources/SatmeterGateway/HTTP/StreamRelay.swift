@@ -24,12 +24,25 @@ final class StreamRelay {
     private var splitter = SSEEventSplitter()
     private var usage: UpstreamUsage?
     private var sawDone = false
+    /// The Responses API ends with `response.completed` (or `.incomplete`/`.failed`), not `[DONE]`.
+    private var sawEndEvent = false
+    /// Estimated tokens of the generated text relayed so far (`GeneratedText`), for a stream without usage.
     private var outputTokens = 0
     private var upstreamStatus = 0
     private var upstreamRetryAfter: String?
     private var errorBody: [UInt8] = []
     private var streaming = false
-    /// The stream ran past `upstream.stream_max_seconds` and was ended by us.
+    /// An error the upstream sent inside the stream (under HTTP 200), relayed as it came.
+    private var upstreamError: String?
+    private var servedModel: String?
+    // Idle tracking: only events with data are progress; comments (keep-alives) are not.
+    private var idle = StreamIdleLimit(UpstreamConfig(), reasoningRequested: false)
+    private var lastProgressAt = Clock.monotonicMillis()
+    private var sawOutput = false
+    private var lastWasReasoning = false
+    private var silenceExpired = false
+    /// When `upstream.stream_max_seconds` ends the stream (monotonic ms), and whether it did.
+    private var deadline = Int64.max
     private var overLimit = false
 
     init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool) {
@@ -39,9 +52,29 @@ final class StreamRelay {
         self.clientWantsUsage = clientWantsUsage
     }
 
-    func run(_ request: HTTPRequest, idleTimeout: Double, maxSeconds: Int) {
+    /// Streams `request`; an upstream that rejects `stream_options` with 400 is asked once more
+    /// with the client's own body (its usage is then estimated from the text).
+    func run(_ request: HTTPRequest, retryWithoutStreamOptions fallback: HTTPRequest?, idle: StreamIdleLimit, maxSeconds: Int) {
+        self.idle = idle
+        let started = Clock.monotonicMillis()
+        deadline = started + Int64(maxSeconds) * 1000
+        defer {
+            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
+            exchange.record.upstreamStatus = upstreamStatus
+        }
+        var failure = perform(request)
+        if !streaming, failure == nil, upstreamStatus == 400, let fallback,
+           String(decoding: errorBody, as: UTF8.self).contains("stream_options") {
+            Log.info("request \(exchange.requestID): the upstream refused stream_options; retrying without it")
+            errorBody = []
+            upstreamStatus = 0
+            failure = perform(fallback)
+        }
+        finish(failure: failure)
+    }
+
+    private func perform(_ request: HTTPRequest) -> HTTPFetchError? {
         let io = exchange.io
-        let deadline = Clock.monotonicMillis() + Int64(maxSeconds) * 1000
         let sink = CurlSession.Sink(
             onHead: { [self] status, headers in
                 upstreamStatus = status
@@ -62,46 +95,67 @@ final class StreamRelay {
                 for event in splitter.feed(bytes) where !relay(event) { return false }
                 return !splitter.isOverflowing
             },
-            shouldAbort: { [self] in
-                if Clock.monotonicMillis() > deadline { overLimit = true }
-                return overLimit || io.peerHasClosed()
-            })
-
-        var failure: HTTPFetchError?
-        let started = Clock.monotonicMillis()
-        defer {
-            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
-            exchange.record.upstreamStatus = upstreamStatus
-        }
+            shouldAbort: { [self] in io.peerHasClosed() || silenceTooLong() || pastStreamLimit() })
+        lastProgressAt = Clock.monotonicMillis()
         do {
-            _ = try handler.curl.perform(request, limits: .init(connectTimeout: 5, idleTimeout: idleTimeout), sink: sink)
+            _ = try handler.curl.perform(request, limits: .init(connectTimeout: 5, idleTimeout: idle.transportSeconds), sink: sink)
         } catch {
-            failure = error
+            return error
         }
-        finish(failure: failure)
+        return nil
+    }
+
+    /// True (once) when the upstream has been silent for longer than the current phase allows.
+    private func silenceTooLong() -> Bool {
+        let limit = idle.limit(sawOutput: sawOutput, lastWasReasoning: lastWasReasoning)
+        guard Clock.monotonicMillis() - lastProgressAt > limit else { return false }
+        silenceExpired = true
+        return true
+    }
+
+    /// True (and remembered) once the stream has run past `upstream.stream_max_seconds`.
+    private func pastStreamLimit() -> Bool {
+        if Clock.monotonicMillis() > deadline { overLimit = true }
+        return overLimit
     }
 
     /// Passes one event on; false when the client is gone.
     private func relay(_ event: [UInt8]) -> Bool {
+        // Comments (`: keep-alive`, `: OPENROUTER PROCESSING`) are passed on but are not progress.
         if let data = SSEEventSplitter.data(of: event) {
+            lastProgressAt = Clock.monotonicMillis()
             if data == "[DONE]" {
                 sawDone = true
                 return true
             }
-            if let json = try? JSON.parse(data) {
-                if let reported = UpstreamUsage(json: json["usage"]) {
-                    usage = reported
-                    // We asked for this chunk; a client that did not ask does not get it.
-                    if !clientWantsUsage, json["choices"]?.arrayValue?.isEmpty ?? true { return true }
-                }
-                outputTokens = PromptEstimate.adding(outputTokens, GeneratedText.tokens(inChoices: json["choices"]))
-            }
+            if let json = try? JSON.parse(data), !inspect(json, event: SSEEventSplitter.name(of: event)) { return true }
         }
         return exchange.io.write(event) && exchange.io.flush()
     }
 
+    /// Takes usage, model, errors and text from one event; false to keep it from the client.
+    private func inspect(_ json: JSON, event name: String?) -> Bool {
+        lastWasReasoning = ReasoningSilence.isReasoning(json)
+        sawOutput = sawOutput || ReasoningSilence.carriesOutput(json)
+        if let model = ServedModel.named(in: json) { servedModel = model }
+        if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
+        let type = json["type"]?.stringValue
+        if let type, ["response.completed", "response.incomplete", "response.failed"].contains(type) { sawEndEvent = true }
+        outputTokens = PromptEstimate.adding(outputTokens, GeneratedText.tokens(inChoices: json["choices"]))
+        if let type, type.hasSuffix(".delta"), let delta = json["delta"]?.stringValue {
+            outputTokens = PromptEstimate.adding(outputTokens, TextTokens.estimate(delta))
+        }
+        guard let reported = UpstreamUsage.found(in: json) else { return true }
+        // Some servers repeat a running total on every chunk (vLLM): the last one counts.
+        usage = reported
+        // We asked for the usage chunk; a client that did not ask does not get it.
+        return clientWantsUsage || type != nil || !(json["choices"]?.arrayValue?.isEmpty ?? true)
+    }
+
     private func finish(failure: HTTPFetchError?) {
         let io = exchange.io
+        let failure = silenceExpired ? .timeout : failure
+        settler.servedModel = servedModel
         guard streaming else {
             // Nothing reached the client yet: a plain error response, and no charge.
             settler.release(because: failure.map { "upstream \($0)" } ?? "upstream status \(upstreamStatus)")
@@ -124,34 +178,52 @@ final class StreamRelay {
         }
         if overLimit {
             // Ended by the overall limit: what was relayed is charged, and the stream says why.
-            let error = APIError.upstreamTimeout
             exchange.record.errorCode = "stream_limit"
-            settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
-            io.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
+            writeSummary(settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil))
+            io.write("data: " + Exchange.errorBody(APIError.upstreamTimeout).serialized + "\n\n")
             writeChange()
             io.flush()
             return
         }
-        if usage == nil, !sawDone || failure != nil {
+        if let upstreamError {
+            // An error inside a 200 stream, already relayed: the usage reported with it (the
+            // provider bills it), else nothing.
+            exchange.record.errorCode = "upstream_error_under_200"
+            if let usage {
+                writeSummary(settler.settle(usage: usage, estimated: false))
+            } else {
+                settler.release(because: "upstream error in the stream: \(upstreamError)")
+            }
+            if sawDone { io.write("data: [DONE]\n\n") }
+            writeChange()
+            io.flush()
+            return
+        }
+        if usage == nil, !(sawDone || sawEndEvent) || failure != nil {
             // Cut off before its end: a failure, charged nothing, and said so in the stream.
             settler.release(because: "stream ended early: \(failure.map { "\($0)" } ?? "no end marker")")
-            let error = APIError.upstreamFailed("the upstream stream ended early")
+            let error = APIError.upstreamFailed(failure == .timeout ? "the upstream stream went silent" : "the upstream stream ended early")
             exchange.record.errorCode = error.code
             io.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
             writeChange()
             io.flush()
             return
         }
-        let headers = settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
+        writeSummary(settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil))
+        // The Responses API ends with its own event; chat and completions streams end with [DONE].
+        if sawDone || !sawEndEvent { io.write("data: [DONE]\n\n") }
+        writeChange()
+        io.flush()
+    }
+
+    /// `: satmeter {"cost_msat":…}`: what the request cost, as a comment SSE clients ignore.
+    private func writeSummary(_ headers: [(String, String)]) {
         var summary: JSON = [:]
         for (name, value) in headers where name != "X-Cashu" {
             let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
             summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
         }
-        io.write(": satmeter " + summary.serialized + "\n\n")
-        io.write("data: [DONE]\n\n")
-        writeChange()
-        io.flush()
+        exchange.io.write(": satmeter " + summary.serialized + "\n\n")
     }
 
     private func writeChange() {
