@@ -19,6 +19,13 @@ enum GeneratedText {
             for field in ["arguments", "name"] { if let text = item[field]?.stringValue { texts.append(text) } }
             for text in texts { total = PromptEstimate.adding(total, TextTokens.estimate(text)) }
         }
+        // Anthropic's Messages: content blocks (text, thinking, tool_use input).
+        for block in answer["choices"] == nil ? answer["content"]?.arrayValue ?? [] : [] {
+            for field in ["text", "thinking"] {
+                if let text = block[field]?.stringValue { total = PromptEstimate.adding(total, TextTokens.estimate(text)) }
+            }
+            if let input = block["input"] { total = PromptEstimate.adding(total, TextTokens.estimate(input.serialized)) }
+        }
         return total
     }
 

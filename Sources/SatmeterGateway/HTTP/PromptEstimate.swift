@@ -13,7 +13,7 @@ enum PromptEstimate {
     static let perMessageOverhead = 8
     static let perToolOverhead = 16
     /// Every top-level field the upstream reads as prompt text (schemas included).
-    static let promptFields = ["prompt", "suffix", "input", "instructions", "tools", "functions", "tool_choice", "function_call",
+    static let promptFields = ["prompt", "suffix", "input", "instructions", "system", "tools", "functions", "tool_choice", "function_call",
                                "response_format", "prediction"]
 
     static func upperBound(for body: JSON, model: String = "") throws(APIError) -> Int {
