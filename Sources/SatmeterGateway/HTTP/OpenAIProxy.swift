@@ -256,8 +256,9 @@ final class Settler {
         units.images = images
         units.audioSeconds = audioSeconds
         let cost = priced.cost(for: units)
-        // The serving provider's fee; never above what was reserved for the dearest candidate.
-        let total = min(provider?.applyingFee(cost.totalMsat) ?? cost.totalMsat, quote.maxCostMsat)
+        // The serving provider's fee. Cost above the reservation is not capped here: the ledger
+        // takes it from the rest of the balance and records only what it cannot cover as loss.
+        let total = provider?.applyingFee(cost.totalMsat) ?? cost.totalMsat
         var charged = total
         do {
             if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: total) {
