@@ -157,7 +157,37 @@ enum Schema {
         );
         CREATE INDEX IF NOT EXISTS request_log_model ON request_log(model, created_at);
         """,
-        // 3: a reservation's heartbeat (its worker renews it while the request runs); credit the
+        // 3: Lightning top-ups (NUT-04 mint quotes). `id_hash` is the SHA-256 of the invoice id the
+        // client holds; `outputs` are written before the mint is asked to sign them (recovery).
+        // A key holder's usage history reads the request log by account.
+        """
+        CREATE TABLE IF NOT EXISTS lightning_invoices (
+            id_hash TEXT PRIMARY KEY,
+            quote_id TEXT NOT NULL,
+            mint TEXT NOT NULL,
+            amount_sat INTEGER NOT NULL CHECK (amount_sat > 0),
+            bolt11 TEXT NOT NULL,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            purpose TEXT NOT NULL CHECK (purpose IN ('create', 'topup')),
+            state TEXT NOT NULL CHECK (state IN ('unpaid', 'minting', 'paid', 'expired')),
+            outputs TEXT,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            paid_at INTEGER,
+            UNIQUE (mint, quote_id)
+        );
+        CREATE INDEX IF NOT EXISTS lightning_invoices_bolt11 ON lightning_invoices(bolt11);
+        CREATE INDEX IF NOT EXISTS lightning_invoices_open ON lightning_invoices(state) WHERE state IN ('unpaid', 'minting');
+        CREATE INDEX IF NOT EXISTS request_log_account ON request_log(account_id, id) WHERE account_id IS NOT NULL;
+        """,
+        // 4: pricing cohorts: the match rule that priced a request ('control' when none did), and a
+        // pseudonymous client reference that links a 402 to the payment that follows it.
+        """
+        ALTER TABLE request_log ADD COLUMN cohort TEXT;
+        ALTER TABLE request_log ADD COLUMN client_ref TEXT;
+        CREATE INDEX IF NOT EXISTS request_log_route_cohort ON request_log(route, cohort, created_at);
+        """,
+        // 5: a reservation's heartbeat (its worker renews it while the request runs); credit the
         // operator granted and not yet spent (not withdrawable unless the key allows it); admin
         // lockouts counted per scope for a growing back-off (the global lock is gone).
         """

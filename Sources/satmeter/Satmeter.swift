@@ -44,7 +44,7 @@ struct WalletCommand: ParsableCommand {
 struct PricingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pricing", abstract: "Predict and change prices (see docs/pricing.md).",
-        subcommands: [Explain.self, Apply.self, Settings.self, SetModel.self])
+        subcommands: [Explain.self, Apply.self, Settings.self, SetModel.self, Propose.self, Canary.self, Promote.self])
 
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -78,9 +78,12 @@ struct PricingCommand: ParsableCommand {
             discussion: "Steps are limited by pricing.update_bounds (default +15% / -10% per apply) and family floors and ceilings.")
         @OptionGroup var common: CommonOptions
         @Argument(help: "A price table YAML file (the format of `pricing/current.yaml` in the state directory).") var file: String
+        @Option(help: "Roll it out to one cohort first: requests with this header (HEADER=VALUE); then `pricing promote`.") var canary: String?
+        @Option(help: "With --canary: the route.") var route = "POST /v1/chat/completions"
 
         func run() throws {
             guard let text = TextFile.read(file) else { throw ValidationError("cannot read \(file)") }
+            if let canary { return try PricingCommand.applyCanary(canary, file: file, text: text, route: route, common: common) }
             let result = try PricingAdmin(config: try common.load()).apply(proposalYAML: text, file: file)
             print(result.changeNote.render())
             if !result.refused.isEmpty { throw ExitCode(2) }
