@@ -142,8 +142,11 @@ struct Serve: ParsableCommand {
     @Option(help: "unix:/path, 127.0.0.1:PORT, fd:N or systemd.")
     var listen: String?
 
-    @Option(help: "Worker processes (1 = no supervisor).")
+    @Option(help: "Worker processes, run by a supervisor that replaces any that dies at once.")
     var processes: Int?
+
+    @Flag(name: .customLong("no-supervisor"), help: "Serve in this one process, without a supervisor (SATMETER_NO_SUPERVISOR=1).")
+    var noSupervisor = false
 
     @Option(help: "Threads per process: the number of concurrent requests, streams included.")
     var threads: Int?
@@ -158,6 +161,7 @@ struct Serve: ParsableCommand {
             guard (1...64).contains(processes) else { throw ValidationError("--processes must be 1...64") }
             config.processes = processes
         }
+        if noSupervisor { setenv("SATMETER_NO_SUPERVISOR", "1", 1) }
         if let threads {
             guard (1...4096).contains(threads) else { throw ValidationError("--threads must be 1...4096") }
             config.threadsPerProcess = threads
