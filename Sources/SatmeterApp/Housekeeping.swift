@@ -5,7 +5,7 @@ import SatmeterWallet
 
 /// What a worker process does between requests, on the FastCGI server's housekeeping thread (about
 /// once a second): write the buffered request log, checkpoint the WAL, refresh prices, run the
-/// admin's chores, and on slower timers sweep abandoned reservations, finish pending mint
+/// admin's chores, renew this process's reservations (their heartbeat), and on slower timers sweep abandoned reservations, finish pending mint
 /// operations, refund expired keys and pay out earnings (those two one process at a time, by lease).
 struct Housekeeping {
     let config: SatmeterConfig
@@ -19,6 +19,9 @@ struct Housekeeping {
     private var lastRefresh: (btc: Int64, catalog: Int64) = (0, 0)
     private var lastSweep: Int64
     private var lastPayout: Int64
+    private var lastHeartbeat: Int64 = 0
+    /// Every 30 s, or half the reservation timeout if that is shorter.
+    private var sweepInterval: Int64 { min(30, max(1, config.reservationTimeoutSeconds / 2)) }
 
     init(config: SatmeterConfig, services: GatewayServices, ledger: Ledger, now: Int64 = Clock.now()) {
         self.config = config
@@ -37,7 +40,14 @@ struct Housekeeping {
         checkpointer?.checkpoint()
         services.refreshPrices(now: now, last: &lastRefresh)
         admin.tick(ledger: ledger, services: services, now: now)
-        if now - lastSweep >= 30 {
+        if now - lastHeartbeat >= max(1, config.reservationTimeoutSeconds / 3) {
+            // This process is alive: its streams keep their reservations however long they run.
+            lastHeartbeat = now
+            do { try ledger.reservations.renewReservations(owner: services.owner, now: now) } catch {
+                Log.error("renewing reservations failed: \(error)")
+            }
+        }
+        if now - lastSweep >= sweepInterval {
             lastSweep = now
             Self.sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
             if config.cashu.enabled, let wallet = try? handler.wallet() {
@@ -73,13 +83,13 @@ struct Housekeeping {
         }
     }
 
-    /// Releases reservations whose worker process is gone, or that outlived the timeout.
+    /// Releases reservations whose worker process is gone, or whose heartbeat is older than the timeout.
     static func sweepAbandoned(_ ledger: Ledger, timeout: Int64) {
         do {
             let owners = Set(try ledger.reservations.heldReservations().map(\.owner)).filter { !ProcessIdentity.isAlive($0) }
             var released = 0
             for owner in owners { released += try ledger.reservations.releaseAbandoned(owner: owner) }
-            released += try ledger.reservations.releaseAbandoned(olderThan: Clock.now() - timeout)
+            released += try ledger.reservations.releaseStale(heartbeatBefore: Clock.now() - timeout)
             if released > 0 { Log.warning("released \(released) abandoned reservation(s)") }
         } catch {
             Log.error("sweeping abandoned reservations failed: \(error)")

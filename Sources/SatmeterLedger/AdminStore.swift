@@ -33,32 +33,6 @@ public struct AdminStore: LedgerStore {
         try transaction { () throws(LedgerError) in try run("DELETE FROM admin_sessions WHERE id_hash = ?", [.text(idHash)]) }
     }
 
-    /// Counts a login attempt against every scope before the password is checked, so parallel
-    /// attempts cannot slip past the limit. Returns the seconds to wait when a scope is locked
-    /// (the attempt is then not counted), or nil when the attempt may go ahead.
-    public func beginLoginAttempt(scopes: [(scope: String, maxFailures: Int)], now: Int64, lockoutSeconds: Int64) throws(LedgerError) -> Int64? {
-        try transaction { () throws(LedgerError) -> Int64? in
-            var rows: [(scope: String, max: Int, failures: Int64, windowStart: Int64)] = []
-            for (scope, maxFailures) in scopes {
-                let row = try run("SELECT failures, window_start, locked_until FROM admin_login_failures WHERE scope = ?", [.text(scope)]).first
-                let lockedUntil = try row?.int("locked_until") ?? 0
-                if lockedUntil > now { return lockedUntil - now }
-                let windowStart = try row?.int("window_start")
-                let fresh = windowStart.map { now - $0 >= lockoutSeconds } ?? true
-                rows.append((scope, maxFailures, fresh ? 0 : try row?.int("failures") ?? 0, fresh ? now : windowStart ?? now))
-            }
-            for row in rows {
-                let failures = row.failures + 1
-                let lockedUntil = failures >= Int64(row.max) ? now + lockoutSeconds : 0
-                try run("""
-                    INSERT INTO admin_login_failures(scope, failures, window_start, locked_until) VALUES (?1, ?2, ?3, ?4)
-                    ON CONFLICT(scope) DO UPDATE SET failures = ?2, window_start = ?3, locked_until = ?4
-                    """, [.text(row.scope), .integer(failures), .integer(row.windowStart), .integer(lockedUntil)])
-            }
-            return nil
-        }
-    }
-
     /// A successful login takes back its attempt: the scopes' counters are cleared.
     public func clearLoginFailures(scopes: [String]) throws(LedgerError) {
         try transaction { () throws(LedgerError) in

@@ -64,7 +64,10 @@ public struct Settlement: Sendable, Equatable {
     public var reservedMsat: Int64
     public var chargedMsat: Int64
     public var returnedMsat: Int64
+    /// Cost that could not be collected (the operator's loss).
     public var overrunMsat: Int64
+    /// Cost above the reservation taken from the rest of the balance.
+    public var collectedAboveMsat: Int64 = 0
 }
 
 public struct AuditMismatch: Sendable, Equatable {

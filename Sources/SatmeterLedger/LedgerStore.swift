@@ -25,8 +25,9 @@ extension LedgerStore {
     func creditInTransaction(accountID requested: Int64, amountMsat: Int64, kind: LedgerEntry.Kind, requestID: String?, note: String?) throws(LedgerError) {
         let accountID = try run("SELECT parent_id FROM accounts WHERE id = ?", [.integer(requested)]).first?.optionalInt("parent_id") ?? requested
         try run("""
-            UPDATE accounts SET balance_msat = balance_msat + ?1, total_deposited_msat = total_deposited_msat + ?1 WHERE id = ?2
-            """, [.integer(amountMsat), .integer(accountID)])
+            UPDATE accounts SET balance_msat = balance_msat + ?1, total_deposited_msat = total_deposited_msat + ?1,
+                granted_unspent_msat = granted_unspent_msat + ?3 WHERE id = ?2
+            """, [.integer(amountMsat), .integer(accountID), .integer(kind == .grant ? amountMsat : 0)])
         guard db.changes == 1 else { throw .unknownAccount }
         try record(accountID, kind, amountMsat, requestID, note)
     }

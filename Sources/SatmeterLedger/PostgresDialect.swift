@@ -15,6 +15,7 @@ enum PostgresDialect {
         text = text.replacing(/(?i)\bIS\s+NOT\s+(?!NULL\b|DISTINCT\b|TRUE\b|FALSE\b)/, with: "IS DISTINCT FROM ")
         text = text.replacing(/(?i)\bIS\s+(?!NOT\b|NULL\b|DISTINCT\b|TRUE\b|FALSE\b)/, with: "IS NOT DISTINCT FROM ")
         text = text.replacing(/(?i)\binstr\(/, with: "strpos(")
+        text = scalarMinMax(text)
         // Only a tie-breaker in ORDER BY: the physical row position is PostgreSQL's nearest thing.
         text = text.replacing(/(?i)\browid\b/, with: "ctid")
         if ignoreConflicts {
@@ -22,6 +23,31 @@ enum PostgresDialect {
             text += " ON CONFLICT DO NOTHING"
         }
         return text
+    }
+
+    /// SQLite's scalar MIN(a, b, …) and MAX(a, b, …) (two or more arguments) are PostgreSQL's
+    /// LEAST and GREATEST; the one-argument aggregates stay.
+    static func scalarMinMax(_ sql: String) -> String {
+        var chars = Array(sql)
+        var i = 0
+        while i + 4 <= chars.count {
+            let word = String(chars[i..<i + 4]).uppercased()
+            let boundary = i == 0 || !(chars[i - 1].isLetter || chars[i - 1].isNumber || chars[i - 1] == "_")
+            guard boundary, word == "MIN(" || word == "MAX(" else { i += 1; continue }
+            var depth = 0, commas = 0, j = i + 3
+            while j < chars.count {
+                if chars[j] == "(" { depth += 1 } else if chars[j] == ")" { depth -= 1; if depth == 0 { break } } else if chars[j] == ",", depth == 1 { commas += 1 }
+                j += 1
+            }
+            if commas > 0 {
+                let name = Array(word == "MIN(" ? "LEAST" : "GREATEST")
+                chars.replaceSubrange(i..<i + 3, with: name)
+                i += name.count
+            } else {
+                i += 4
+            }
+        }
+        return String(chars)
     }
 
     /// SQLite's `?` and `?N` placeholders as `$N` (a bare `?` is one more than the largest number

@@ -1,8 +1,8 @@
 /// Reserve, then settle: the hold taken before an upstream call and its closing afterwards.
 ///
-/// Overrun policy: a request's charge never exceeds what was reserved for it. If the actual cost
-/// is higher (the prompt estimate was low), the client pays the reservation and the difference is
-/// recorded as an `overrun` row (the operator's loss, visible in reports); balances never go negative.
+/// Overrun policy: if the actual cost is above what was reserved, the difference is taken from the
+/// payer's remaining balance (never below zero); only what cannot be collected is recorded as an
+/// `overrun` row (the operator's loss, visible in `ledger audit` and /metrics).
 public struct ReservationStore: LedgerStore {
     package let connection: LedgerConnection
 
@@ -80,24 +80,35 @@ public struct ReservationStore: LedgerStore {
             let accountID = try held.int("account_id")
             let reserved = try held.int("amount_msat")
             let keyID = try held.int("key_id")
-            let charged = min(costMsat, reserved)
-            let returned = reserved - charged
+            let withinReservation = min(costMsat, reserved)
+            let returned = reserved - withinReservation
+            let above = costMsat - withinReservation
+            // Cost above the reservation comes from what is left of the balance, never below zero:
+            // the MIN in this one statement is the invariant; the read before it only reports it.
+            // Granted credit is spent first (`AccountStore+Solvency`).
+            let balanceBefore = try run("SELECT balance_msat FROM accounts WHERE id = ?", [.integer(accountID)]).first?.int("balance_msat") ?? 0
             try run("""
-                UPDATE accounts SET reserved_msat = reserved_msat - ?1, balance_msat = balance_msat + ?2,
-                    total_spent_msat = total_spent_msat + ?3, last_used_at = ?4
+                UPDATE accounts SET reserved_msat = reserved_msat - ?1, balance_msat = balance_msat + ?2 - MIN(?6, balance_msat),
+                    total_spent_msat = total_spent_msat + ?3 + MIN(?6, balance_msat), last_used_at = ?4,
+                    granted_unspent_msat = MAX(0, granted_unspent_msat - ?3 - MIN(?6, balance_msat))
                 WHERE id = ?5
-                """, [.integer(reserved), .integer(returned), .integer(charged), .integer(now), .integer(accountID)])
+                """, [.integer(reserved), .integer(returned), .integer(withinReservation), .integer(now), .integer(accountID), .integer(above)])
+            let collected = min(above, max(0, balanceBefore))
+            let charged = withinReservation + collected
+            let lost = above - collected
             if keyID != accountID, charged > 0 {
                 // A child key: its own total counts toward its own limit (the parent's counts the family).
                 try run("UPDATE accounts SET total_spent_msat = total_spent_msat + ?1 WHERE id = ?2", [.integer(charged), .integer(keyID)])
             }
             try run("UPDATE reservations SET state = ?, closed_at = ?, charged_msat = ? WHERE request_id = ?",
                     [.text(state), .integer(now), .integer(charged), .text(requestID)])
+            // What was collected above the reservation is held, then charged with it (the audit's rows stay simple).
+            if collected > 0 { try record(accountID, .reserve, collected, requestID, "cost above reservation, from the balance") }
             if charged > 0 { try record(accountID, .charge, charged, requestID, note) }
             if returned > 0 { try record(accountID, .release, returned, requestID, note) }
-            if costMsat > reserved { try record(accountID, .overrun, costMsat - reserved, requestID, "cost above reservation") }
+            if lost > 0 { try record(accountID, .overrun, lost, requestID, "cost above reservation and balance: the operator's loss") }
             return Settlement(accountID: accountID, reservedMsat: reserved, chargedMsat: charged, returnedMsat: returned,
-                              overrunMsat: max(0, costMsat - reserved))
+                              overrunMsat: lost, collectedAboveMsat: collected)
         }
     }
 }

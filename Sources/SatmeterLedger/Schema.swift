@@ -187,6 +187,18 @@ enum Schema {
         ALTER TABLE request_log ADD COLUMN client_ref TEXT;
         CREATE INDEX IF NOT EXISTS request_log_route_cohort ON request_log(route, cohort, created_at);
         """,
+        // 5: a reservation's heartbeat (its worker renews it while the request runs); credit the
+        // operator granted and not yet spent (not withdrawable unless the key allows it); admin
+        // lockouts counted per scope for a growing back-off (the global lock is gone).
+        """
+        ALTER TABLE reservations ADD COLUMN heartbeat_at INTEGER;
+        ALTER TABLE accounts ADD COLUMN granted_unspent_msat INTEGER NOT NULL DEFAULT 0 CHECK (granted_unspent_msat >= 0);
+        ALTER TABLE accounts ADD COLUMN grant_withdrawable INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE admin_login_failures ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;
+        DELETE FROM admin_login_failures WHERE scope = 'all';
+        UPDATE accounts SET granted_unspent_msat = MIN(balance_msat + reserved_msat, MAX(0,
+            (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger l WHERE l.account_id = accounts.id AND l.kind = 'grant') - total_spent_msat));
+        """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)

@@ -37,9 +37,9 @@ public struct WalletStore: LedgerStore {
             if let account = operation.accountID, debitMsat > 0 {
                 try run("""
                     UPDATE accounts SET balance_msat = balance_msat - ?1, total_withdrawn_msat = total_withdrawn_msat + ?1
-                    WHERE id = ?2 AND balance_msat >= ?1
+                    WHERE id = ?2 AND balance_msat - \(Self.nonWithdrawableSQL) >= ?1
                     """, [.integer(debitMsat), .integer(account)])
-                guard db.changes == 1 else { throw try shortfall(accountID: account, requiredMsat: debitMsat) }
+                guard db.changes == 1 else { throw try withdrawalShortfall(accountID: account, requiredMsat: debitMsat) }
                 try record(account, .withdraw, debitMsat, operation.requestID, "ecash sent")
             }
             for proof in operation.inputs {

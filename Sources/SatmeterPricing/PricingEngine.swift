@@ -71,10 +71,10 @@ public final class PricingEngine: Sendable {
 
     /// The usage a reservation covers. Completion: the request's max_tokens, else the model's
     /// max completion, else what is left of its context, else `default_max_completion_tokens`;
-    /// times `n` choices. Images: `n` on image routes. Audio: the default on audio routes.
+    /// times `n` choices (`best_of` on completions: each candidate is billed). Images: `n` on image routes. Audio: the default on audio routes.
     func reservedUsage(_ request: PricingRequest, _ price: ModelPrice) -> Usage {
         let prompt = max(0, request.estimatedPromptTokens)
-        let n = request.body["n"]?.int64Value.map { Int(min(max($0, 1), 128)) }
+        let n = Self.choices(in: request.body)
         let isImageRoute = request.route.contains("/images/")
         let completion: Int
         if let asked = request.maxCompletionTokens {
@@ -92,5 +92,12 @@ public final class PricingEngine: Sendable {
         let (allChoices, overflow) = completion.multipliedReportingOverflow(by: choices)
         return Usage(promptTokens: prompt, completionTokens: overflow ? Int.max : allChoices,
                      images: max(0, images), audioSeconds: max(0, audio))
+    }
+
+    /// The completions the upstream generates and bills: the larger of `n` and `best_of`, at most 128.
+    /// Nil when the request names neither.
+    public static func choices(in body: JSON) -> Int? {
+        let asked = ["n", "best_of"].compactMap { body[$0]?.int64Value }.map { Int(min(max($0, 1), 128)) }
+        return asked.max()
     }
 }

@@ -131,8 +131,9 @@ package final class NodeWallet {
     /// Sends as much of the account's balance as possible after fees (change, refunds).
     /// Returns nil when less than one sat (after fees) is left.
     package func sendAll(accountID: Int64, mint preferred: String?, requestID: String?) throws(WalletError) -> SentToken? {
-        guard let account = try? ledger.accounts.account(id: accountID) else { throw .storage("account missing") }
-        let budget = UInt64(max(0, Msat(account.balanceMsat).wholeSats.value))
+        // Only what may leave as ecash: granted credit stays (see `AccountStore+Solvency`).
+        guard let withdrawable = try? ledger.accounts.withdrawableMsat(accountID: accountID) else { throw .storage("account missing") }
+        let budget = UInt64(max(0, Msat(withdrawable).wholeSats.value))
         guard budget > 0 else { return nil }
         var amount = budget
         for _ in 0..<4 {

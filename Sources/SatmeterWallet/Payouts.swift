@@ -44,7 +44,7 @@ extension NodeWallet {
     @discardableResult
     package func refundToLightning(_ account: Account) throws(PayoutError) -> PayoutResult {
         guard let text = account.refundAddress, let address = LightningAddress(text) else { throw .lnurl("no usable refund address") }
-        let budget = Msat(account.balanceMsat).wholeSats.value
+        let budget = Msat((try? ledger.accounts.withdrawableMsat(accountID: account.id)) ?? 0).wholeSats.value
         var byMint: [String: Int64] = [:]
         for proof in (try? ledger.wallet.allProofs(state: "unspent")) ?? [] where config.trusts(proof.mint) { byMint[proof.mint, default: 0] += proof.amount }
         guard budget > 2, let mintURL = byMint.max(by: { $0.value < $1.value })?.key else { throw .nothingToPay }

@@ -4,7 +4,8 @@ import SatmeterSupport
 
 /// Checks that the node's ecash backs the books: the value of the node's unspent proofs (each
 /// confirmed UNSPENT at its mint with NUT-07) equals what users are owed plus what the operator
-/// earned, less credit the operator granted without ecash and earnings already paid out.
+/// earned, less credit the operator granted without ecash and earnings already paid out; and that
+/// it is solvent: at least what depositors can withdraw (`Ledger.withdrawableTotalMsat`).
 public struct WalletAudit {
     public let ledger: Ledger
     public let config: CashuConfig
@@ -39,8 +40,13 @@ public struct WalletAudit {
         let payouts = try ledger.wallet.payoutTotalMsat()
         let expectedMsat = totals.owedMsat + totals.earnedMsat - totals.grantedMsat - payouts
         let walletMsat = Sat(confirmedSat).msat?.value ?? Int64.max
+        // Solvency: every depositor could take out what is theirs at once.
+        let withdrawable = try ledger.reports.withdrawableTotalMsat()
+        let solvent = walletMsat >= withdrawable
         return [
-            "consistent": .bool(walletMsat == expectedMsat && notUnspentAtMint == 0 && pending.isEmpty),
+            "consistent": .bool(walletMsat == expectedMsat && notUnspentAtMint == 0 && pending.isEmpty && solvent),
+            "solvent": .bool(solvent),
+            "withdrawable_msat": .int(withdrawable),
             "wallet_unspent_msat": .int(walletMsat),
             "proofs_spent_at_mint_sat": .int(notUnspentAtMint),
             "pending_operations": .int(Int64(pending.count)),

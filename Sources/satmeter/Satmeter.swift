@@ -186,12 +186,19 @@ struct Keys: ParsableCommand {
         @Option(name: .customLong("balance-msat"), help: "Starting balance in millisatoshis.") var balanceMsat: Int64 = 0
         @Option(help: "A label to recognise the key by.") var label: String?
         @Option(name: .customLong("expires-at"), help: "Unix time after which the key stops working.") var expiresAt: Int64?
+        @Flag(name: .customLong("withdrawable-grant"),
+              help: "Let the holder withdraw the granted balance as ecash (paid from the node's wallet; `wallet audit` then checks it is covered).")
+        var withdrawableGrant = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             guard balanceMsat >= 0 else { throw ValidationError("--balance-msat must not be negative") }
             let admin = try KeyAdmin(config: try common.load())
-            let created = try admin.create(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
+            var created = try admin.create(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
+            if withdrawableGrant, let id = created["id"]?.int64Value {
+                try admin.ledger.accounts.setGrantWithdrawable(accountID: id, true)
+                created.set("withdrawable_grant", true)
+            }
             if json {
                 print(created.serialized)
             } else {

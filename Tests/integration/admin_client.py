@@ -73,9 +73,11 @@ class AdminClient:
 
     gateway: NginxServer
     cookies: dict[str, str] = field(default_factory=dict)
+    #: Sent with every request (e.g. the X-Forwarded-For a proxy in front of nginx adds).
+    headers: dict[str, str] = field(default_factory=dict)
 
     def raw(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
-        all_headers = dict(headers or {})
+        all_headers = {**self.headers, **(headers or {})}
         if self.cookies:
             all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         result = request(self.gateway, method, path, body, all_headers, timeout=30)

@@ -44,7 +44,10 @@ equal to the mode's name:
                      (an organization org-…, a project proj_…, a key fragment sk-…)
     total-usage-only usage with prompt_tokens and total_tokens, no completion_tokens
 
-Other request headers: X-Mock-Chunk-Delay (seconds between SSE chunks).
+Other request headers: X-Mock-Chunk-Delay (seconds between SSE chunks);
+X-Mock-Reply-Text (the reply is this text's words instead of the fixed ones,
+completion_tokens then counts them); X-Mock-Prompt-Tokens (bill this many
+prompt tokens, as a provider bills parts the word count cannot see: images).
 
 Recorded transcripts: X-Mock-Transcript: NAME replays transcripts/NAME.json
 (see transcripts/README.md): a provider's answer byte for byte as its API
@@ -446,12 +449,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _generate(self, endpoint: str, body: Json, behavior: str | None) -> None:
         n_completion, finish = completion_plan(body, self.headers)
         words = reply_words(n_completion)
+        if self.headers.get("X-Mock-Reply-Text"):
+            words = self.headers["X-Mock-Reply-Text"].split()
+            n_completion = len(words)
         meta = _Meta(
             id=f"{'chatcmpl' if endpoint == 'chat' else 'cmpl'}-mock-{self.server.next_id()}",
             model=str(body.get("model")),
             endpoint=endpoint,
         )
-        the_usage = usage(prompt_tokens(endpoint, body), n_completion)
+        billed_prompt = int(self.headers.get("X-Mock-Prompt-Tokens") or prompt_tokens(endpoint, body))
+        the_usage = usage(billed_prompt, n_completion)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return self._stream(meta, words, finish, the_usage if include_usage else None, behavior)

@@ -65,7 +65,7 @@ class SatmeterCLI:
 
     def wallet_audit(self, require_consistent: bool = True) -> dict[str, Any]:
         """`wallet audit`: every unspent proof confirmed at its mint (NUT-07), and the ecash equal to
-        owed + earned − granted − paid out."""
+        owed + earned − granted − paid out, and at least what depositors can withdraw (solvency)."""
         status, report = self._report("wallet", "audit")
         if require_consistent:
             assert status == 0 and report["consistent"], report

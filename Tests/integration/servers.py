@@ -42,16 +42,18 @@ def start_on_free_port(proc_for_port: Any, ready_for_port: Any, what: str, timeo
 class NginxServer:
     """nginx in the foreground with a config built from the shipped snippets."""
 
-    def __init__(self, prefix: Path, socket_path: Path, admin_root: Path | None = None) -> None:
+    def __init__(self, prefix: Path, socket_path: Path, admin_root: Path | None = None,
+                 extra_includes: list[Path] | None = None) -> None:
         self.prefix = prefix
         self.socket_path = socket_path
         self.admin_root = admin_root or prefix / "admin-root"
+        self.extra_includes = extra_includes or []
         self.config: NginxConfig | None = None
         self.proc: ManagedProcess | None = None
         self.port = 0
 
     def _proc_for_port(self, port: int) -> ManagedProcess:
-        self.config = NginxConfig(self.prefix, port, self.socket_path, self.admin_root)
+        self.config = NginxConfig(self.prefix, port, self.socket_path, self.admin_root, list(self.extra_includes))
         write_config(self.config)
         return ManagedProcess("nginx", self.config.argv(NGINX_BIN), self.prefix / "logs")
 

@@ -294,7 +294,10 @@ def test_withdraw_a_keys_balance_as_a_redeemable_token(satmeter_bin: Path, mock_
         admin.login()
         tokens = admin.ok("GET", "keys?kind=token")["keys"]
         assert len(tokens) == 1 and tokens[0]["balance_msat"] == 199_000
-        key = admin.ok("POST", "keys", {"balance_msat": 60_000, "label": "to withdraw"})
+        # Granted credit is withdrawable only where the operator allows it (issue 10.8).
+        refused = admin.call("POST", f"keys/{admin.ok('POST', 'keys', {'balance_msat': 1_000})['id']}/withdraw", {"amount_sat": 1})
+        assert refused.status in (402, 403), refused.body
+        key = admin.ok("POST", "keys", {"balance_msat": 60_000, "label": "to withdraw", "withdrawable_grant": True})
         sent = admin.ok("POST", f"keys/{key['id']}/withdraw", {"amount_sat": 25})
         assert sent["token"].startswith("cashuB") and sent["amount_sat"] == 25 and sent["balance_msat"] == 35_000 - 1000 * sent["fee_sat"]
         wallet = new_wallet()

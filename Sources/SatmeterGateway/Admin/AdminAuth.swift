@@ -6,7 +6,8 @@ import SatmeterSupport
 /// The admin login: one password (a salted scrypt hash in the database), sessions in an
 /// `HttpOnly; Secure; SameSite=Strict` cookie, a CSRF token checked on every write (the
 /// `X-CSRF-Token` header must equal both the `satmeter_csrf` cookie and the session's token),
-/// and failed logins limited per client address and overall. Session ids, tokens and the
+/// and failed logins limited per client address and per account with a growing back-off that never
+/// holds back an address without failures (see `Ledger.beginLoginAttempt`). Session ids, tokens and the
 /// password are never logged.
 struct AdminAuth {
     let ledger: Ledger
@@ -28,11 +29,11 @@ struct AdminAuth {
         let stored: String?
         do { stored = try ledger.admin.adminPasswordHash() } catch { throw error.apiError }
         guard let stored else { throw .serviceUnavailable("No admin password is set; run `satmeter admin set-password`.") }
-        let scopes = ["client:" + client, "all"]
+        let scopes = ["client:" + client]
         let wait: Int64?
         do {
-            wait = try ledger.admin.beginLoginAttempt(scopes: [(scopes[0], config.maxLoginFailures), (scopes[1], config.maxGlobalLoginFailures)],
-                                                now: now, lockoutSeconds: config.lockoutSeconds)
+            wait = try ledger.admin.beginLoginAttempt(client: client, maxFailures: config.maxLoginFailures,
+                                                      maxAccountFailures: config.maxGlobalLoginFailures, now: now, lockoutSeconds: config.lockoutSeconds)
         } catch { throw error.apiError }
         if let wait { throw .tooManyRequests(retryAfterSeconds: Int(max(1, wait))) }
         guard password.utf8.count <= 1024, PasswordHash.verify(password, against: stored) else {

@@ -24,11 +24,17 @@ struct AdminKeysAPI {
         let balance = try mapped { () throws(LedgerError) in try Self.optionalInt(body["balance_msat"], "balance_msat") } ?? 0
         guard balance >= 0 else { throw .invalidRequest("balance_msat must not be negative") }
         let admin = try admin()
-        let created = try mapped { () throws(LedgerError) in
-            try admin.create(balanceMsat: balance, label: try Self.optionalString(body["label"], "label"),
-                               expiresAt: try Self.optionalInt(body["expires_at"], "expires_at"),
-                               spendLimitMsat: try Self.optionalInt(body["spend_limit_msat"], "spend_limit_msat"),
-                               allowedModels: try Self.models(body["allowed_models"]))
+        let created = try mapped { () throws(LedgerError) -> JSON in
+            var created = try admin.create(balanceMsat: balance, label: try Self.optionalString(body["label"], "label"),
+                                           expiresAt: try Self.optionalInt(body["expires_at"], "expires_at"),
+                                           spendLimitMsat: try Self.optionalInt(body["spend_limit_msat"], "spend_limit_msat"),
+                                           allowedModels: try Self.models(body["allowed_models"]))
+            // The operator's own decision per key: its granted credit may leave as ecash.
+            if body["withdrawable_grant"]?.boolValue == true, let id = created["id"]?.int64Value {
+                try admin.ledger.accounts.setGrantWithdrawable(accountID: id, true)
+                created.set("withdrawable_grant", true)
+            }
+            return created
         }
         Log.info("admin: key \(created["id"]?.int64Value ?? 0) created")
         api.send(created, status: 201)

@@ -49,6 +49,8 @@ public enum MetricsCatalog {
         out += "satmeter_reserved_msat \(totals.reservedMsat)\n"
         out += "# HELP satmeter_earned_msat Charged to clients since the start of the books.\n# TYPE satmeter_earned_msat gauge\n"
         out += "satmeter_earned_msat \(totals.earnedMsat)\n"
+        out += "# HELP satmeter_overrun_loss_msat Cost above a reservation that the payer's balance could not cover (the operator's loss).\n"
+        out += "# TYPE satmeter_overrun_loss_msat gauge\nsatmeter_overrun_loss_msat \(totals.overrunMsat)\n"
         out += "# HELP satmeter_wallet_sat The node's ecash by mint and state.\n# TYPE satmeter_wallet_sat gauge\n"
         for (mint, state, amount) in try ledger.wallet.proofTotals() {
             out += "satmeter_wallet_sat{\(RequestCounters.label("mint", mint)),\(RequestCounters.label("state", state))} \(amount)\n"

@@ -15,17 +15,19 @@ extension SatmeterConfig {
           timeout_seconds: 120                    # whole non-streaming call
           stream_idle_timeout_seconds: 120        # longest silence inside a stream
           stream_reasoning_idle_timeout_seconds: 600  # longest silence while a model reasons (keep-alives do not count)
+          stream_max_seconds: 3600                # longest stream; then ended, and what was relayed charged
           forward_headers: [openai-beta]          # client headers passed on (never credentials or X-Cashu)
         cashu:
           mints: []                               # trusted mints (SATMETER_CASHU_MINTS); empty: ecash off
           payout_threshold_sat: 210               # with RECEIVE_LN_ADDRESS set, earnings above this are paid out
           payout_interval_seconds: 900
         ledger:
-          reservation_timeout_seconds: 3600       # held longer than this: the worker is gone, release
+          reservation_timeout_seconds: 3600       # no heartbeat for this long: the worker is gone, release
         admin:
           request_log_retention_days: 90          # 0 keeps every request-log record
           session_hours: 12                       # admin dashboard sessions
           max_login_failures: 5                   # per client address, then locked out
-          lockout_seconds: 900
+          max_account_login_failures: 100         # from all addresses: then only addresses that failed wait
+          lockout_seconds: 900                    # doubles with each further lockout (at most a week)
         """
 }

@@ -17,7 +17,8 @@ public struct SatmeterConfig: Sendable {
     public var maxBodyBytes = 4 * 1024 * 1024
     public var stateDirectory = "/var/lib/satmeter"
     public var upstream = UpstreamConfig()
-    /// A held reservation older than this is released by the sweeper (its worker must be gone).
+    /// A held reservation whose heartbeat is older than this is released by the sweeper (its worker
+    /// is gone or stuck); live workers renew theirs every third of it.
     public var reservationTimeoutSeconds: Int64 = 3600
     public var pricing = PricingConfig.defaults
     public var cashu = CashuConfig()
@@ -79,7 +80,7 @@ public struct SatmeterConfig: Sendable {
         }
         if let upstream = top["upstream"] {
             try reader.allowOnly(["base_url", "api_key", "timeout_seconds", "stream_idle_timeout_seconds",
-                                  "stream_reasoning_idle_timeout_seconds", "forward_headers"], in: upstream)
+                                  "stream_reasoning_idle_timeout_seconds", "stream_max_seconds", "forward_headers"], in: upstream)
             if let node = upstream.mapping?["forward_headers"] {
                 guard let items = node.sequence else { throw reader.error(node, "expected a list of header names") }
                 config.upstream.forwardHeaders = try items.map { item throws(ConfigError) in try reader.string(item).lowercased() }
@@ -87,6 +88,7 @@ public struct SatmeterConfig: Sendable {
             if let node = upstream.mapping?["base_url"] { config.upstream.baseURL = try reader.url(node) }
             if let node = upstream.mapping?["api_key"] { config.upstream.apiKey = try reader.string(node) }
             if let node = upstream.mapping?["timeout_seconds"] { config.upstream.timeoutSeconds = try reader.int(node, in: 1...3600) }
+            if let node = upstream.mapping?["stream_max_seconds"] { config.upstream.streamMaxSeconds = try reader.int(node, in: 1...86_400) }
             if let node = upstream.mapping?["stream_idle_timeout_seconds"] {
                 config.upstream.streamIdleTimeoutSeconds = try reader.int(node, in: 1...3600)
             }
@@ -104,7 +106,7 @@ public struct SatmeterConfig: Sendable {
                 config.ledgerURL = url
             }
             if let node = ledger.mapping?["reservation_timeout_seconds"] {
-                config.reservationTimeoutSeconds = Int64(try reader.int(node, in: 60...86_400))
+                config.reservationTimeoutSeconds = Int64(try reader.int(node, in: 2...86_400))
             }
         }
         if let cashu = top["cashu"] {
@@ -194,6 +196,8 @@ public struct UpstreamConfig: Sendable {
     public var streamIdleTimeoutSeconds = 120
     /// The longest silence while a model is known to be reasoning (docs: README "Streams").
     public var streamReasoningIdleTimeoutSeconds = 600
+    /// The longest a stream may run; then it ends with an error event and what was relayed is charged.
+    public var streamMaxSeconds = 3600
     /// Client request headers passed on to the upstream (lower-case; a trailing `*` matches a prefix).
     /// Credentials and payment headers are never passed on, whatever this says.
     public var forwardHeaders: [String] = ["openai-beta"]

@@ -9,7 +9,7 @@ import SatmeterWallet
 /// Charging policy (what a client pays for):
 /// - upstream 2xx with usage: the priced usage (never more than the reservation);
 /// - upstream 2xx without usage (or a stream that ended without it): an estimate from the text
-///   actually returned, about 4 bytes a token, prompt from our own upper bound;
+///   actually generated (content, tool-call arguments, refusals; `TextTokens`), prompt from our own upper bound;
 /// - the client went away mid-stream: the same estimate over what was relayed before it left;
 /// - upstream 4xx, 5xx, timeout, unreachable, garbage, or a stream cut before its end: nothing;
 /// - an error under HTTP 200 (an error body, an error event mid-stream): the usage the upstream
@@ -67,6 +67,7 @@ struct OpenAIProxy {
             throw error.apiError
         }
 
+        CompletionLimit.write(into: &body, request: request, quote: quote, endpoint: endpoint)
         let clientBody = body
         if request.stream, endpoint.acceptsStreamOptions {
             // Usage must come back in the stream, whatever the client asked for.
@@ -147,8 +148,7 @@ struct OpenAIProxy {
             seconds = UploadPricing.seconds(reportedDuration: reportedSeconds ?? json["duration"], upload: client.uploadSeconds)
             usage = reported ?? UpstreamUsage(promptTokens: 0, completionTokens: 0)
         default:
-            let text = json["choices"] ?? json["output"] ?? json["content"] ?? json["data"] ?? json["results"] ?? .null
-            usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(text))
+            usage = reported ?? settler.estimate(completionTokens: GeneratedText.tokens(in: json))
         }
         let estimated = reported == nil && images == 0 && seconds == 0
         let headers = settler.settle(usage: usage, estimated: estimated, images: images, audioSeconds: seconds)
@@ -162,6 +162,8 @@ struct ProxiedRequest {
     var stream: Bool
     var clientWantsUsage: Bool
     var maxCompletionTokens: Int?
+    /// The client named `max_tokens` or `max_completion_tokens`; else satmeter writes the limit it reserved.
+    var clientLimitsCompletion: Bool
     var promptTokenBound: Int
     /// Images and audio seconds to reserve for (nil: the pricing engine's defaults for the route).
     var maxImages: Int?
@@ -191,17 +193,24 @@ struct ProxiedRequest {
             guard let n = value.int64Value, n >= 1, n <= Int64(Self.completionTokenCeiling) else {
                 throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.completionTokenCeiling)")
             }
-            maxCompletionTokens = maxCompletionTokens.map { min($0, Int(n)) } ?? Int(n)
+            // Upstreams differ in which of the two they honour: reserve for the larger.
+            maxCompletionTokens = maxCompletionTokens.map { max($0, Int(n)) } ?? Int(n)
         }
+        clientLimitsCompletion = maxCompletionTokens != nil
         if endpoint == .embeddings { maxCompletionTokens = 0 }
         // Pricing reserves for at most `maxChoices`; a larger n would be served beyond what was reserved.
-        if let value = body["n"], value != .null {
+        for field in ["n", "best_of"] {
+            guard let value = body[field], value != .null else { continue }
             guard let n = value.int64Value, n >= 1, n <= Int64(Self.maxChoices) else {
-                throw .invalidRequest("'n' must be a whole number from 1 to \(Self.maxChoices)")
+                throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.maxChoices)")
             }
         }
-        promptTokenBound = PromptEstimate.upperBound(for: body)
+        promptTokenBound = try PromptEstimate.upperBound(for: body, model: model)
         try adjust(for: endpoint, body: body)
+        // Predicted output the model does not use is billed as completion tokens.
+        if let prediction = body["prediction"], let limit = maxCompletionTokens, endpoint != .embeddings {
+            maxCompletionTokens = PromptEstimate.adding(limit, PromptEstimate.textBytes(prediction))
+        }
     }
 }
 
@@ -236,10 +245,10 @@ final class Settler {
     private var accountID: Int64 { payer.account.id }
 
     /// Usage when the upstream reported none: our prompt bound (in estimated tokens) and the
-    /// text that came back.
-    func estimate(outputTextBytes: Int) -> UpstreamUsage {
+    /// tokens estimated in the generated text that came back (`GeneratedText`).
+    func estimate(completionTokens: Int) -> UpstreamUsage {
         UpstreamUsage(promptTokens: PromptEstimate.tokens(inTextBytes: request.promptTokenBound),
-                      completionTokens: PromptEstimate.tokens(inTextBytes: outputTextBytes))
+                      completionTokens: completionTokens)
     }
 
     /// Charges the usage; returns the headers that tell the client what it paid (and its change).
@@ -254,8 +263,9 @@ final class Settler {
         units.images = images
         units.audioSeconds = audioSeconds
         let cost = priced.cost(for: units)
-        // The serving provider's fee; never above what was reserved for the dearest candidate.
-        let total = min(provider?.applyingFee(cost.totalMsat) ?? cost.totalMsat, quote.maxCostMsat)
+        // The serving provider's fee. Cost above the reservation is not capped here: the ledger
+        // takes it from the rest of the balance and records only what it cannot cover as loss.
+        let total = provider?.applyingFee(cost.totalMsat) ?? cost.totalMsat
         var charged = total
         do {
             if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: total) {

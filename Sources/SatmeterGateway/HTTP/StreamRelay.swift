@@ -28,7 +28,11 @@ final class StreamRelay {
     private var sawDone = false
     /// The Responses API ends with `response.completed` (or `.incomplete`/`.failed`), not `[DONE]`.
     private var sawEndEvent = false
-    private var outputTextBytes = 0
+    /// Estimated tokens of the generated text relayed so far (`GeneratedText`), for a stream without usage.
+    private var outputTokens = 0
+    /// When `upstream.stream_max_seconds` ends the stream (monotonic ms), and whether it did.
+    private var deadline = Int64.max
+    private var overLimit = false
     private var upstreamStatus = 0
     private var upstreamRetryAfter: String?
     private var errorBody: [UInt8] = []
@@ -66,6 +70,7 @@ final class StreamRelay {
         self.idle = idle
         self.connectTimeout = connectTimeout
         let started = Clock.monotonicMillis()
+        deadline = started + Int64(handler.services.config.upstream.streamMaxSeconds) * 1000
         defer {
             exchange.record.upstreamMillis = Clock.monotonicMillis() - started
             exchange.record.upstreamStatus = upstreamStatus
@@ -108,7 +113,7 @@ final class StreamRelay {
                 for event in splitter.feed(bytes) where !relay(event) { return false }
                 return !splitter.isOverflowing
             },
-            shouldAbort: { [self] in io.peerHasClosed() || silenceTooLong() })
+            shouldAbort: { [self] in io.peerHasClosed() || silenceTooLong() || pastStreamLimit() })
         lastProgressAt = Clock.monotonicMillis()
         do {
             _ = try handler.curl.perform(request, limits: .init(connectTimeout: connectTimeout, idleTimeout: idle.transportSeconds), sink: sink)
@@ -124,6 +129,12 @@ final class StreamRelay {
         guard Clock.monotonicMillis() - lastProgressAt > limit else { return false }
         silenceExpired = true
         return true
+    }
+
+    /// True (and remembered) once the stream has run past `upstream.stream_max_seconds`.
+    private func pastStreamLimit() -> Bool {
+        if Clock.monotonicMillis() > deadline { overLimit = true }
+        return overLimit
     }
 
     /// Passes one event on; false when the client is gone.
@@ -160,8 +171,10 @@ final class StreamRelay {
         if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
         let type = json["type"]?.stringValue
         if let type, ["response.completed", "response.incomplete", "response.failed"].contains(type) { sawEndEvent = true }
-        if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
-        if let type, type.hasSuffix(".delta"), let delta = json["delta"] { outputTextBytes += PromptEstimate.textBytes(delta) }
+        outputTokens = PromptEstimate.adding(outputTokens, GeneratedText.tokens(inChoices: json["choices"]))
+        if let type, type.hasSuffix(".delta"), let delta = json["delta"]?.stringValue {
+            outputTokens = PromptEstimate.adding(outputTokens, TextTokens.estimate(delta))
+        }
         guard let reported = UpstreamUsage.found(in: json) else { return true }
         // Some servers repeat a running total on every chunk (vLLM): the last one counts.
         usage = reported
@@ -191,7 +204,16 @@ final class StreamRelay {
         if io.clientGone || io.peerHasClosed() {
             // The client left: charge what the upstream produced for it until then.
             exchange.record.errorCode = "client_disconnected"
-            settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
+            settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil)
+            return
+        }
+        if overLimit {
+            // Ended by the overall limit: what was relayed is charged, and the stream says why.
+            exchange.record.errorCode = "stream_limit"
+            writeSummary(settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil))
+            io.write("data: " + Exchange.errorBody(APIError.upstreamTimeout).serialized + "\n\n")
+            writeChange()
+            io.flush()
             return
         }
         if let upstreamError {
@@ -218,7 +240,7 @@ final class StreamRelay {
             io.flush()
             return
         }
-        writeSummary(settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil))
+        writeSummary(settler.settle(usage: usage ?? settler.estimate(completionTokens: outputTokens), estimated: usage == nil))
         // The Responses API ends with its own event; chat and completions streams end with [DONE].
         if sawDone || !sawEndEvent { io.write("data: [DONE]\n\n") }
         writeChange()
@@ -239,7 +261,7 @@ final class StreamRelay {
             }
         case "content_block_delta":
             sawOutput = true
-            outputTextBytes += json["delta"]?["text"]?.stringValue?.utf8.count ?? 0
+            outputTokens = PromptEstimate.adding(outputTokens, TextTokens.estimate(json["delta"]?["text"]?.stringValue ?? ""))
         case "message_stop":
             // Counted only now: a stream cut before its end is charged nothing.
             sawEndEvent = true

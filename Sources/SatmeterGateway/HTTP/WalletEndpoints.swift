@@ -87,6 +87,11 @@ struct WalletEndpoints {
             throw .invalidRequest("'amount' must be a whole number of sats, at least 1")
         }
         let mint = body["mint"]?.stringValue
+        let withdrawable: Int64
+        do { withdrawable = try handler.ledger.accounts.withdrawableMsat(accountID: account.id) } catch { throw error.apiError }
+        if amount * 1000 > withdrawable, withdrawable < account.balanceMsat {
+            throw .forbidden("Credit granted by the operator pays for requests but cannot be withdrawn; withdrawable now: \(withdrawable / 1000) sats.")
+        }
         let wallet = try handler.wallet()
         let sent: SentToken
         do {

@@ -64,6 +64,36 @@ import Testing
         }
     }
 
+    /// Issue 10, point 10: failures from many addresses never lock out an address that has not failed.
+    @Test func manyAddressesFailingDoNotLockOutTheOperator() throws {
+        try withTemporaryLedger { ledger, _ in
+            try AdminPassword.set("correct horse battery", ledger: ledger, logN: 10)
+            var config = Self.config
+            config.maxGlobalLoginFailures = 5
+            let auth = AdminAuth(ledger: ledger, config: config, now: 1_000)
+            for i in 0..<10 {
+                #expect(throws: APIError.unauthorized) { try auth.login(password: "wrong password!", client: "10.0.1.\(i)") }
+            }
+            // The account backs off for addresses that failed (two rounds of 5: the second lasts twice as long)…
+            #expect(throws: APIError.tooManyRequests(retryAfterSeconds: 1_200)) { try auth.login(password: "correct horse battery", client: "10.0.1.1") }
+            // …but the operator's address, which never failed, gets in.
+            _ = try auth.login(password: "correct horse battery", client: "192.0.2.7")
+        }
+    }
+
+    @Test func eachFurtherLockoutOfAnAddressLastsTwiceAsLong() throws {
+        try withTemporaryLedger { ledger, _ in
+            try AdminPassword.set("correct horse battery", ledger: ledger, logN: 10)
+            var now: Int64 = 1_000
+            for expected: Int64 in [600, 1_200, 2_400] {
+                let auth = AdminAuth(ledger: ledger, config: Self.config, now: now)
+                for _ in 0..<3 { #expect(throws: APIError.unauthorized) { try auth.login(password: "wrong password!", client: "10.0.0.9") } }
+                #expect(throws: APIError.tooManyRequests(retryAfterSeconds: Int(expected))) { try auth.login(password: "x", client: "10.0.0.9") }
+                now += expected
+            }
+        }
+    }
+
     @Test func aSuccessfulLoginClearsTheClientsCount() throws {
         try withTemporaryLedger { ledger, _ in
             try AdminPassword.set("correct horse battery", ledger: ledger, logN: 10)

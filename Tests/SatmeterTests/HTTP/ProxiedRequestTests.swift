@@ -10,9 +10,12 @@ import Testing
         #expect(request.promptTokenBound >= 5)
     }
 
-    @Test func theSmallerOfTheTwoLimitsWins() throws {
-        let body = try JSON.parse(#"{"model":"m","max_tokens":100,"max_completion_tokens":50}"#)
+    @Test func theLargerOfTheTwoLimitsIsReserved() throws {
+        // Upstreams honour max_completion_tokens (the newer field) or max_tokens: either may be the one used.
+        let body = try JSON.parse(#"{"model":"m","max_tokens":5,"max_completion_tokens":50}"#)
         #expect(try ProxiedRequest(body: body, endpoint: .chatCompletions).maxCompletionTokens == 50)
+        let other = try JSON.parse(#"{"model":"m","max_tokens":100,"max_completion_tokens":50}"#)
+        #expect(try ProxiedRequest(body: other, endpoint: .chatCompletions).maxCompletionTokens == 100)
     }
 
     @Test(arguments: [
@@ -40,7 +43,7 @@ import Testing
     @Test func promptBoundCoversEveryByteOfText() throws {
         let text = String(repeating: "ab ", count: 1000)
         let body: JSON = ["model": "m", "messages": [["role": "user", "content": .string(text)]]]
-        #expect(PromptEstimate.upperBound(for: body) >= text.utf8.count)
+        #expect(try PromptEstimate.upperBound(for: body) >= text.utf8.count)
     }
 
     @Test func endpointsRouteByMethodAndPath() {

@@ -51,14 +51,28 @@ func withTemporaryLedger<T>(_ body: (Ledger, String) throws -> T) throws -> T {
         }
     }
 
-    @Test func costAboveReservationIsCappedAndRecordedAsOverrun() throws {
+    @Test func costAboveReservationIsChargedFromTheRestOfTheBalance() throws {
         try withTemporaryLedger { ledger, _ in
             let (_, account) = try ledger.accounts.createKey(balanceMsat: 3_000)
             try ledger.reservations.reserve(accountID: account.id, amountMsat: 2_000, requestID: "r1", owner: "w1")
             let settlement = try #require(try ledger.reservations.settle(requestID: "r1", costMsat: 2_500))
-            #expect(settlement.chargedMsat == 2_000 && settlement.overrunMsat == 500)
-            #expect(try ledger.accounts.account(id: account.id)?.balanceMsat == 1_000)
-            #expect(try ledger.reports.totals().overrunMsat == 500)
+            #expect(settlement.chargedMsat == 2_500 && settlement.collectedAboveMsat == 500 && settlement.overrunMsat == 0)
+            #expect(try ledger.accounts.account(id: account.id)?.balanceMsat == 500)
+            #expect(try ledger.accounts.account(id: account.id)?.totalSpentMsat == 2_500)
+            #expect(try ledger.reports.totals().overrunMsat == 0)
+            #expect(try ledger.reports.audit().isEmpty)
+        }
+    }
+
+    @Test func costAboveReservationAndBalanceIsTheOperatorsRecordedLoss() throws {
+        try withTemporaryLedger { ledger, _ in
+            let (_, account) = try ledger.accounts.createKey(balanceMsat: 2_300)
+            try ledger.reservations.reserve(accountID: account.id, amountMsat: 2_000, requestID: "r1", owner: "w1")
+            let settlement = try #require(try ledger.reservations.settle(requestID: "r1", costMsat: 3_000))
+            #expect(settlement.chargedMsat == 2_300 && settlement.collectedAboveMsat == 300 && settlement.overrunMsat == 700)
+            #expect(try ledger.accounts.account(id: account.id)?.balanceMsat == 0)
+            #expect(try ledger.reports.totals().overrunMsat == 700)
+            #expect(try ledger.reports.totals().earnedMsat == 2_300)
             #expect(try ledger.reports.audit().isEmpty)
         }
     }

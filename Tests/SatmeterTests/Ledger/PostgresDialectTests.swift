@@ -18,6 +18,8 @@ import Testing
         #expect(PostgresDialect.statement("SUM(error_code IS NOT 'x'), SUM(a IS NOT NULL)") == "SUM(error_code IS DISTINCT FROM 'x'), SUM(a IS NOT NULL)")
         #expect(PostgresDialect.statement("p.cohort IS r.cohort AND p.model IS NOT r.model AND x IS NULL AND y IS NOT NULL")
             == "p.cohort IS NOT DISTINCT FROM r.cohort AND p.model IS DISTINCT FROM r.model AND x IS NULL AND y IS NOT NULL")
+        #expect(PostgresDialect.statement("SET b = b + ?2 - MIN(?6, b), g = MAX(0, g - MIN(?6, b)), t = (SELECT MAX(x) FROM l)")
+            == "SET b = b + $2 - LEAST($6, b), g = GREATEST(0, g - LEAST($6, b)), t = (SELECT MAX(x) FROM l)")
         #expect(PostgresDialect.statement("instr(lower(key_hint), lower(?2)) > 0") == "strpos(lower(key_hint), lower($2)) > 0")
         #expect(PostgresDialect.statement("ORDER BY updated_at DESC, rowid DESC") == "ORDER BY updated_at DESC, ctid DESC")
     }

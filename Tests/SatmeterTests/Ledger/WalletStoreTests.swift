@@ -47,7 +47,8 @@ import Testing
 
     @Test func sendBeyondBalanceMovesNothing() throws {
         try withTemporaryLedger { ledger, _ in
-            let (_, account) = try ledger.accounts.createKey(balanceMsat: 1_000)
+            let account = try ledger.accounts.createAccount(keyHash: "k", hint: "sk-…", kind: .key)
+            try ledger.accounts.credit(accountID: account.id, amountMsat: 1_000, kind: .deposit)
             let send = MintOperation(id: "s", kind: .send, mint: mint, inputs: [], outputs: [], accountID: account.id, requestID: nil)
             #expect(throws: LedgerError.insufficientBalance(availableMsat: 1_000, requiredMsat: 2_000)) { try ledger.wallet.beginSend(send, debitMsat: 2_000) }
             #expect(try ledger.wallet.operation(id: "s") == nil)
