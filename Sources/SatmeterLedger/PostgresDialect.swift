@@ -83,7 +83,8 @@ enum PostgresDialect {
         text = text.replacing(/(?i)\bREAL\b/, with: "DOUBLE PRECISION")
         text = text.replacing(/(?i)\bBLOB\b/, with: "BYTEA")
         text = text.replacing(/(?i)\bADD\s+COLUMN\s+(?!IF\b)/, with: "ADD COLUMN IF NOT EXISTS ")
-        return text
+        // Steps that backfill columns use SQLite's scalar MIN/MAX too.
+        return scalarMinMax(text)
     }
 
     /// What PostgreSQL needs besides the tables: SQLite sums booleans (`SUM(status = 402)`), so
