@@ -97,8 +97,8 @@ struct OpenAIProxy {
         }
         let reported = UpstreamUsage(json: json["usage"])
         let usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(json["choices"] ?? json["data"] ?? .null))
-        let headers = settler.settle(usage: usage, estimated: reported == nil)
-        exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
+        let receipt = settler.settle(usage: usage, estimated: reported == nil)
+        exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: receipt?.headers ?? [])
     }
 }
 
@@ -176,11 +176,11 @@ final class Settler {
                       completionTokens: PromptEstimate.tokens(inTextBytes: outputTextBytes))
     }
 
-    /// Charges the usage; returns the headers that tell the client what it paid (and its change).
+    /// Charges the usage; returns what the client is told it paid (nil if already settled).
     @discardableResult
-    func settle(usage: UpstreamUsage, estimated: Bool) -> [(String, String)] {
+    func settle(usage: UpstreamUsage, estimated: Bool) -> SettlementReceipt? {
         let ledger = handler.ledger
-        guard !done else { return [] }
+        guard !done else { return nil }
         done = true
         let started = Clock.monotonicMillis()
         let cost = quote.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens))
@@ -200,19 +200,15 @@ final class Settler {
         exchange.record.costMsat = charged
         exchange.record.revenueMsat = charged
         exchange.record.upstreamCostMsat = cost.upstreamCostMsat
-        var headers = [
-            ("X-Satmeter-Cost-Msat", String(charged)),
-            ("X-Satmeter-Prompt-Tokens", String(usage.promptTokens)),
-            ("X-Satmeter-Completion-Tokens", String(usage.completionTokens)),
-            ("X-Satmeter-Pricing-Source", quote.source.rawValue),
-        ]
+        var receipt = SettlementReceipt(costMsat: charged, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                                        pricingSource: quote.source.rawValue)
         if payer.perRequest {
             returnChange()
-            if let change { headers.append(("X-Cashu", change.token)) }
-        } else if let balance = (try? ledger.accounts.account(id: payer.account.parentID ?? accountID))?.balanceMsat {
-            headers.append(("X-Satmeter-Balance-Msat", String(balance)))
+            receipt.changeToken = change?.token
+        } else {
+            receipt.balanceMsat = (try? ledger.accounts.account(id: payer.account.parentID ?? accountID))?.balanceMsat
         }
-        return headers
+        return receipt
     }
 
     /// Returns a whole reservation to the balance: the request failed, charge nothing. A

@@ -126,13 +126,9 @@ final class StreamRelay {
             io.flush()
             return
         }
-        let headers = settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
-        var summary: JSON = [:]
-        for (name, value) in headers where name != "X-Cashu" {
-            let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
-            summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
+        if let receipt = settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil) {
+            io.write(receipt.sseComment)
         }
-        io.write(": satmeter " + summary.serialized + "\n\n")
         io.write("data: [DONE]\n\n")
         writeChange()
         io.flush()
@@ -142,11 +138,5 @@ final class StreamRelay {
         guard let change = settler.change else { return }
         let event: JSON = ["token": .string(change.token), "amount": .int(Int64(change.amountSat)), "unit": "sat", "mint": .string(change.mint)]
         exchange.io.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
-    }
-}
-
-extension String {
-    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
-        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
     }
 }
