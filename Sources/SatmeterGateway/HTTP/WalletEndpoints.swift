@@ -97,9 +97,9 @@ struct WalletEndpoints {
     /// The account paying or asking: a key, a token used as a key (Bearer cashu…), or the
     /// original `X-Cashu` token of a per-request payment.
     private func payerAccount(allowTokenInBody: Bool = false) throws(APIError) -> Account {
-        var text = exchange.header("X-Cashu")
-        if text == nil, let bearer = exchange.bearer, bearer.hasPrefix("cashu") { text = bearer }
-        if text == nil, allowTokenInBody, exchange.bearer == nil, let body = try? exchange.readJSONBody(limit: 256 * 1024) {
+        let credential = exchange.credential
+        var text = credential.token
+        if text == nil, allowTokenInBody, credential == .none, let body = try? exchange.readJSONBody(limit: 256 * 1024) {
             text = body["cashu_token"]?.stringValue
         }
         guard let text else { return try handler.authenticate(exchange, allowExpired: true) }
