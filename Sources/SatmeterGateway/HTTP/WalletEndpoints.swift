@@ -63,17 +63,10 @@ struct WalletEndpoints {
     func withdraw() throws(APIError) {
         let account = try payerAccount()
         let body = try exchange.readJSONBody(limit: 64 * 1024)
-        guard let amount = body["amount"]?.int64Value, amount > 0, amount <= 21_000_000 * 100_000_000 else {
-            throw .invalidRequest("'amount' must be a whole number of sats, at least 1")
-        }
-        let mint = body["mint"]?.stringValue
-        let wallet = try handler.wallet()
-        let sent: SentToken
-        do {
-            sent = try wallet.send(amountSat: UInt64(amount), mint: mint ?? TokenAccount.mint(of: account), accountID: account.id,
-                                   requestID: exchange.requestID)
-        } catch { throw error.apiError }
-        try respond(sent, accountID: account.id)
+        guard let amount = body["amount"]?.int64Value else { throw .invalidRequest("'amount' must be a whole number of sats, at least 1") }
+        let result = try Withdrawal(ledger: handler.ledger, wallet: try handler.wallet())
+            .run(accountID: account.id, amountSat: amount, amountField: "amount", mint: body["mint"]?.stringValue, requestID: exchange.requestID)
+        try respond(result.sent, accountID: account.id)
     }
 
     /// `POST /v1/wallet/refund`: everything left, as a token. With a key: the key's balance. With
