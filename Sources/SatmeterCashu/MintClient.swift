@@ -222,9 +222,14 @@ public struct MeltQuote: Sendable, Equatable {
         guard let id = json["quote"]?.stringValue, let amount = json["amount"]?.int64Value, amount >= 0 else {
             throw .invalidResponse("melt quote: missing fields")
         }
+        let feeReserve = max(0, json["fee_reserve"]?.int64Value ?? 0)
+        // A mint's figures are bounded like a client's: each must fit the ledger in msats.
+        guard amount <= Sat.maxLedgerValue.value, feeReserve <= Sat.maxLedgerValue.value else {
+            throw .invalidResponse("melt quote: amount out of range")
+        }
         self.id = id
         self.amount = UInt64(amount)
-        feeReserve = UInt64(max(0, json["fee_reserve"]?.int64Value ?? 0))
+        self.feeReserve = UInt64(feeReserve)
         state = json["state"]?.stringValue ?? ((json["paid"]?.boolValue ?? false) ? "PAID" : "UNPAID")
         change = (json["change"]?.arrayValue ?? []).compactMap(BlindSignature.init(json:))
     }

@@ -135,14 +135,10 @@ extension AccountStore {
 public enum RefundAddress {
     public static func isValid(_ text: String) -> Bool {
         guard (3...320).contains(text.utf8.count), !text.unicodeScalars.contains(where: { $0.value <= 0x20 }) else { return false }
-        if text.lowercased().hasPrefix("lnurl") { return text.utf8.allSatisfy { isAlphanumeric($0) } }
+        if LightningAddress.isLNURL(text) { return LightningAddress(lnurl: text) != nil }
         // One reading of Lightning addresses: the one payouts and refunds use (a loopback domain
         // with a port is accepted there, for a local LNURL server).
         guard let address = LightningAddress(text) else { return false }
         return address.isLoopback || (address.domain.contains(".") && !address.domain.hasPrefix(".") && !address.domain.hasSuffix("."))
-    }
-
-    private static func isAlphanumeric(_ c: UInt8) -> Bool {
-        (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
     }
 }

@@ -2,9 +2,16 @@
 package struct LightningAddress {
     let user: String
     package let domain: String
+    /// Set when the payee was given as `lnurl1…` (LightningAddress+LNURL.swift).
+    let decodedPayRequestURL: String?
 
-    /// `user@domain`. Plain http is allowed only for a loopback domain (local tests, a sidecar).
+    /// `user@domain` or `lnurl1…`. Plain http is allowed only for a loopback domain (local tests, a sidecar).
     package init?(_ text: String) {
+        if Self.isLNURL(text) {
+            guard let decoded = Self(lnurl: text) else { return nil }
+            self = decoded
+            return
+        }
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
               parts[0].allSatisfy({ $0.isLetter || $0.isNumber || "-_.+".contains($0) }),
@@ -12,6 +19,7 @@ package struct LightningAddress {
         else { return nil }
         user = String(parts[0]).lowercased()
         domain = String(parts[1]).lowercased()
+        decodedPayRequestURL = nil
     }
 
     package var isLoopback: Bool {
@@ -19,7 +27,7 @@ package struct LightningAddress {
         return host == "127.0.0.1" || host == "localhost" || domain.hasPrefix("[::1]")
     }
 
-    var payRequestURL: String { (isLoopback ? "http://" : "https://") + domain + "/.well-known/lnurlp/" + user }
+    var payRequestURL: String { decodedPayRequestURL ?? ((isLoopback ? "http://" : "https://") + domain + "/.well-known/lnurlp/" + user) }
 
     /// Asks the address's server for an invoice of `amountMsat`.
     package func invoice(amountMsat: Int64, fetch: (HTTPRequest) throws(HTTPFetchError) -> HTTPResponse) throws(LNURLError) -> String {

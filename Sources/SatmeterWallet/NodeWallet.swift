@@ -87,7 +87,7 @@ package final class NodeWallet {
             if case .unreachable = error { throw .mintUnavailable("\(error)") }
             throw .mintRejected("\(error)")
         }
-        let credit = Int64(total - fee) * 1000
+        let credit = try Self.msat(total - fee)
         try complete(operation, outputs: outputs, signatures: signatures, creditMsat: credit)
         return credit
     }
@@ -130,7 +130,7 @@ package final class NodeWallet {
     /// Returns nil when less than one sat (after fees) is left.
     package func sendAll(accountID: Int64, mint preferred: String?, requestID: String?) throws(WalletError) -> SentToken? {
         guard let account = try? ledger.accounts.account(id: accountID) else { throw .storage("account missing") }
-        let budget = UInt64(max(0, account.balanceMsat / 1000))
+        let budget = UInt64(max(0, Msat(account.balanceMsat).wholeSats.value))
         guard budget > 0 else { return nil }
         var amount = budget
         for _ in 0..<4 {
@@ -196,7 +196,7 @@ package final class NodeWallet {
             let token = Token(mint: plan.mint, unit: Self.unit, proofs: inputProofs).serialized()
             let operation = MintOperation(id: RequestID.generate(), kind: .send, mint: plan.mint, inputs: plan.inputs, outputs: [],
                                           accountID: accountID, requestID: requestID)
-            try begin(operation, debitMsat: Int64(plan.amount) * 1000)
+            try begin(operation, debitMsat: try Self.msat(plan.amount))
             do { try ledger.wallet.completeSend(operationID: operation.id, keptProofs: [], result: token) } catch { throw .storage("\(error)") }
             return SentToken(token: token, amountSat: plan.amount, feeSat: 0, mint: plan.mint)
         }
@@ -206,7 +206,7 @@ package final class NodeWallet {
         let outputs = sendOutputs + keepOutputs
         let operation = MintOperation(id: RequestID.generate(), kind: .send, mint: plan.mint, inputs: plan.inputs,
                                       outputs: .array(outputs.map(\.json)), accountID: accountID, requestID: requestID)
-        try begin(operation, debitMsat: Int64(plan.amount + plan.fee) * 1000)
+        try begin(operation, debitMsat: try Self.msat(plan.amount + plan.fee))
         let signatures: [BlindSignature]
         do {
             signatures = try mint.swap(inputs: inputProofs, outputs: outputs.map(\.message))
@@ -325,7 +325,7 @@ package final class NodeWallet {
                 Log.warning("recovered \(operation.kind.rawValue) \(operation.id): inputs were spent elsewhere")
                 return true
             }
-            let credit = operation.kind == .receive ? Int64(outputs.reduce(0) { $0 + $1.amount }) * 1000 : 0
+            let credit = operation.kind == .receive ? try Self.msat(outputs.reduce(0) { $0 + $1.amount }) : 0
             var completing = operation
             completing.accountID = operation.accountID
             try complete(completing, outputs: outputs, signatures: signatures, creditMsat: credit)
@@ -362,6 +362,12 @@ package final class NodeWallet {
         do { return try Proof(amount: UInt64(stored.amount), keysetID: stored.keysetID, secret: stored.secret, C: stored.c) } catch {
             throw .storage("a stored proof is malformed: \(error)")
         }
+    }
+
+    /// Sats as ledger msats; an amount that does not fit is refused, never trapped on.
+    static func msat(_ sats: UInt64) throws(WalletError) -> Int64 {
+        guard let sats = Sat(exactly: sats), let amount = sats.msat else { throw .invalidAmount }
+        return amount.value
     }
 
     private func mintCall<T>(_ body: () throws(MintError) -> T) throws(WalletError) -> T {

@@ -23,7 +23,7 @@ extension NodeWallet {
             for proof in try ledger.wallet.allProofs(state: "unspent") { byMint[proof.mint, default: 0] += proof.amount }
             let walletSat = byMint.values.reduce(0, +)
             // Never below what users are owed, whatever the books say.
-            let spare = min(earnedUnpaid / 1000, walletSat - (totals.owedMsat + 999) / 1000)
+            let spare = min(Msat(earnedUnpaid).wholeSats.value, walletSat - Msat(totals.owedMsat).satsRoundedUp.value)
             guard spare > 0, let richest = byMint.max(by: { $0.value < $1.value }) else { return nil }
             return (min(spare, richest.value), richest.key)
         } catch {
@@ -44,7 +44,7 @@ extension NodeWallet {
     @discardableResult
     package func refundToLightning(_ account: Account) throws(PayoutError) -> PayoutResult {
         guard let text = account.refundAddress, let address = LightningAddress(text) else { throw .lnurl("no usable refund address") }
-        let budget = account.balanceMsat / 1000
+        let budget = Msat(account.balanceMsat).wholeSats.value
         var byMint: [String: Int64] = [:]
         for proof in (try? ledger.wallet.allProofs(state: "unspent")) ?? [] where config.trusts(proof.mint) { byMint[proof.mint, default: 0] += proof.amount }
         guard budget > 2, let mintURL = byMint.max(by: { $0.value < $1.value })?.key else { throw .nothingToPay }
@@ -68,7 +68,8 @@ extension NodeWallet {
         for _ in 0..<2 {
             guard amount > 0 else { throw .nothingToPay }
             let invoice: String
-            do { invoice = try address.invoice(amountMsat: amount * 1000, fetch: fetch) } catch { throw .lnurl(error.reason) }
+            let amountMsat = try msat(amount)
+            do { invoice = try address.invoice(amountMsat: amountMsat, fetch: fetch) } catch { throw .lnurl(error.reason) }
             let quote: MeltQuote
             do { quote = try mint.meltQuote(invoice: invoice, unit: Self.unit) } catch { throw .mint("\(error)") }
             let need = Int64(quote.amount + quote.feeReserve)
@@ -88,8 +89,9 @@ extension NodeWallet {
     private func meltForAccount(_ account: Account, quote: MeltQuote, inputs: [StoredProof], inputFee: Int64,
                                 mint: MintClient) throws(PayoutError) -> PayoutResult {
         let debit = Int64(quote.amount + quote.feeReserve) + inputFee
+        let debitMsat = try msat(debit)
         let (operation, change) = try performMelt(quote: quote, inputs: inputs, inputFee: inputFee, mint: mint, accountID: account.id) {
-            operation throws(LedgerError) in try ledger.wallet.beginSend(operation, debitMsat: debit * 1000)
+            operation throws(LedgerError) in try ledger.wallet.beginSend(operation, debitMsat: debitMsat)
         }
         let credit = try finishAccountMelt(operation, change: change, debitSat: debit)
         Log.info("refunded \(quote.amount) sat of expired key \(account.id) to its refund address")
@@ -103,11 +105,18 @@ extension NodeWallet {
         let total = operation.inputs.reduce(0) { $0 + $1.amount }
         let overshoot = total - debitSat
         let credit = max(0, change.reduce(0) { $0 + $1.amount } - overshoot)
+        let creditMsat = try msat(credit)
         do {
-            try ledger.wallet.completeAccountMelt(operationID: operation.id, change: change, creditAccountID: accountID, creditMsat: credit * 1000,
+            try ledger.wallet.completeAccountMelt(operationID: operation.id, change: change, creditAccountID: accountID, creditMsat: creditMsat,
                                            quoteID: quoteID)
         } catch { throw .mint("\(error)") }
         return credit
+    }
+
+    /// Sats from the mint's figures as ledger msats; a figure that does not fit is the mint's error.
+    private func msat(_ sats: Int64) throws(PayoutError) -> Int64 {
+        guard let amount = Sat(sats).msat else { throw .mint("amount out of range: \(sats) sat") }
+        return amount.value
     }
 
     private func selectInputs(mint: String, covering need: Int64, infos: [KeysetInfo]) -> ([StoredProof], Int64) {
@@ -127,13 +136,14 @@ extension NodeWallet {
 
     private func melt(quote: MeltQuote, inputs: [StoredProof], inputFee: Int64, mint: MintClient, destination: String) throws(PayoutError) -> PayoutResult {
         let total = inputs.reduce(0) { $0 + $1.amount }
+        let amountMsat = try msat(Int64(quote.amount)), reserveMsat = try msat(total - Int64(quote.amount))
         let (operation, change) = try performMelt(quote: quote, inputs: inputs, inputFee: inputFee, mint: mint, accountID: nil) {
             operation throws(LedgerError) in
-            try ledger.wallet.beginPayout(operation, destination: destination, amountMsat: Int64(quote.amount) * 1000,
-                                   feeMsat: (total - Int64(quote.amount)) * 1000)
+            try ledger.wallet.beginPayout(operation, destination: destination, amountMsat: amountMsat, feeMsat: reserveMsat)
         }
         let fee = total - Int64(quote.amount) - change.reduce(0) { $0 + $1.amount }
-        do { try ledger.wallet.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quote.id) } catch {
+        let feeMsat = try msat(fee)
+        do { try ledger.wallet.completePayout(operationID: operation.id, change: change, feeMsat: feeMsat, quoteID: quote.id) } catch {
             throw .mint("\(error)")
         }
         Log.info("paid out \(quote.amount) sat to \(destination) (fees \(fee) sat)")
@@ -189,12 +199,12 @@ extension NodeWallet {
                 let change = unblindChange(restored.map(\.1), outputs: restored.compactMap { pair in blanks.first { $0.blinded == pair.0.blinded } },
                                            mint: operation.mint)
                 if operation.accountID != nil {
-                    _ = try finishAccountMelt(operation, change: change, debitSat: operation.amountMsat / 1000)
+                    _ = try finishAccountMelt(operation, change: change, debitSat: Msat(operation.amountMsat).wholeSats.value)
                     return true
                 }
                 let total = operation.inputs.reduce(0) { $0 + $1.amount }
                 let fee = total - Int64(quote.amount) - change.reduce(0) { $0 + $1.amount }
-                try ledger.wallet.completePayout(operationID: operation.id, change: change, feeMsat: fee * 1000, quoteID: quoteID)
+                try ledger.wallet.completePayout(operationID: operation.id, change: change, feeMsat: try msat(fee), quoteID: quoteID)
                 return true
             case "UNPAID":
                 let proofs = try operation.inputs.map { stored throws(WalletError) in try proof(from: stored) }

@@ -38,7 +38,7 @@ public struct WalletAudit {
         }
         let payouts = try ledger.wallet.payoutTotalMsat()
         let expectedMsat = totals.owedMsat + totals.earnedMsat - totals.grantedMsat - payouts
-        let walletMsat = confirmedSat * 1000
+        let walletMsat = Sat(confirmedSat).msat?.value ?? Int64.max
         return [
             "consistent": .bool(walletMsat == expectedMsat && notUnspentAtMint == 0 && pending.isEmpty),
             "wallet_unspent_msat": .int(walletMsat),

@@ -3,7 +3,6 @@ the repo), a satmeter with an admin password, and a small cookie-keeping admin A
 
 from __future__ import annotations
 
-import http.client
 import json
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway_helpers import GATEWAY_CONFIG
+from http_client import Reply, request
 from mock_upstream import MockUpstream
 from procs import REPO_ROOT
 from servers import NginxServer, SatmeterServer
@@ -43,11 +43,7 @@ class AdminGateway:
         self.satmeter.stop()
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = [str(self.satmeter.binary), *args, *self.satmeter._common_args()]
-        result = subprocess.run(argv, env=self.satmeter.env, capture_output=True, text=True, timeout=60, input=stdin)
-        if check and result.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
-        return result
+        return self.satmeter.cli.run(*args, stdin=stdin, check=check)
 
 
 def start_admin_gateway(binary: Path, mock: MockUpstream, run_dir: Path, extra_admin_config: str = "",
@@ -72,40 +68,17 @@ def start_admin_gateway(binary: Path, mock: MockUpstream, run_dir: Path, extra_a
 
 
 @dataclass
-class Response:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def header(self, name: str) -> str | None:
-        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
-
-    def all(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-
-@dataclass
 class AdminClient:
     """Talks to /admin/api/ like the dashboard: keeps its cookies and sends the CSRF token."""
 
     gateway: NginxServer
     cookies: dict[str, str] = field(default_factory=dict)
 
-    def raw(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Response:
-        conn = http.client.HTTPConnection("127.0.0.1", self.gateway.port, timeout=30)
-        try:
-            all_headers = dict(headers or {})
-            if self.cookies:
-                all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-            conn.request(method, path, body, all_headers)
-            response = conn.getresponse()
-            result = Response(response.status, response.getheaders(), response.read())
-        finally:
-            conn.close()
+    def raw(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+        all_headers = dict(headers or {})
+        if self.cookies:
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        result = request(self.gateway, method, path, body, all_headers, timeout=30)
         for cookie in result.all("Set-Cookie"):
             name, _, rest = cookie.partition("=")
             value = rest.split(";", 1)[0]
@@ -115,7 +88,7 @@ class AdminClient:
                 self.cookies[name] = value
         return result
 
-    def call(self, method: str, path: str, payload: Any = None, csrf: bool = True) -> Response:
+    def call(self, method: str, path: str, payload: Any = None, csrf: bool = True) -> Reply:
         headers = {}
         body = None
         if payload is not None or method not in ("GET", "HEAD"):
@@ -125,7 +98,7 @@ class AdminClient:
             headers["X-CSRF-Token"] = self.cookies["satmeter_csrf"]
         return self.raw(method, "/admin/api/" + path, body, headers)
 
-    def login(self, password: str = ADMIN_PASSWORD) -> Response:
+    def login(self, password: str = ADMIN_PASSWORD) -> Reply:
         return self.call("POST", "login", {"password": password}, csrf=False)
 
     def ok(self, method: str, path: str, payload: Any = None) -> Any:

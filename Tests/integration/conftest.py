@@ -26,7 +26,7 @@ from servers import NGINX_BIN, MintServer, NginxServer, SatmeterServer, satmeter
 UPSTREAM_KEY = "sk-upstream-test-7f3c"  # what satmeter must send to the upstream
 
 ClientFactory = Callable[..., Any]
-S = TypeVar("S", NginxServer, SatmeterServer)
+S = TypeVar("S", NginxServer, SatmeterServer, MintServer)
 
 
 class Started(list):
@@ -214,13 +214,32 @@ def gateway_client(gateway: NginxServer, openai_client: ClientFactory) -> Callab
 # --- Cashu ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def mint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MintServer]:
+def _nutshell_or_skip() -> None:
     if not (MINT_VENV / "bin" / "mint").exists():
         pytest.skip(f"Nutshell not installed in {MINT_VENV} (set SATMETER_MINT_VENV)")
-    server = MintServer(tmp_path_factory.mktemp("mint")).start()
-    yield server
-    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MintServer]:
+    """The session's mint (no input fee); make_token's tokens come from it."""
+    _nutshell_or_skip()
+    started = Started()
+    yield started.add(MintServer(tmp_path_factory.mktemp("mint"))).start()
+    started.stop_all()
+
+
+@pytest.fixture(scope="module")
+def start_mint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., MintServer]]:
+    """Factory: start_mint(name, input_fee_ppk=0) → a module's own running mint (a second node,
+    a mint with fees, the payee's node); stopped at module end."""
+    _nutshell_or_skip()
+    started = Started()
+
+    def start(name: str, input_fee_ppk: int = 0) -> MintServer:
+        return started.add(MintServer(tmp_path_factory.mktemp(name), input_fee_ppk=input_fee_ppk)).start()
+
+    yield start
+    started.stop_all()
 
 
 @pytest.fixture(scope="session")

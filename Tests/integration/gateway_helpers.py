@@ -6,11 +6,10 @@ at 100,000 USD/BTC, $1 per 1M tokens is exactly 1 msat per token.
 
 from __future__ import annotations
 
-import http.client
 import json
-import subprocess
 from typing import Any
 
+from http_client import Reply, request
 from servers import NginxServer, SatmeterServer
 
 PROMPT_MSAT_PER_TOKEN = 1
@@ -38,46 +37,24 @@ def expected_cost(prompt_tokens: int, completion_tokens: int) -> int:
     return max(MIN_REQUEST_MSAT, prompt_tokens * PROMPT_MSAT_PER_TOKEN + completion_tokens * COMPLETION_MSAT_PER_TOKEN)
 
 
-def raw_request(server: NginxServer, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None, timeout: float = 15) -> tuple[http.client.HTTPResponse, bytes]:
-    """One request on a fresh connection, body read whole."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
-    try:
-        conn.request(method, path, body, headers or {})
-        response = conn.getresponse()
-        return response, response.read()
-    finally:
-        conn.close()
-
-
 def balance(server: NginxServer, api_key: str) -> dict[str, Any]:
-    response, body = raw_request(server, "GET", "/v1/wallet/balance", headers={"Authorization": f"Bearer {api_key}"})
-    assert response.status == 200, body
-    return json.loads(body)
+    reply = request(server, "GET", "/v1/wallet/balance", headers={"Authorization": f"Bearer {api_key}"})
+    assert reply.status == 200, reply.body
+    return reply.json
 
 
 def audit(satmeter: SatmeterServer) -> dict[str, Any]:
-    """`satmeter ledger audit`: the books re-derived from the ledger rows."""
-    argv = [str(satmeter.binary), "ledger", "audit", *satmeter._common_args()]
-    result = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-    report = json.loads(result.stdout)
-    assert result.returncode == 0 and report["consistent"], report
-    assert report["held_reservations"] == 0 and report["reserved_msat"] == 0, report
-    return report
+    """`satmeter ledger audit`: the books re-derived from the ledger rows, consistent, nothing held."""
+    return satmeter.cli.ledger_audit()
 
 
 def wallet_audit(satmeter: SatmeterServer, require_consistent: bool = True) -> dict[str, Any]:
     """`satmeter wallet audit`: every unspent proof confirmed at its mint (NUT-07), and the
     ecash equal to owed + earned − granted − paid out."""
-    argv = [str(satmeter.binary), "wallet", "audit", *satmeter._common_args()]
-    result = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    report = json.loads(result.stdout)
-    if require_consistent:
-        assert result.returncode == 0 and report["consistent"], report
-    return report
+    return satmeter.cli.wallet_audit(require_consistent)
 
 
-def assert_openai_error(response: http.client.HTTPResponse, body: bytes, status: int, code: str) -> dict[str, Any]:
+def assert_openai_error(response: Reply, body: bytes, status: int, code: str) -> dict[str, Any]:
     assert response.status == status, body
     assert response.getheader("Content-Type") == "application/json"
     error = json.loads(body)["error"]

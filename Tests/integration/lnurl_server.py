@@ -60,6 +60,11 @@ class LNURLServer:
     def address(self) -> str:
         return f"{self.user}@127.0.0.1:{self.httpd.server_address[1]}"
 
+    @property
+    def lnurl(self) -> str:
+        """The same pay endpoint as a bech32 LNURL (LUD-01), the form wallets show."""
+        return encode_lnurl(f"{self.url}/.well-known/lnurlp/{self.user}")
+
     def quote_state(self, quote_id: str) -> str:
         with urllib.request.urlopen(f"{self.mint_url}/v1/mint/quote/bolt11/{quote_id}", timeout=10) as answer:
             return json.loads(answer.read())["state"]
@@ -71,3 +76,32 @@ class LNURLServer:
     def __exit__(self, *exc: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    check = 1
+    for value in values:
+        top = check >> 25
+        check = (check & 0x1FFFFFF) << 5 ^ value
+        for i, generator in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+            check ^= generator if (top >> i) & 1 else 0
+    return check
+
+
+def encode_lnurl(url: str) -> str:
+    """BIP-173 bech32 with the prefix "lnurl" and no length limit (LUD-01)."""
+    hrp, data, bits, accumulator = "lnurl", [], 0, 0
+    for byte in url.encode():
+        accumulator, bits = accumulator << 8 | byte, bits + 8
+        while bits >= 5:
+            bits -= 5
+            data.append(accumulator >> bits & 31)
+    if bits:
+        data.append(accumulator << (5 - bits) & 31)
+    expanded = [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+    polymod = _bech32_polymod(expanded + data + [0] * 6) ^ 1
+    checksum = [polymod >> 5 * (5 - i) & 31 for i in range(6)]
+    return hrp + "1" + "".join(BECH32_CHARSET[v] for v in data + checksum)

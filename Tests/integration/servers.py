@@ -7,22 +7,21 @@ conftest.py decide their lifetimes.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from cashu_wallet import MINT_VENV, cashu_env
 from nginx_conf import NginxConfig, write_config
 from procs import REPO_ROOT, ManagedProcess, free_port, http_ok, port_accepts
+from satmeter_cli import SatmeterCLI
 
 NGINX_BIN = os.environ.get("SATMETER_NGINX", "/usr/sbin/nginx")
 PORT_ATTEMPTS = 3  # free_port() can race with another process; retry with a new port
 
 
-def _start_on_free_port(proc_for_port: Any, ready_for_port: Any, what: str, timeout: float) -> tuple[int, ManagedProcess]:
+def start_on_free_port(proc_for_port: Any, ready_for_port: Any, what: str, timeout: float) -> tuple[int, ManagedProcess]:
     """Start a server on a fresh port, retrying when the port was taken meanwhile."""
     last_error: Exception | None = None
     for _ in range(PORT_ATTEMPTS):
@@ -56,7 +55,7 @@ class NginxServer:
         return ManagedProcess("nginx", self.config.argv(NGINX_BIN), self.prefix / "logs")
 
     def start(self) -> "NginxServer":
-        self.port, self.proc = _start_on_free_port(self._proc_for_port, port_accepts, "nginx listening", 10)
+        self.port, self.proc = start_on_free_port(self._proc_for_port, port_accepts, "nginx listening", 10)
         return self
 
     @property
@@ -102,7 +101,7 @@ class MintServer:
         return ManagedProcess("mint", [str(self.venv / "bin" / "mint")], self.workdir, env=env, cwd=self.workdir)
 
     def start(self) -> "MintServer":
-        self.port, self.proc = _start_on_free_port(
+        self.port, self.proc = start_on_free_port(
             self._proc_for_port, lambda port: http_ok(f"http://127.0.0.1:{port}/v1/keysets"), "GET /v1/keysets", 60)
         return self
 
@@ -143,13 +142,14 @@ class SatmeterServer:
         }
         self.proc: ManagedProcess | None = None
 
-    def _common_args(self) -> list[str]:
-        args = ["--state-dir", str(self.state_dir)]
-        return args + (["--config", str(self.config)] if self.config else [])
+    @property
+    def cli(self) -> SatmeterCLI:
+        """Its command line: the same binary, state dir, config and environment."""
+        return SatmeterCLI(self.binary, self.state_dir, self.config, self.env)
 
     def start(self, timeout: float = 15.0) -> "SatmeterServer":
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        argv = [str(self.binary), "serve", "--listen", f"unix:{self.socket_path}", *self._common_args()]
+        argv = [str(self.binary), "serve", "--listen", f"unix:{self.socket_path}", *self.cli.common_args()]
         self.proc = ManagedProcess("satmeter", argv, self.run_dir, env=self.env).start()
         self.proc.wait_until(self.socket_path.exists, f"socket {self.socket_path}", timeout)
         return self
@@ -170,15 +170,4 @@ class SatmeterServer:
 
     def create_key(self, balance_msat: int) -> dict[str, Any]:
         """`satmeter keys create --balance-msat N --state-dir DIR --json` → its JSON object."""
-        argv = [str(self.binary), "keys", "create", "--balance-msat", str(balance_msat), *self._common_args(), "--json"]
-        result = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-        if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv)} exited {result.returncode}\n{result.stderr}")
-        try:
-            key = json.loads(result.stdout)
-        except json.JSONDecodeError as exc:
-            raise RuntimeError(f"keys create --json printed non-JSON:\n{result.stdout}") from exc
-        missing = {"api_key", "id", "balance_msat"} - key.keys()
-        if missing:
-            raise RuntimeError(f"keys create --json lacks {sorted(missing)}: {key}")
-        return key
+        return self.cli.create_key(balance_msat)

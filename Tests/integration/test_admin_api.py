@@ -12,7 +12,8 @@ from typing import Any, Iterator
 import pytest
 
 from admin_client import ADMIN_PASSWORD, AdminClient, AdminGateway, start_admin_gateway
-from gateway_helpers import audit, balance, raw_request
+from gateway_helpers import audit, balance
+from http_client import post_json, raw_request
 from mock_upstream import MockUpstream
 
 pytestmark = pytest.mark.satmeter
@@ -36,9 +37,8 @@ def admin(admin_gateway: AdminGateway) -> AdminClient:
 
 
 def chat(gateway: AdminGateway, key: str, body: dict[str, Any] = CHAT) -> tuple[int, dict[str, Any]]:
-    response, raw = raw_request(gateway.nginx, "POST", "/v1/chat/completions", json.dumps(body).encode(),
-                                {"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-    return response.status, json.loads(raw)
+    reply = post_json(gateway.nginx, "/v1/chat/completions", body, api_key=key)
+    return reply.status, reply.json
 
 
 PROTECTED = [("GET", "keys"), ("POST", "keys"), ("GET", "keys/1"), ("PATCH", "keys/1"), ("POST", "keys/1/children"),

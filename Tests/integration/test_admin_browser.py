@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import pytest
 
 from admin_client import ADMIN_PASSWORD, AdminClient, AdminGateway, start_admin_gateway
-from gateway_helpers import raw_request
+from http_client import raw_request
 from mock_upstream import MockUpstream
 
 pytestmark = pytest.mark.satmeter

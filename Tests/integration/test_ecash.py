@@ -18,7 +18,8 @@ import pytest
 
 import cashu_token
 from cashu_wallet import TokenFactory, Wallet
-from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost, raw_request, wallet_audit
+from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost, wallet_audit
+from http_client import post_json
 from mint_proxy import MintProxy
 from servers import MintServer, NginxServer, SatmeterServer
 
@@ -29,10 +30,8 @@ CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "tell m
 
 
 @pytest.fixture(scope="module")
-def fee_mint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MintServer]:
-    server = MintServer(tmp_path_factory.mktemp("fee-mint"), input_fee_ppk=FEE_PPK).start()
-    yield server
-    server.stop()
+def fee_mint(start_mint: Callable[..., MintServer]) -> MintServer:
+    return start_mint("fee-mint", input_fee_ppk=FEE_PPK)
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +74,6 @@ def books_balance_after_each_test(satmeter: SatmeterServer, gateway: NginxServer
     wallet_audit(satmeter)
 
 
-def post(gateway: NginxServer, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[Any, dict[str, Any]]:
-    response, raw = raw_request(gateway, "POST", path, json.dumps(body).encode(), {"Content-Type": "application/json", **(headers or {})})
-    return response, json.loads(raw) if raw else {}
-
-
 def net(token: str) -> int:
     """What the node credits for a token: its value less the mint's input fee, in msat."""
     return (cashu_token.value(token) - cashu_token.input_fee(token, FEE_PPK)) * 1000
@@ -91,7 +85,8 @@ def net(token: str) -> int:
 def test_deposit_creates_a_key_worth_the_token_less_the_mint_fee(gateway: NginxServer, tokens: TokenFactory,
                                                                 gateway_client: Callable[..., Any]) -> None:
     token = tokens(300)
-    response, created = post(gateway, "/v1/wallet/create", {"cashu_token": token})
+    response = post_json(gateway, "/v1/wallet/create", {"cashu_token": token})
+    created = response.json
     assert response.status == 200, created
     assert created["api_key"].startswith("sk-") and created["balance"] == net(token)
     raw = gateway_client(created["api_key"]).chat.completions.with_raw_response.create(**CHAT)
@@ -102,10 +97,10 @@ def test_deposit_creates_a_key_worth_the_token_less_the_mint_fee(gateway: NginxS
 
 def test_a_token_is_credited_once(gateway: NginxServer, tokens: TokenFactory) -> None:
     token = tokens(100)
-    first, _ = post(gateway, "/v1/wallet/create", {"cashu_token": token})
-    second, body = post(gateway, "/v1/wallet/create", {"cashu_token": token})
+    first = post_json(gateway, "/v1/wallet/create", {"cashu_token": token})
+    second = post_json(gateway, "/v1/wallet/create", {"cashu_token": token})
     assert first.status == 200
-    assert_openai_error(second, json.dumps(body).encode(), 400, "cashu_token_already_spent")
+    assert_openai_error(second, second.body, 400, "cashu_token_already_spent")
 
 
 def test_twenty_clients_racing_one_token_get_one_credit(gateway: NginxServer, tokens: TokenFactory,
@@ -116,7 +111,7 @@ def test_twenty_clients_racing_one_token_get_one_credit(gateway: NginxServer, to
     lock = threading.Lock()
 
     def topup(key: str) -> None:
-        response, _ = post(gateway, "/v1/wallet/topup", {"cashu_token": token}, {"Authorization": f"Bearer {key}"})
+        response = post_json(gateway, "/v1/wallet/topup", {"cashu_token": token}, {"Authorization": f"Bearer {key}"})
         with lock:
             statuses.append(response.status)
 
@@ -132,12 +127,14 @@ def test_twenty_clients_racing_one_token_get_one_credit(gateway: NginxServer, to
 
 def test_topup_then_withdraw_part_as_a_token_the_wallet_accepts(gateway: NginxServer, tokens: TokenFactory,
                                                                fresh_wallet: Callable[[], Wallet]) -> None:
-    _, created = post(gateway, "/v1/wallet/create", {"cashu_token": tokens(200)})
+    created = post_json(gateway, "/v1/wallet/create", {"cashu_token": tokens(200)}).json
     key = created["api_key"]
-    response, top = post(gateway, "/v1/wallet/topup", {"cashu_token": tokens(100)}, {"Authorization": f"Bearer {key}"})
+    response = post_json(gateway, "/v1/wallet/topup", {"cashu_token": tokens(100)}, {"Authorization": f"Bearer {key}"})
+    top = response.json
     assert response.status == 200, top
     before = balance(gateway, key)["balance"]
-    response, sent = post(gateway, "/v1/wallet/withdraw", {"amount": 50}, {"Authorization": f"Bearer {key}"})
+    response = post_json(gateway, "/v1/wallet/withdraw", {"amount": 50}, {"Authorization": f"Bearer {key}"})
+    sent = response.json
     assert response.status == 200, sent
     assert cashu_token.value(sent["token"]) == 50 and response.getheader("X-Cashu") == sent["token"]
     assert sent["balance"] == before - (50 + sent["fee"]) * 1000
@@ -148,12 +145,14 @@ def test_topup_then_withdraw_part_as_a_token_the_wallet_accepts(gateway: NginxSe
 
 def test_refund_returns_everything_and_can_be_replayed(gateway: NginxServer, tokens: TokenFactory,
                                                       fresh_wallet: Callable[[], Wallet]) -> None:
-    _, created = post(gateway, "/v1/wallet/create", {"cashu_token": tokens(64)})
+    created = post_json(gateway, "/v1/wallet/create", {"cashu_token": tokens(64)}).json
     key = created["api_key"]
-    response, refund = post(gateway, "/v1/wallet/refund", {}, {"Authorization": f"Bearer {key}"})
+    response = post_json(gateway, "/v1/wallet/refund", {}, {"Authorization": f"Bearer {key}"})
+    refund = response.json
     assert response.status == 200, refund
     assert refund["balance"] < 1000  # only sub-sat dust can stay behind
-    again_response, again = post(gateway, "/v1/wallet/refund", {}, {"Authorization": f"Bearer {key}"})
+    again_response = post_json(gateway, "/v1/wallet/refund", {}, {"Authorization": f"Bearer {key}"})
+    again = again_response.json
     assert again_response.status == 200 and again["token"] == refund["token"] and again["replayed"] is True
     fresh_wallet().receive(refund["token"])
 
@@ -162,7 +161,8 @@ def test_refund_returns_everything_and_can_be_replayed(gateway: NginxServer, tok
 
 
 def test_no_payment_gets_402_with_a_payment_request(gateway: NginxServer, proxy: MintProxy) -> None:
-    response, body = post(gateway, "/v1/chat/completions", CHAT)
+    response = post_json(gateway, "/v1/chat/completions", CHAT)
+    body = response.json
     assert response.status == 402 and body["error"]["code"] == "payment_required"
     assert response.getheader("X-Cashu", "").startswith("creqA")
 
@@ -204,16 +204,17 @@ def test_x_cashu_stream_ends_with_a_change_event(gateway: NginxServer, tokens: T
 
 def test_same_token_twice_is_refused_the_second_time(gateway: NginxServer, tokens: TokenFactory) -> None:
     token = tokens(30)
-    first, _ = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
-    second, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    first = post_json(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    second = post_json(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
     assert first.status == 200
-    assert_openai_error(second, json.dumps(body).encode(), 400, "cashu_token_already_spent")
+    assert_openai_error(second, second.body, 400, "cashu_token_already_spent")
 
 
 def test_a_token_worth_less_than_the_price_is_not_taken(gateway: NginxServer, tokens: TokenFactory,
                                                        fresh_wallet: Callable[[], Wallet]) -> None:
     token = tokens(2)
-    response, body = post(gateway, "/v1/chat/completions", {**CHAT, "max_tokens": 5000}, {"X-Cashu": token})
+    response = post_json(gateway, "/v1/chat/completions", {**CHAT, "max_tokens": 5000}, {"X-Cashu": token})
+    body = response.json
     assert response.status == 402 and body["error"]["code"] == "payment_required"
     assert "Required" in body["error"]["message"]
     fresh_wallet().receive(token)  # still the client's
@@ -221,7 +222,8 @@ def test_a_token_worth_less_than_the_price_is_not_taken(gateway: NginxServer, to
 
 def test_upstream_failure_returns_the_whole_payment(gateway: NginxServer, tokens: TokenFactory) -> None:
     token = tokens(30)
-    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token, "X-Mock-Behavior": "fail-500"})
+    response = post_json(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token, "X-Mock-Behavior": "fail-500"})
+    body = response.json
     assert response.status == 502, body
     change = response.getheader("X-Cashu")
     assert change and cashu_token.value(change) >= net(token) // 1000 - 1
@@ -243,15 +245,15 @@ def test_token_as_bearer_key_keeps_one_balance(gateway: NginxServer, tokens: Tok
 
 @pytest.mark.parametrize("mangle", [lambda t: t[:-20], lambda t: t[:40], lambda t: "cashuBnotbase64!!", lambda t: "cashuZ" + t[6:]])
 def test_malformed_tokens_get_400(gateway: NginxServer, tokens: TokenFactory, mangle: Callable[[str], str]) -> None:
-    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": mangle("cashuB" + "A" * 80)})
-    assert_openai_error(response, json.dumps(body).encode(), 400, "invalid_cashu_token")
+    response = post_json(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": mangle("cashuB" + "A" * 80)})
+    assert_openai_error(response, response.body, 400, "invalid_cashu_token")
 
 
 def test_a_token_from_an_untrusted_mint_is_refused_and_not_taken(gateway: NginxServer, make_token: Callable[[int], str],
                                                                 new_wallet: Callable[[], Wallet]) -> None:
     foreign = make_token(20)  # the session's other mint, which this node does not trust
-    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": foreign})
-    assert_openai_error(response, json.dumps(body).encode(), 400, "untrusted_mint")
+    response = post_json(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": foreign})
+    assert_openai_error(response, response.body, 400, "untrusted_mint")
     new_wallet().receive(foreign)
 
 
@@ -261,10 +263,12 @@ def test_a_token_from_an_untrusted_mint_is_refused_and_not_taken(gateway: NginxS
 def test_mint_down_gives_503_and_the_token_stays_spendable(gateway: NginxServer, tokens: TokenFactory, proxy: MintProxy) -> None:
     token = tokens(25)
     proxy.mode = "down"
-    response, body = post(gateway, "/v1/wallet/create", {"cashu_token": token})
+    response = post_json(gateway, "/v1/wallet/create", {"cashu_token": token})
+    body = response.json
     assert response.status == 503 and body["error"]["code"] == "cashu_mint_unreachable", body
     proxy.mode = "pass"
-    response, created = post(gateway, "/v1/wallet/create", {"cashu_token": token})
+    response = post_json(gateway, "/v1/wallet/create", {"cashu_token": token})
+    created = response.json
     assert response.status == 200 and created["balance"] == net(token)
 
 
@@ -274,7 +278,8 @@ def test_a_lost_swap_answer_is_recovered_at_once(gateway: NginxServer, tokens: T
     token = tokens(30)
     proxy.mode = "lose-swap"
     lost_before = proxy.swaps_lost
-    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    response = post_json(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    body = response.json
     assert response.status == 200, body
     assert proxy.swaps_lost == lost_before + 1
     assert response.getheader("X-Cashu", "").startswith("cashuB")
@@ -287,13 +292,15 @@ def test_mint_dying_mid_swap_is_recovered_later(gateway: NginxServer, tokens: To
     token's balance, which the client gets back with /v1/wallet/refund."""
     token = tokens(35)
     proxy.mode = "lose-swap-then-down"
-    response, body = post(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    response = post_json(gateway, "/v1/chat/completions", CHAT, {"X-Cashu": token})
+    body = response.json
     assert response.status == 503 and body["error"]["code"] == "cashu_mint_unreachable", body
     assert proxy.swaps_lost >= 1
     proxy.mode = "pass"
     deadline = time.monotonic() + 90  # recovery takes over after 2 × mint timeout + 10 s; the sweep runs every 30 s
     while time.monotonic() < deadline:
-        response, refund = post(gateway, "/v1/wallet/refund", {}, {"X-Cashu": token})
+        response = post_json(gateway, "/v1/wallet/refund", {}, {"X-Cashu": token})
+        refund = response.json
         if response.status == 200:
             break
         time.sleep(2)

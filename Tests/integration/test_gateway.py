@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 import pytest
 
-from gateway_helpers import (GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost, raw_request)
+from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost
+from http_client import raw_request
 from mock_upstream import MockUpstream
 from servers import NginxServer, SatmeterServer
 

@@ -7,13 +7,13 @@ error vocabulary of Sources/SatmeterGateway/HTTP/APIError.swift.
 
 from __future__ import annotations
 
-import http.client
 import json
 from typing import Any, Callable
 
 import pytest
 
 from conftest import UPSTREAM_KEY
+from http_client import post_json
 from mock_upstream import MockUpstream
 from servers import NginxServer, SatmeterServer
 
@@ -21,16 +21,6 @@ pytestmark = pytest.mark.satmeter
 
 RICH = 10**12  # msat: far more than any test spends
 MESSAGES = [{"role": "user", "content": "say five words"}]
-
-
-def raw_post(gateway: NginxServer, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    conn = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=15)
-    try:
-        conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json", **headers})
-        response = conn.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        conn.close()
 
 
 def test_keys_create_prints_json(create_key: Callable[[int], dict[str, Any]]) -> None:
@@ -69,18 +59,17 @@ def test_models(gateway_client: Callable[..., Any], create_key: Callable[[int], 
     ({"Authorization": "Bearer sk-not-a-real-key"}, "invalid_api_key"),
 ])
 def test_bad_credentials_are_openai_401(gateway: NginxServer, headers: dict[str, str], code: str) -> None:
-    status, body = raw_post(gateway, "/v1/chat/completions", {"model": "gpt-4o-mini", "messages": MESSAGES}, headers)
-    assert status == 401
-    assert body["error"]["type"] == "authentication_error"
-    assert body["error"]["code"] == code
+    reply = post_json(gateway, "/v1/chat/completions", {"model": "gpt-4o-mini", "messages": MESSAGES}, headers)
+    assert reply.status == 401
+    assert reply.json["error"]["type"] == "authentication_error"
+    assert reply.json["error"]["code"] == code
 
 
 def test_empty_balance_is_402(gateway: NginxServer, create_key: Callable[[int], dict[str, Any]], mock: MockUpstream) -> None:
     key = create_key(0)["api_key"]
-    status, body = raw_post(gateway, "/v1/chat/completions", {"model": "gpt-4o-mini", "messages": MESSAGES},
-                            {"Authorization": f"Bearer {key}"})
-    assert status == 402
-    assert body["error"]["code"] == "payment_required"
+    reply = post_json(gateway, "/v1/chat/completions", {"model": "gpt-4o-mini", "messages": MESSAGES}, api_key=key)
+    assert reply.status == 402
+    assert reply.json["error"]["code"] == "payment_required"
     assert mock.requests() == [], "an unpaid request must not reach the upstream"
 
 

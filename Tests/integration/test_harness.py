@@ -6,13 +6,12 @@ satmeter, not about fixtures that were never run; this keeps them honest.
 
 from __future__ import annotations
 
-import http.client
-import json
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
+from http_client import request
 from mock_upstream import MockUpstream
 from servers import NginxServer, SatmeterServer
 
@@ -46,9 +45,5 @@ def test_stop_sends_sigterm_and_returns_stderr(fake_satmeter: SatmeterServer) ->
 def test_nginx_reaches_the_worker_socket(fake_satmeter: SatmeterServer,
                                          start_nginx: Callable[[Path], NginxServer]) -> None:
     nginx = start_nginx(fake_satmeter.socket_path)
-    conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=10)
-    conn.request("GET", "/v1/models", headers={"Authorization": "Bearer sk-x"})
-    response = conn.getresponse()
-    params = json.loads(response.read())["params"]
-    conn.close()
+    params = request(nginx, "GET", "/v1/models", headers={"Authorization": "Bearer sk-x"}).json["params"]
     assert params["HTTP_AUTHORIZATION"] == "Bearer sk-x"

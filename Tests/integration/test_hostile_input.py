@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -23,6 +21,7 @@ import pytest
 
 from conftest import UPSTREAM_KEY
 from gateway_helpers import GATEWAY_CONFIG, audit, balance
+from http_client import Reply, post_json, raw_http, send_raw
 from servers import NginxServer, SatmeterServer
 
 pytestmark = pytest.mark.satmeter
@@ -39,82 +38,7 @@ def satmeter_config() -> str:
     return GATEWAY_CONFIG + f"cashu:\n  mints: [\"{NOBODY_MINT}\"]\n"
 
 
-# --- raw HTTP -----------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-    @property
-    def from_satmeter(self) -> bool:
-        """satmeter answers with X-Request-Id and JSON; nginx's own error pages are HTML."""
-        return "x-request-id" in self.headers and self.headers.get("content-type") == "application/json"
-
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-
-def http_request(method: bytes | str, target: bytes | str, headers: list[tuple[bytes | str, bytes | str]] = (),
-                 body: bytes | None = None) -> bytes:
-    """An HTTP/1.1 request exactly as given: no escaping, no validation."""
-    def raw(value: bytes | str) -> bytes:
-        return value if isinstance(value, bytes) else value.encode("utf-8")
-
-    lines = [raw(method) + b" " + raw(target) + b" HTTP/1.1", b"Host: 127.0.0.1", b"Connection: close"]
-    lines += [raw(name) + b": " + raw(value) for name, value in headers]
-    if body is not None:
-        lines.append(b"Content-Length: " + str(len(body)).encode())
-    return b"\r\n".join(lines) + b"\r\n\r\n" + (body or b"")
-
-
-def send(server: NginxServer, request: bytes, timeout: float = 30, half_close: bool = False) -> Reply:
-    """Sends raw bytes, reads until nginx closes, parses the answer (plain or chunked).
-
-    half_close: end our side after sending, for requests nginx refuses before reading the body it
-    was promised (else it lingers, waiting for that body, before it closes).
-    """
-    data = b""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
-        try:
-            sock.sendall(request)
-            if half_close:
-                sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # nginx answered (413, 400) before it read everything; the answer is still there
-        try:
-            while chunk := sock.recv(65536):
-                data += chunk
-        except ConnectionResetError:
-            pass
-    head, _, body = data.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    headers = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding") == "chunked":
-        body = dechunk(body)
-    return Reply(int(status_line.split(" ")[1]), headers, body)
-
-
-def dechunk(data: bytes) -> bytes:
-    out = b""
-    while data:
-        size_line, _, data = data.partition(b"\r\n")
-        size = int(size_line.split(b";")[0], 16)
-        if size == 0:
-            break
-        out, data = out + data[:size], data[size + 2:]
-    return out
-
-
-def post(server: NginxServer, body: bytes | dict[str, Any], headers: list[tuple[bytes | str, bytes | str]] = (),
-         path: str = CHAT) -> Reply:
-    raw_body = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return send(server, http_request("POST", path, [("Content-Type", "application/json"), *headers], raw_body))
+# --- answers --------------------------------------------------------------------------
 
 
 def assert_client_error(reply: Reply, status: int | None = None, code: str | None = None) -> dict[str, Any]:
@@ -153,7 +77,7 @@ def still_serving(gateway: NginxServer, satmeter: SatmeterServer) -> Iterator[No
     """After each test: satmeter alive, answering through nginx, and its books consistent."""
     yield
     assert satmeter.proc is not None and satmeter.proc.alive(), f"satmeter died\n{satmeter.stderr()[-3000:]}"
-    models = send(gateway, http_request("GET", "/v1/models"))
+    models = send_raw(gateway, raw_http("GET", "/v1/models"))
     assert models.status == 200, models.text()[:500]
     audit(satmeter)
 
@@ -173,12 +97,12 @@ def unchanged(gateway: NginxServer, key: str, before: dict[str, Any]) -> None:
     [(f"X-Many-{i}", "b" * 200) for i in range(200)],
 ], ids=["one-16k-header", "20k-key", "20k-token", "200-headers"])
 def test_oversized_headers_are_refused_by_nginx(gateway: NginxServer, headers: list[tuple[str, str]]) -> None:
-    reply = send(gateway, http_request("POST", CHAT, headers, json.dumps(GOOD_BODY).encode()))
+    reply = send_raw(gateway, raw_http("POST", CHAT, headers, json.dumps(GOOD_BODY).encode()))
     assert_refused_by_nginx(reply)
 
 
 def test_oversized_request_line_is_refused(gateway: NginxServer) -> None:
-    assert_refused_by_nginx(send(gateway, http_request("GET", "/v1/models?" + "q" * 20_000)))
+    assert_refused_by_nginx(send_raw(gateway, raw_http("GET", "/v1/models?" + "q" * 20_000)))
 
 
 @pytest.mark.parametrize("declared", [None, 4 * 1024 * 1024 + 1, 10**12])
@@ -188,9 +112,9 @@ def test_oversized_body_gets_a_json_413(gateway: NginxServer, satmeter: Satmeter
         body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": ""}]}).encode()
         body = body.replace(b'""', b'"' + b"x" * (4 * 1024 * 1024 + 1 - len(body)) + b'"')
         assert len(body) == 4 * 1024 * 1024 + 1
-        reply = post(gateway, body, [bearer(key)])
+        reply = post_json(gateway, CHAT, body, [bearer(key)])
     else:  # only the header says so
-        reply = send(gateway, b"POST " + CHAT.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        reply = send_raw(gateway, b"POST " + CHAT.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                      b"Authorization: Bearer " + key.encode() + b"\r\nContent-Length: " + str(declared).encode() + b"\r\n\r\n{}",
                      half_close=True)
     assert_client_error(reply, 413, "body_too_large")
@@ -202,7 +126,7 @@ def test_chunked_body_over_the_limit_gets_a_json_413(gateway: NginxServer, rich_
     body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(70)) + b"0\r\n\r\n"  # 4.4 MiB
     request = (b"POST " + CHAT.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
                b"Authorization: Bearer " + rich_key.encode() + b"\r\n\r\n" + body)
-    assert_client_error(send(gateway, request), 413, "body_too_large")
+    assert_client_error(send_raw(gateway, request), 413, "body_too_large")
 
 
 # --- bodies -------------------------------------------------------------------------
@@ -231,7 +155,7 @@ def test_chunked_body_over_the_limit_gets_a_json_413(gateway: NginxServer, rich_
 ], ids=lambda body: repr(body[:40]))
 def test_malformed_json_gets_400_invalid_json_and_costs_nothing(gateway: NginxServer, rich_key: str, body: bytes) -> None:
     before = balance(gateway, rich_key)
-    assert_client_error(post(gateway, body, [bearer(rich_key)]), 400, "invalid_json")
+    assert_client_error(post_json(gateway, CHAT, body, [bearer(rich_key)]), 400, "invalid_json")
     unchanged(gateway, rich_key, before)
 
 
@@ -242,7 +166,7 @@ def test_malformed_json_gets_400_invalid_json_and_costs_nothing(gateway: NginxSe
 ] + [("max_tokens", 10_000_001), ("max_completion_tokens", 10_000_001), ("n", 129)])
 def test_out_of_range_counts_get_400_and_cost_nothing(gateway: NginxServer, rich_key: str, field: str, value: Any) -> None:
     before = balance(gateway, rich_key)
-    assert_client_error(post(gateway, {**GOOD_BODY, field: value}, [bearer(rich_key)]), 400, "invalid_request")
+    assert_client_error(post_json(gateway, CHAT, {**GOOD_BODY, field: value}, [bearer(rich_key)]), 400, "invalid_request")
     unchanged(gateway, rich_key, before)
 
 
@@ -250,7 +174,7 @@ def test_out_of_range_counts_get_400_and_cost_nothing(gateway: NginxServer, rich
 def test_numbers_beyond_any_type_get_400(gateway: NginxServer, rich_key: str, number: bytes) -> None:
     for field in (b"max_tokens", b"n"):
         body = b'{"model": "gpt-4o-mini", "messages": [], "' + field + b'": ' + number + b"}"
-        assert_client_error(post(gateway, body, [bearer(rich_key)]), 400, "invalid_request")
+        assert_client_error(post_json(gateway, CHAT, body, [bearer(rich_key)]), 400, "invalid_request")
 
 
 @pytest.mark.parametrize("model", [
@@ -266,7 +190,7 @@ def test_numbers_beyond_any_type_get_400(gateway: NginxServer, rich_key: str, nu
 def test_sql_ish_model_ids_are_unsupported_and_leave_the_database_intact(
         gateway: NginxServer, satmeter: SatmeterServer, rich_key: str, model: str) -> None:
     before = balance(gateway, rich_key)
-    error = assert_client_error(post(gateway, {**GOOD_BODY, "model": model}, [bearer(rich_key)]), 400, "unsupported_model")
+    error = assert_client_error(post_json(gateway, CHAT, {**GOOD_BODY, "model": model}, [bearer(rich_key)]), 400, "unsupported_model")
     assert error["type"] == "invalid_request_error"
     unchanged(gateway, rich_key, before)
     with sqlite3.connect(f"file:{satmeter.state_dir / 'satmeter.db'}?mode=ro", uri=True) as db:
@@ -277,12 +201,12 @@ def test_sql_ish_model_ids_are_unsupported_and_leave_the_database_intact(
 
 def test_wrong_types_and_overlong_model_ids_get_400(gateway: NginxServer, rich_key: str) -> None:
     for model in (None, 5, ["gpt-4o-mini"] * 100_000, {"id": "gpt-4o-mini"}, "", "x" * 257, "gpt-4o-mini\n"):
-        assert_client_error(post(gateway, {**GOOD_BODY, "model": model}, [bearer(rich_key)]), 400, "invalid_request")
+        assert_client_error(post_json(gateway, CHAT, {**GOOD_BODY, "model": model}, [bearer(rich_key)]), 400, "invalid_request")
 
 
 def test_a_100k_element_array_in_a_field_is_forwarded_and_charged(gateway: NginxServer, satmeter: SatmeterServer) -> None:
     key = satmeter.create_key(10**9)["api_key"]
-    reply = post(gateway, {**GOOD_BODY, "logit_bias_ids": [0] * 100_000}, [bearer(key)])
+    reply = post_json(gateway, CHAT, {**GOOD_BODY, "logit_bias_ids": [0] * 100_000}, [bearer(key)])
     assert reply.status == 200, reply.text()[:500]
     assert balance(gateway, key)["total_spent"] == int(reply.headers["x-satmeter-cost-msat"]) > 0
 
@@ -290,7 +214,7 @@ def test_a_100k_element_array_in_a_field_is_forwarded_and_charged(gateway: Nginx
 def test_100k_messages_are_priced_not_fatal(gateway: NginxServer, satmeter: SatmeterServer) -> None:
     key = satmeter.create_key(10**10)["api_key"]
     messages = [{"role": "user", "content": "x"}] * 100_000
-    reply = post(gateway, {**GOOD_BODY, "messages": messages}, [bearer(key)])
+    reply = post_json(gateway, CHAT, {**GOOD_BODY, "messages": messages}, [bearer(key)])
     assert reply.status == 200, reply.text()[:500]
     assert int(reply.headers["x-satmeter-prompt-tokens"]) == 100_000
 
@@ -314,11 +238,11 @@ def test_100k_messages_are_priced_not_fatal(gateway: NginxServer, satmeter: Satm
 ])
 def test_unknown_endpoints_and_methods_get_json_404_and_405(gateway: NginxServer, method: str, path: str,
                                                            status: int, code: str) -> None:
-    assert_client_error(send(gateway, http_request(method, path, body=b"{}")), status, code)
+    assert_client_error(send_raw(gateway, raw_http(method, path, body=b"{}")), status, code)
 
 
 def test_head_on_a_post_route_is_405_without_body(gateway: NginxServer) -> None:
-    reply = send(gateway, http_request("HEAD", CHAT))
+    reply = send_raw(gateway, raw_http("HEAD", CHAT))
     assert reply.status == 405 and reply.body == b""
 
 
@@ -331,7 +255,7 @@ def test_head_on_a_post_route_is_405_without_body(gateway: NginxServer) -> None:
     b"\xff\xfe /v1/models HTTP/1.1",
 ])
 def test_broken_request_lines_are_refused_by_nginx(gateway: NginxServer, request_line: bytes) -> None:
-    assert_refused_by_nginx(send(gateway, request_line + b"\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    assert_refused_by_nginx(send_raw(gateway, request_line + b"\r\nHost: x\r\nConnection: close\r\n\r\n"))
 
 
 @pytest.fixture(scope="module")
@@ -371,7 +295,7 @@ def traversal_targets(gateway: NginxServer) -> NginxServer:
 ])
 def test_path_traversal_never_reaches_a_file_or_a_5xx(traversal_targets: NginxServer, target: str) -> None:
     for method in ("GET", "POST"):
-        reply = send(traversal_targets, http_request(method, target, body=b"{}" if method == "POST" else None))
+        reply = send_raw(traversal_targets, raw_http(method, target, body=b"{}" if method == "POST" else None))
         assert reply.status < 500, (method, target, reply.status, reply.text()[:300])
         assert FILE_MARKER not in reply.text() and "root:x:0:0" not in reply.text(), (method, target)
         assert "worker_processes" not in reply.text(), (method, target)
@@ -402,11 +326,11 @@ def test_path_traversal_never_reaches_a_file_or_a_5xx(traversal_targets: NginxSe
     (b"Bearer cashu", 400, "invalid_cashu_token"),
 ])
 def test_malformed_authorization_gets_a_json_4xx(gateway: NginxServer, authorization: bytes, status: int, code: str) -> None:
-    assert_client_error(post(gateway, GOOD_BODY, [("Authorization", authorization)]), status, code)
+    assert_client_error(post_json(gateway, CHAT, GOOD_BODY, [("Authorization", authorization)]), status, code)
 
 
 def test_header_values_with_invalid_utf8_are_harmless(gateway: NginxServer, rich_key: str) -> None:
-    reply = post(gateway, GOOD_BODY, [bearer(rich_key), ("X-Request-Id", b"\xff\xfe"), ("X-Anything", b"\xc0\xaf\xed\xa0\x80"),
+    reply = post_json(gateway, CHAT, GOOD_BODY, [bearer(rich_key), ("X-Request-Id", b"\xff\xfe"), ("X-Anything", b"\xc0\xaf\xed\xa0\x80"),
                                       ("OpenAI-Beta", b"\xff")])
     assert reply.status == 200, reply.text()[:500]
     assert reply.headers["x-request-id"].isascii()
@@ -448,14 +372,14 @@ NUT00_V4 = ("cashuBpGF0gaJhaUgArSaMTR9YJmFwgaNhYQFhc3hAOWE2ZGJiODQ3YmQyMzJiYTc2Z
 ], ids=lambda value: value[:24] if isinstance(value, str) else None)
 def test_malformed_x_cashu_gets_400_before_any_mint_call(gateway: NginxServer, satmeter: SatmeterServer,
                                                          token: str, code: str) -> None:
-    reply = post(gateway, GOOD_BODY, [("X-Cashu", token.encode("utf-8"))])
+    reply = post_json(gateway, CHAT, GOOD_BODY, [("X-Cashu", token.encode("utf-8"))])
     assert_client_error(reply, 400, code)
     assert "cashu_mint_unreachable" not in reply.text()
 
 
 def test_malformed_token_as_bearer_key_gets_400(gateway: NginxServer) -> None:
     for token in (v3_token([2**63]), NUT00_V4[:-10], "cashuB" + "_" * 5_000):
-        assert_client_error(post(gateway, GOOD_BODY, [bearer(token)]), 400, "invalid_cashu_token")
+        assert_client_error(post_json(gateway, CHAT, GOOD_BODY, [bearer(token)]), 400, "invalid_cashu_token")
 
 
 def test_a_saturated_quote_gets_a_402_not_a_crash(satmeter_bin: Path, mock_upstream: Any, tmp_path: Path,
@@ -470,7 +394,7 @@ def test_a_saturated_quote_gets_a_402_not_a_crash(satmeter_bin: Path, mock_upstr
     try:
         server.start()
         gateway = start_nginx(server.socket_path)
-        reply = post(gateway, {**GOOD_BODY, "model": "absurd", "max_tokens": 10_000_000})
+        reply = post_json(gateway, CHAT, {**GOOD_BODY, "model": "absurd", "max_tokens": 10_000_000})
         assert_client_error(reply, 402, "payment_required")
         assert reply.headers["x-cashu"].startswith("creqA")
         assert server.proc is not None and server.proc.alive(), server.stderr()[-2000:]

@@ -13,19 +13,21 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import UPSTREAM_KEY
+from http_client import post_json, request, stream
 from mock_upstream import DEFAULT_COMPLETION_TOKENS, MockUpstream, reply_words
 
 MESSAGES = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": [{"type": "text", "text": "count these five words"}]},
 ]
+AUTHORIZED = {"Content-Type": "application/json", "Authorization": f"Bearer {UPSTREAM_KEY}"}
 PROMPT_WORDS = 3 + 4  # per the documented rule: whitespace-separated words in all contents
 
 
@@ -85,13 +87,12 @@ def test_stream_without_include_usage_has_no_usage(client: Any) -> None:
 def test_stream_arrives_chunk_by_chunk(mock: MockUpstream) -> None:
     """Chunks are written with delays, so the first one arrives well before the end."""
     body = {"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 5, "stream": True}
-    conn, response = _post(mock, "/v1/chat/completions", body, {"X-Mock-Chunk-Delay": "0.1"})
-    started = time.monotonic()
-    first = response.readline()
-    first_at = time.monotonic() - started
-    rest = response.read()
-    total = time.monotonic() - started
-    conn.close()
+    with stream(mock, "POST", "/v1/chat/completions", json.dumps(body), {**AUTHORIZED, "X-Mock-Chunk-Delay": "0.1"}) as response:
+        started = time.monotonic()
+        first = response.readline()
+        first_at = time.monotonic() - started
+        rest = response.read()
+        total = time.monotonic() - started
     assert first.startswith(b"data: ")
     assert rest.rstrip().endswith(b"data: [DONE]")
     assert total - first_at >= 0.4, (first_at, total)
@@ -150,13 +151,11 @@ def test_failure_mode_by_header(client: Any, openai_module: Any) -> None:
 
 
 def test_garbage_is_200_but_not_json(mock: MockUpstream) -> None:
-    conn, response = _post(mock, "/v1/chat/completions", {"model": "garbage", "messages": MESSAGES})
-    body = response.read()
-    conn.close()
+    response = post_json(mock, "/v1/chat/completions", {"model": "garbage", "messages": MESSAGES}, api_key=UPSTREAM_KEY)
     assert response.status == 200
     assert response.getheader("Content-Type") == "application/json"
     with pytest.raises(ValueError):
-        json.loads(body)
+        json.loads(response.body)
 
 
 def test_no_usage(client: Any) -> None:
@@ -168,10 +167,9 @@ def test_no_usage(client: Any) -> None:
 
 def test_truncated_sse_stops_without_usage_or_done(mock: MockUpstream) -> None:
     body = {"model": "truncated-sse", "messages": MESSAGES, "stream": True, "stream_options": {"include_usage": True}}
-    conn, response = _post(mock, "/v1/chat/completions", body)
-    with pytest.raises(http.client.IncompleteRead) as info:
-        response.read()
-    conn.close()
+    with stream(mock, "POST", "/v1/chat/completions", json.dumps(body), AUTHORIZED) as response:
+        with pytest.raises(http.client.IncompleteRead) as info:
+            response.read()
     received = info.value.partial.decode()
     assert received.count("data: ") >= 1
     assert "[DONE]" not in received and '"usage": {' not in received
@@ -194,13 +192,12 @@ def test_slow_sleeps_then_answers(client: Any, openai_module: Any) -> None:
 
 def test_records_requests_and_clears_them(client: Any, mock: MockUpstream) -> None:
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, extra_headers={"X-Custom": "yes"})
-    log = _get_json(mock, "/_mock/requests")["requests"]
+    log = request(mock, "GET", "/_mock/requests").json["requests"]
     assert [(r["method"], r["path"]) for r in log] == [("POST", "/v1/chat/completions")]
     assert log[0]["headers"]["authorization"] == f"Bearer {UPSTREAM_KEY}"
     assert log[0]["headers"]["x-custom"] == "yes"
     assert json.loads(log[0]["body"])["messages"] == MESSAGES
-    request = urllib.request.Request(f"http://127.0.0.1:{mock.port}/_mock/requests", method="DELETE")
-    urllib.request.urlopen(request, timeout=5).close()
+    assert request(mock, "DELETE", "/_mock/requests").status == 200
     assert mock.requests() == []
 
 
@@ -211,9 +208,9 @@ def test_200_concurrent_streams(mock: MockUpstream) -> None:
 
     def one() -> None:
         body = {"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 10, "stream": True}
-        conn, response = _post(mock, "/v1/chat/completions", body, {"X-Mock-Chunk-Delay": "0.02"}, timeout=30)
-        ok = response.status == 200 and response.read().rstrip().endswith(b"data: [DONE]")
-        conn.close()
+        with stream(mock, "POST", "/v1/chat/completions", json.dumps(body), {**AUTHORIZED, "X-Mock-Chunk-Delay": "0.02"},
+                    timeout=30) as response:
+            ok = response.status == 200 and response.read().rstrip().endswith(b"data: [DONE]")
         with lock:
             results.append(ok)
 
@@ -233,26 +230,9 @@ def test_runs_as_a_script(tmp_path: Path) -> None:
         line = proc.stdout.readline()
         assert line.startswith("mock upstream listening on http://127.0.0.1:")
         base = line.rsplit(" ", 1)[1].strip()
-        request = urllib.request.Request(f"{base}/models", headers={"Authorization": "Bearer k"})
-        with urllib.request.urlopen(request, timeout=5) as response:
-            assert json.load(response)["object"] == "list"
+        url = urllib.parse.urlsplit(f"{base}/models")
+        assert request(url.port, "GET", url.path, headers={"Authorization": "Bearer k"}).json["object"] == "list"
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
         proc.stdout.close()
-
-
-# --- helpers ----------------------------------------------------------------------
-
-
-def _post(mock: MockUpstream, path: str, body: dict[str, Any], headers: dict[str, str] | None = None,
-          timeout: float = 10) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-    conn = http.client.HTTPConnection("127.0.0.1", mock.port, timeout=timeout)
-    conn.request("POST", path, json.dumps(body),
-                 {"Content-Type": "application/json", "Authorization": f"Bearer {UPSTREAM_KEY}", **(headers or {})})
-    return conn, conn.getresponse()
-
-
-def _get_json(mock: MockUpstream, path: str) -> Any:
-    with urllib.request.urlopen(f"http://127.0.0.1:{mock.port}{path}", timeout=5) as response:
-        return json.load(response)

@@ -3,25 +3,23 @@ withdrawal names the mint its token comes from."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable
 
 import pytest
 
 import cashu_token
 from cashu_wallet import TokenFactory, Wallet
-from gateway_helpers import GATEWAY_CONFIG, audit, balance, raw_request, wallet_audit
+from gateway_helpers import GATEWAY_CONFIG, audit, balance, wallet_audit
+from http_client import post_json
 from servers import MintServer, NginxServer, SatmeterServer
 
 pytestmark = [pytest.mark.satmeter, pytest.mark.mint]
 
 
 @pytest.fixture(scope="module")
-def second_mint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MintServer]:
-    server = MintServer(tmp_path_factory.mktemp("second-mint")).start()
-    yield server
-    server.stop()
+def second_mint(start_mint: Callable[..., MintServer]) -> MintServer:
+    return start_mint("second-mint")
 
 
 @pytest.fixture(scope="module")
@@ -37,24 +35,21 @@ cashu:
 """
 
 
-def post(gateway: NginxServer, path: str, body: Any, key: str | None = None) -> tuple[int, dict[str, Any]]:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    response, raw = raw_request(gateway, "POST", path, json.dumps(body).encode(), headers)
-    return response.status, json.loads(raw)
-
-
 def test_withdraw_names_the_mint(gateway: NginxServer, satmeter: SatmeterServer, make_token: Callable[[int], str],
                                  second_tokens: TokenFactory, mint: MintServer, second_mint: MintServer,
                                  tmp_path: Path) -> None:
-    status, first = post(gateway, "/v1/wallet/create", {"cashu_token": make_token(100)})
-    assert status == 200, first
-    status, second = post(gateway, "/v1/wallet/create", {"cashu_token": second_tokens(100)})
-    assert status == 200, second
+    reply = post_json(gateway, "/v1/wallet/create", {"cashu_token": make_token(100)})
+    first = reply.json
+    assert reply.status == 200, first
+    reply = post_json(gateway, "/v1/wallet/create", {"cashu_token": second_tokens(100)})
+    second = reply.json
+    assert reply.status == 200, second
     assert first["balance"] == second["balance"] == 100_000
 
     # The first key was paid at the first mint, and takes 40 sat out at the second.
-    status, sent = post(gateway, "/v1/wallet/withdraw", {"amount": 40, "mint": second_mint.url}, first["api_key"])
-    assert status == 200, sent
+    reply = post_json(gateway, "/v1/wallet/withdraw", {"amount": 40, "mint": second_mint.url}, api_key=first["api_key"])
+    sent = reply.json
+    assert reply.status == 200, sent
     assert cashu_token.mint_of(sent["token"]) == second_mint.url and cashu_token.value(sent["token"]) == 40
     receiver = Wallet(second_mint.url, tmp_path / "receiver")
     receiver.receive(sent["token"])
@@ -62,7 +57,8 @@ def test_withdraw_names_the_mint(gateway: NginxServer, satmeter: SatmeterServer,
     assert balance(gateway, first["api_key"])["balance"] == 60_000
     assert balance(gateway, second["api_key"])["balance"] == 100_000
 
-    status, refused = post(gateway, "/v1/wallet/withdraw", {"amount": 10, "mint": "http://127.0.0.1:9"}, first["api_key"])
-    assert status == 400 and refused["error"]["code"] == "untrusted_mint"
+    reply = post_json(gateway, "/v1/wallet/withdraw", {"amount": 10, "mint": "http://127.0.0.1:9"}, api_key=first["api_key"])
+    refused = reply.json
+    assert reply.status == 400 and refused["error"]["code"] == "untrusted_mint"
     audit(satmeter)
     wallet_audit(satmeter)

@@ -7,7 +7,6 @@ worker and that streamed answers are not buffered.
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import time
@@ -16,25 +15,14 @@ from typing import Any
 import pytest
 
 import fastcgi_stub
+from http_client import Reply, raw_request, request, stream
 from servers import NginxServer
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def request(server: NginxServer, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None, source: str = "127.0.0.1") -> tuple[http.client.HTTPResponse, bytes]:
-    """One request on a fresh connection; source picks the client address (any 127/8)."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10, source_address=(source, 0))
-    try:
-        conn.request(method, path, body, headers or {})
-        response = conn.getresponse()
-        return response, response.read()
-    finally:
-        conn.close()
-
-
-def assert_openai_error(response: http.client.HTTPResponse, body: bytes, status: int, code: str) -> dict[str, Any]:
+def assert_openai_error(response: Reply, body: bytes, status: int, code: str) -> dict[str, Any]:
     assert response.status == status, body
     assert response.getheader("Content-Type") == "application/json"
     assert REQUEST_ID.match(response.getheader("X-Request-Id", ""))
@@ -48,7 +36,7 @@ def assert_openai_error(response: http.client.HTTPResponse, body: bytes, status:
 
 
 def test_no_worker_gives_openai_shaped_502(nginx_no_worker: NginxServer) -> None:
-    response, body = request(nginx_no_worker, "POST", "/v1/chat/completions", json.dumps(CHAT).encode(),
+    response, body = raw_request(nginx_no_worker, "POST", "/v1/chat/completions", json.dumps(CHAT).encode(),
                              {"Content-Type": "application/json"})
     error = assert_openai_error(response, body, 502, "worker_unavailable")
     assert error["type"] == "service_unavailable"
@@ -65,19 +53,16 @@ def test_sdk_reads_the_502(nginx_no_worker: NginxServer, openai_client: Any, ope
 
 def test_oversized_body_gives_openai_shaped_413(nginx_no_worker: NginxServer) -> None:
     big = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"' + b"x" * (5 << 20) + b'"}]}'
-    response, body = request(nginx_no_worker, "POST", "/v1/chat/completions", big, {"Content-Type": "application/json"})
+    response, body = raw_request(nginx_no_worker, "POST", "/v1/chat/completions", big, {"Content-Type": "application/json"})
     error = assert_openai_error(response, body, 413, "body_too_large")
     assert error["type"] == "invalid_request_error"
 
 
 def test_oversized_chunked_body_gives_413_too(nginx_no_worker: NginxServer) -> None:
     """Without Content-Length nginx only notices while reading; the answer must be the same."""
-    conn = http.client.HTTPConnection("127.0.0.1", nginx_no_worker.port, timeout=10)
     chunks = (b"x" * 65536 for _ in range(80))  # 5 MiB
-    conn.request("POST", "/v1/embeddings", chunks, {"Content-Type": "application/json"}, encode_chunked=True)
-    response = conn.getresponse()
-    assert_openai_error(response, response.read(), 413, "body_too_large")
-    conn.close()
+    reply = request(nginx_no_worker, "POST", "/v1/embeddings", chunks, {"Content-Type": "application/json"})
+    assert_openai_error(reply, reply.body, 413, "body_too_large")
 
 
 def test_sdk_reads_the_413(nginx_no_worker: NginxServer, openai_client: Any, openai_module: Any) -> None:
@@ -90,29 +75,29 @@ def test_sdk_reads_the_413(nginx_no_worker: NginxServer, openai_client: Any, ope
 
 def test_body_under_the_limit_is_not_refused(nginx_no_worker: NginxServer) -> None:
     body = b"x" * (3 << 20)
-    response, _ = request(nginx_no_worker, "POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
+    response, _ = raw_request(nginx_no_worker, "POST", "/v1/chat/completions", body, {"Content-Type": "application/json"})
     assert response.status == 502  # passed the size check, then found no worker
 
 
 def test_metrics_only_from_loopback(nginx_no_worker: NginxServer) -> None:
-    response, _ = request(nginx_no_worker, "GET", "/metrics", source="127.0.0.2")
+    response, _ = raw_request(nginx_no_worker, "GET", "/metrics", source="127.0.0.2")
     assert response.status == 403
-    response, _ = request(nginx_no_worker, "GET", "/metrics")
+    response, _ = raw_request(nginx_no_worker, "GET", "/metrics")
     assert response.status == 502  # allowed through, then no worker
 
 
 def test_admin_ui_is_static(nginx_no_worker: NginxServer) -> None:
-    response, body = request(nginx_no_worker, "GET", "/admin/")
+    response, body = raw_request(nginx_no_worker, "GET", "/admin/")
     assert response.status == 200
     assert b"Satmeter admin" in body
     assert response.getheader("X-Frame-Options") == "DENY"
-    response, _ = request(nginx_no_worker, "GET", "/admin")
+    response, _ = raw_request(nginx_no_worker, "GET", "/admin")
     assert response.status == 301
     assert response.getheader("Location").endswith("/admin/")
 
 
 def test_admin_api_goes_to_the_worker(nginx_no_worker: NginxServer) -> None:
-    response, body = request(nginx_no_worker, "GET", "/admin/api/keys")
+    response, body = raw_request(nginx_no_worker, "GET", "/admin/api/keys")
     assert_openai_error(response, body, 502, "worker_unavailable")
 
 
@@ -120,7 +105,7 @@ def test_admin_api_goes_to_the_worker(nginx_no_worker: NginxServer) -> None:
 
 
 def echo(server: NginxServer, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    response, raw = request(server, method, path, body, headers)
+    response, raw = raw_request(server, method, path, body, headers)
     assert response.status == 200, raw
     return json.loads(raw)
 
@@ -153,16 +138,13 @@ def test_large_body_reaches_the_worker_whole(nginx_with_stub: NginxServer) -> No
 
 
 def test_streams_are_not_buffered(nginx_with_stub: NginxServer) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", nginx_with_stub.port, timeout=10)
-    conn.request("POST", "/v1/stream", b"{}", {"Content-Type": "application/json"})
-    response = conn.getresponse()
-    assert response.status == 200
-    assert response.getheader("Content-Type") == "text/event-stream"
     arrivals = []
-    for line in response:
-        if line.startswith(b"data: {"):
-            arrivals.append(time.monotonic())
-    conn.close()
+    with stream(nginx_with_stub, "POST", "/v1/stream", b"{}", {"Content-Type": "application/json"}) as response:
+        assert response.status == 200
+        assert response.getheader("Content-Type") == "text/event-stream"
+        for line in response:
+            if line.startswith(b"data: {"):
+                arrivals.append(time.monotonic())
     assert len(arrivals) == fastcgi_stub.STUB_EVENTS
     spread = arrivals[-1] - arrivals[0]
     # buffered, all events would arrive together at the end

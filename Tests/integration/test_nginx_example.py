@@ -17,6 +17,7 @@ from typing import Callable, Iterator
 
 import pytest
 
+from http_client import request
 from nginx_conf import NginxConfig, install_snippets, main_conf, prepare_dirs, shipped, substitute_once
 from procs import ManagedProcess, free_port, port_accepts
 from servers import NGINX_BIN
@@ -96,10 +97,7 @@ def https_get(site: ExampleSite, path: str) -> tuple[http.client.HTTPResponse, b
 
 
 def test_http_redirects_to_https(site: ExampleSite) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", site.http_port, timeout=10)
-    conn.request("GET", "/v1/models?x=1", headers={"Host": "api.example.com"})
-    response = conn.getresponse()
-    conn.close()
+    response = request(site.http_port, "GET", "/v1/models?x=1", headers={"Host": "api.example.com"})
     assert response.status == 301
     assert response.getheader("Location") == "https://api.example.com/v1/models?x=1"
 
@@ -108,11 +106,8 @@ def test_acme_challenge_stays_on_http(site: ExampleSite) -> None:
     challenge = site.prefix / "acme" / ".well-known" / "acme-challenge" / "token123"
     challenge.parent.mkdir(parents=True)
     challenge.write_text("proof")
-    conn = http.client.HTTPConnection("127.0.0.1", site.http_port, timeout=10)
-    conn.request("GET", "/.well-known/acme-challenge/token123", headers={"Host": "api.example.com"})
-    response = conn.getresponse()
-    assert (response.status, response.read()) == (200, b"proof")
-    conn.close()
+    response = request(site.http_port, "GET", "/.well-known/acme-challenge/token123", headers={"Host": "api.example.com"})
+    assert (response.status, response.body) == (200, b"proof")
 
 
 def test_https_offers_http2(site: ExampleSite) -> None:

@@ -21,7 +21,8 @@ import pytest
 
 from cashu_wallet import Wallet
 from conftest import UPSTREAM_KEY
-from gateway_helpers import GATEWAY_CONFIG, audit, balance, raw_request, wallet_audit
+from gateway_helpers import GATEWAY_CONFIG, audit, balance, wallet_audit
+from http_client import raw_request
 from mock_upstream import MockUpstream
 from servers import MintServer, NginxServer, SatmeterServer
 from test_lifecycle import Stream
@@ -114,8 +115,7 @@ def test_read_only_database_stops_the_start_cleanly(satmeter_bin: Path, mock_ups
     server.stop()
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_state)], check=True)
     try:
-        refused = subprocess.run([str(satmeter_bin), "serve", "--listen", f"unix:{server.socket_path}", *server._common_args()],
-                                 env=server.env, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+        refused = server.cli.run("serve", "--listen", f"unix:{server.socket_path}", check=False, timeout=20)
         assert refused.returncode != 0
         assert "cannot start" in refused.stderr and "not writable" in refused.stderr or "readonly" in refused.stderr.lower(), refused.stderr
     finally:

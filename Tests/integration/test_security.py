@@ -19,16 +19,17 @@ import os
 import re
 import sqlite3
 import stat
-import subprocess
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from conftest import UPSTREAM_KEY
-from gateway_helpers import GATEWAY_CONFIG, raw_request
+from gateway_helpers import GATEWAY_CONFIG
+from http_client import post_json, raw_request
 from mock_upstream import MockUpstream
 from procs import REPO_ROOT, ManagedProcess
+from satmeter_cli import SatmeterCLI
 from servers import NginxServer, SatmeterServer
 
 pytestmark = pytest.mark.satmeter
@@ -53,11 +54,6 @@ def v3_token(secret: str, amount: int = 8, mint: str = NOBODY_MINT) -> str:
     return "cashuA" + base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
 
 
-def post(gateway: NginxServer, headers: dict[str, str]) -> int:
-    response, _ = raw_request(gateway, "POST", CHAT, BODY, {"Content-Type": "application/json", **headers})
-    return response.status
-
-
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -67,7 +63,7 @@ def mode(path: Path) -> int:
 
 def test_api_keys_are_stored_only_as_sha256(gateway: NginxServer, satmeter: SatmeterServer) -> None:
     key = satmeter.create_key(100_000)["api_key"]
-    assert post(gateway, {"Authorization": f"Bearer {key}"}) == 200  # the request path writes too
+    assert post_json(gateway, CHAT, BODY, {"Authorization": f"Bearer {key}"}).status == 200  # the request path writes too
     files = [path for path in satmeter.state_dir.rglob("*") if path.is_file()]
     assert any(path.name == "satmeter.db" for path in files), files
     secret_part = key.removeprefix("sk-")
@@ -92,17 +88,18 @@ def secrets_sent(gateway: NginxServer, satmeter: SatmeterServer, mock_upstream: 
     x_api_key = satmeter.create_key(10**9)["api_key"]
     bearer_token = v3_token("bearer-token-secret-0f9e8d7c")
     overflow_token = v3_token("overflow-token-secret-6b5a4c3d", amount=2**63)
-    statuses = [
-        post(gateway, {"Authorization": f"Bearer {good}"}),
-        post(gateway, {"Authorization": f"Bearer {good}", "X-Mock-Behavior": "fail-500"}),
-        post(gateway, {"Authorization": f"Bearer {good}", "X-Mock-Behavior": "drop-connection"}),
-        post(gateway, {"Authorization": f"Bearer {unknown}"}),
-        post(gateway, {"X-Api-Key": x_api_key}),
-        post(gateway, {"X-Cashu": NUT00_V4}),
-        post(gateway, {"X-Cashu": NUT00_V4[:-12]}),
-        post(gateway, {"X-Cashu": overflow_token}),
-        post(gateway, {"Authorization": f"Bearer {bearer_token}"}),
+    headers_sent = [
+        {"Authorization": f"Bearer {good}"},
+        {"Authorization": f"Bearer {good}", "X-Mock-Behavior": "fail-500"},
+        {"Authorization": f"Bearer {good}", "X-Mock-Behavior": "drop-connection"},
+        {"Authorization": f"Bearer {unknown}"},
+        {"X-Api-Key": x_api_key},
+        {"X-Cashu": NUT00_V4},
+        {"X-Cashu": NUT00_V4[:-12]},
+        {"X-Cashu": overflow_token},
+        {"Authorization": f"Bearer {bearer_token}"},
     ]
+    statuses = [post_json(gateway, CHAT, BODY, headers).status for headers in headers_sent]
     response, _ = raw_request(gateway, "GET", "/v1/wallet/balance", headers={"Authorization": f"Bearer {good}"})
     assert statuses == [200, 502, 502, 401, 200, 400, 400, 400, 503] and response.status == 200, statuses
     return [good, unknown, x_api_key, NUT00_V4, NUT00_V4[:-12], NUT00_V4_SECRET, bearer_token, "bearer-token-secret-0f9e8d7c",
@@ -131,8 +128,7 @@ def test_keys_and_tokens_never_reach_a_log(gateway: NginxServer, satmeter: Satme
 
 
 def test_key_management_output_keeps_the_key_off_stderr(satmeter: SatmeterServer) -> None:
-    argv = [str(satmeter.binary), "keys", "create", "--balance-msat", "1", *satmeter._common_args(), "--json"]
-    result = subprocess.run(argv, env=satmeter.env, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    result = satmeter.cli.run("keys", "create", "--balance-msat", "1", "--json")
     key = json.loads(result.stdout)["api_key"]
     assert key not in result.stderr
 
@@ -189,8 +185,7 @@ def test_state_directory_and_files_are_private_to_the_service_user(fresh_satmete
                                                                   satmeter_bin: Path) -> None:
     proc, state_dir, _ = fresh_satmeter
     # A write after start, so the WAL and shared-memory files exist as well.
-    subprocess.run([str(satmeter_bin), "keys", "create", "--balance-msat", "1", "--state-dir", str(state_dir), "--json"],
-                   check=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL, env={**os.environ})
+    SatmeterCLI(satmeter_bin, state_dir).create_key(1)
     assert mode(state_dir) == 0o700, oct(mode(state_dir))
     files = [path for path in state_dir.rglob("*")]
     assert {"satmeter.db", "satmeter.db-wal"} <= {path.name for path in files}, files

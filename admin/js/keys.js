@@ -134,7 +134,9 @@
       ["Refund address", key.refund_address || "–"], ["Status", status(key)]];
     return h("div", {},
       h("div", { class: "page-head" }, h("h1", {}, `Key ${key.id}${key.label ? ` · ${key.label}` : ""}`), h("div", {}, toggle)),
-      key.expired && key.balance_msat > 0 ? notice("error", `Expired with ${sats(key.balance_msat)} sat left: withdraw it below and send it to ${key.refund_address || "its owner"}.`) : null,
+      key.expired && key.balance_msat > 0 ? notice("error", key.refund_address
+        ? `Expired with ${sats(key.balance_msat)} sat left: Satmeter sends it to ${key.refund_address} (tried every 30 s).`
+        : `Expired with ${sats(key.balance_msat)} sat left: withdraw it below and send it to its owner.`) : null,
       h("div", { class: "grid" },
         h("section", { class: "card" }, h("h2", {}, "Facts"), h("dl", { class: "facts" }, facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))),
         settingsForm(key, reload),

@@ -146,8 +146,8 @@ public struct ReportCatalog {
         for (mint, amounts) in byMint.sorted(by: { $0.key < $1.key }) { rows.append([.string(mint), .int(amounts.unspent), .int(amounts.pending)]) }
         let unspent = byMint.values.reduce(0) { $0 + $1.unspent }
         rows.append([.string("all mints"), .int(unspent), .int(byMint.values.reduce(0) { $0 + $1.pending })])
-        rows.append([.string("owed to users"), .int((owed + 999) / 1000), .null])
-        rows.append([.string("surplus (wallet − owed)"), .int(unspent - (owed + 999) / 1000), .null])
+        rows.append([.string("owed to users"), .int(Msat(owed).satsRoundedUp.value), .null])
+        rows.append([.string("surplus (wallet − owed)"), .int(unspent - Msat(owed).satsRoundedUp.value), .null])
         return Table(id: "now", title: "Node wallet now (sat)", columns: ["mint", "unspent_sat", "pending_sat"], rows: rows)
     }
 
