@@ -147,7 +147,7 @@ struct ProxiedRequest {
     }
 }
 
-/// Settles one request's reservation exactly once and reports the result as response headers.
+/// Settles one request's reservation exactly once and reports the result as a `SettlementReceipt`.
 /// For a per-request token it also sends what is left back as change (`X-Cashu`).
 final class Settler {
     let handler: GatewayHandler

@@ -6,8 +6,10 @@ import SatmeterSupport
 /// swap, checkstate, restore, melt quote, melt, quote state) with real BDHKE signatures from a
 /// test keyset, plus the LNURL-pay server of `payee@ln.test`. Faults make one call of a path
 /// fail the way real mints fail: never reached, performed but the answer lost, refused.
-final class FakeMint: HTTPClient {
-    static let url = "http://mint.test"
+final class FakeMint: HTTPClient, @unchecked Sendable {
+    static let defaultURL = "http://mint.test"
+    /// Where the mint says it is (tokens name it); `send` answers only requests to it.
+    var url: String
     static let lightningAddress = "payee@ln.test"
 
     enum Fault {
@@ -34,7 +36,11 @@ final class FakeMint: HTTPClient {
     /// Sats paid over Lightning so far.
     private(set) var paidSat: UInt64 = 0
 
-    init() {
+    /// One mint call at a time, as served from a `TestHTTPServer`'s threads.
+    private let lock = NSLock()
+
+    init(url: String = FakeMint.defaultURL) {
+        self.url = url
         var keys: [UInt64: Scalar] = [:]
         for bit in 0..<32 {
             let amount = UInt64(1) << bit
@@ -46,7 +52,7 @@ final class FakeMint: HTTPClient {
 
     /// A token the mint really signed, as a client would hold it.
     func token(amounts: [UInt64]) -> Token {
-        Token(mint: Self.url, unit: "sat", proofs: amounts.map { amount in
+        Token(mint: url, unit: "sat", proofs: amounts.map { amount in
             let secret = BDHKE.randomSecret()
             let c = BDHKE.hashToCurve(secret: secret).multiplied(by: privateKeys[amount]!)
             return try! Proof(amount: amount, keysetID: keysetID, secret: secret, C: c.hex)
@@ -56,9 +62,11 @@ final class FakeMint: HTTPClient {
     // MARK: HTTP
 
     func send(_ request: HTTPRequest) throws(HTTPFetchError) -> HTTPResponse {
+        lock.lock()
+        defer { lock.unlock() }
         if request.url.hasPrefix("https://ln.test/") { return lnurl(request.url) }
-        guard request.url.hasPrefix(Self.url) else { throw .unreachable(request.url) }
-        let path = String(request.url.dropFirst(Self.url.count))
+        guard request.url.hasPrefix(url) else { throw .unreachable(request.url) }
+        let path = String(request.url.dropFirst(url.count))
         let route = request.method + " " + path
         calls.append(route)
         let fault = faults.removeValue(forKey: route)
@@ -195,5 +203,21 @@ final class FakeMint: HTTPClient {
 
     private static func reply(_ status: Int, _ json: JSON) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: json.serializedBytes)
+    }
+}
+
+extension FakeMint {
+    /// The mint on a real socket, for code that calls mints with its own HTTP client (the
+    /// gateway's libcurl session). Stop the server when done.
+    static func served() throws -> (FakeMint, TestHTTPServer) {
+        let mint = FakeMint()
+        let server = try TestHTTPServer { [mint] received in
+            let request = HTTPRequest(method: received.method, url: mint.url + received.path, body: received.body)
+            let response: HTTPResponse
+            do { response = try mint.send(request) } catch { return [] }  // hang up: unreachable
+            return .response(status: response.status, json: String(decoding: response.body, as: UTF8.self))
+        }
+        mint.url = server.baseURL
+        return (mint, server)
     }
 }

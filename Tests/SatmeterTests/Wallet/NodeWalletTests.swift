@@ -8,12 +8,14 @@ import SatmeterSupport
 /// A node wallet and a temporary ledger against `FakeMint`; `booksHold` checks both audits.
 struct WalletFixture {
     let ledger: Ledger
-    let mint = FakeMint()
+    let mint: FakeMint
     let wallet: NodeWallet
 
     init(ledger: Ledger) {
+        let mint = FakeMint()
         self.ledger = ledger
-        wallet = NodeWallet(ledger: ledger, config: CashuConfig(mints: [FakeMint.url], receiveLightningAddress: FakeMint.lightningAddress),
+        self.mint = mint
+        wallet = NodeWallet(ledger: ledger, config: CashuConfig(mints: [mint.url], receiveLightningAddress: FakeMint.lightningAddress),
                             keysets: KeysetCache(), http: mint)
     }
 
@@ -120,7 +122,7 @@ func withWallet(_ body: (WalletFixture) throws -> Void) throws {
         try withWallet { w in
             let account = try w.fundedAccount(sat: [64, 32, 4])
             let sent = try w.wallet.send(amountSat: 30, mint: nil, accountID: account, requestID: nil)
-            #expect(sent.amountSat == 30 && sent.feeSat == 0 && sent.mint == FakeMint.url)
+            #expect(sent.amountSat == 30 && sent.feeSat == 0 && sent.mint == w.mint.url)
             #expect(try w.balance(account) == 70_000)
             #expect(try w.booksHold())
             // The token is real: receiving it elsewhere credits its value.
