@@ -39,7 +39,8 @@ public struct ChangeNote: Sendable, Equatable {
 
     private static func label(_ component: PriceComponent, _ currency: Currency) -> String {
         switch component {
-        case .prompt, .completion: "\(component.rawValue) per \(currency == .usd ? "1M" : "1K") tokens"
+        case .prompt, .completion, .cachedPrompt, .cacheWrite, .reasoning, .audioPrompt, .audioCompletion, .imagePrompt:
+            "\(component.rawValue) per \(currency == .usd ? "1M" : "1K") tokens"
         case .request: "per request"
         case .image: "per image"
         case .audioSecond: "per audio second"

@@ -113,7 +113,7 @@ public final class ModelCatalog: Sendable {
         return index
     }
 
-    static func lastSegment(_ id: String) -> String {
+    package static func lastSegment(_ id: String) -> String {
         id.split(separator: "/").last.map(String.init) ?? id
     }
 

@@ -1,18 +1,23 @@
 /// One billable quantity of a request.
 public enum PriceComponent: String, Sendable, CaseIterable {
     case prompt, completion, request, image, audioSecond
+    /// Token rates billed apart from the plain prompt and completion rates (zero: the default
+    /// of docs/pricing.md §3.1 applies).
+    case cachedPrompt, cacheWrite, reasoning, audioPrompt, audioCompletion, imagePrompt
+
+    /// The token rates that have their own price beside prompt and completion.
+    public static let specialTokenRates: [PriceComponent] = [.cachedPrompt, .cacheWrite, .reasoning, .audioPrompt, .audioCompletion, .imagePrompt]
+
+    var isTokenRate: Bool { self != .request && self != .image && self != .audioSecond }
 
     /// How a component is usually written: tokens per 1M (USD) or 1K (sat), others per unit.
     func displayShift(_ currency: Currency) -> Int {
-        switch self {
-        case .prompt, .completion: currency == .usd ? 6 : 3
-        case .request, .image, .audioSecond: 0
-        }
+        isTokenRate ? (currency == .usd ? 6 : 3) : 0
     }
 
     var unitName: String {
         switch self {
-        case .prompt, .completion: "token"
+        case .prompt, .completion, .cachedPrompt, .cacheWrite, .reasoning, .audioPrompt, .audioCompletion, .imagePrompt: "token"
         case .request: "request"
         case .image: "image"
         case .audioSecond: "s"
@@ -36,6 +41,14 @@ public struct ModelPrice: Sendable, Equatable {
     public var audioSecond: Fixed18
     public var contextLength: Int?
     public var maxCompletionTokens: Int?
+    /// Per token read from the prompt cache, written to it, of reasoning, of audio in and out,
+    /// and of image input. Zero: the default (§3.1 of docs/pricing.md).
+    public var cachedPrompt: Fixed18 = .zero
+    public var cacheWrite: Fixed18 = .zero
+    public var reasoning: Fixed18 = .zero
+    public var audioPrompt: Fixed18 = .zero
+    public var audioCompletion: Fixed18 = .zero
+    public var imagePrompt: Fixed18 = .zero
 
     public init(currency: Currency, prompt: Fixed18 = .zero, completion: Fixed18 = .zero, request: Fixed18 = .zero,
                 image: Fixed18 = .zero, audioSecond: Fixed18 = .zero, contextLength: Int? = nil, maxCompletionTokens: Int? = nil) {
@@ -57,6 +70,12 @@ public struct ModelPrice: Sendable, Equatable {
             case .request: request
             case .image: image
             case .audioSecond: audioSecond
+            case .cachedPrompt: cachedPrompt
+            case .cacheWrite: cacheWrite
+            case .reasoning: reasoning
+            case .audioPrompt: audioPrompt
+            case .audioCompletion: audioCompletion
+            case .imagePrompt: imagePrompt
             }
         }
         set {
@@ -66,6 +85,12 @@ public struct ModelPrice: Sendable, Equatable {
             case .request: request = newValue
             case .image: image = newValue
             case .audioSecond: audioSecond = newValue
+            case .cachedPrompt: cachedPrompt = newValue
+            case .cacheWrite: cacheWrite = newValue
+            case .reasoning: reasoning = newValue
+            case .audioPrompt: audioPrompt = newValue
+            case .audioCompletion: audioCompletion = newValue
+            case .imagePrompt: imagePrompt = newValue
             }
         }
     }

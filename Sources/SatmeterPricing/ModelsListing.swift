@@ -50,6 +50,12 @@ extension PricingEngine {
             columns.set(component.rawValue, .string(price[component].decimalString()))
         }
         if !price.audioSecond.isZero { columns.set("audio_second", .string(price.audioSecond.decimalString())) }
+        // Rates billed apart, in OpenRouter's names where it has them (docs/pricing.md §3.1).
+        for (component, name) in [(PriceComponent.cachedPrompt, "input_cache_read"), (.cacheWrite, "input_cache_write"),
+                                  (.reasoning, "internal_reasoning"), (.audioPrompt, "audio"), (.audioCompletion, "audio_completion"),
+                                  (.imagePrompt, "image_prompt")] where !price[component].isZero {
+            columns.set(name, .string(price[component].decimalString()))
+        }
         return columns
     }
 

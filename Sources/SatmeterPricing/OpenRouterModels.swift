@@ -17,6 +17,8 @@ public struct CatalogModel: Sendable, Equatable {
 /// `{"data":[{"id","name","context_length","pricing":{"prompt","completion","request","image"},
 ///   "top_provider":{"max_completion_tokens"}}]}`. Prices are decimal strings in USD per unit.
 /// `pricing.audio_second` (USD per second of audio) is read too; it is Satmeter's own addition.
+/// `input_cache_read`, `input_cache_write`, `internal_reasoning` and `audio` (per input audio
+/// token) are OpenRouter's own fields for the token rates billed apart.
 public enum OpenRouterModels {
     public struct Parsed: Sendable {
         public var models: [CatalogModel]
@@ -64,6 +66,8 @@ public enum OpenRouterModels {
 
     private static let fields: [(String, PriceComponent)] = [
         ("prompt", .prompt), ("completion", .completion), ("request", .request), ("image", .image), ("audio_second", .audioSecond),
+        ("input_cache_read", .cachedPrompt), ("input_cache_write", .cacheWrite), ("internal_reasoning", .reasoning),
+        ("audio", .audioPrompt),
     ]
 
     private static func model(id: String, _ item: JSON) -> Result<CatalogModel, Skip> {

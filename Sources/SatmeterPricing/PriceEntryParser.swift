@@ -25,6 +25,19 @@ struct PriceEntryParser {
         ("sats_per_image", .sat, [.image], 0),
         ("usd_per_second", .usd, [.audioSecond], 0),
         ("sats_per_second", .sat, [.audioSecond], 0),
+        // Token rates billed apart (cache reads and writes, reasoning, audio, image input).
+        ("cached_prompt_usd_per_1m", .usd, [.cachedPrompt], 6),
+        ("cached_prompt_sats_per_1k", .sat, [.cachedPrompt], 3),
+        ("cache_write_usd_per_1m", .usd, [.cacheWrite], 6),
+        ("cache_write_sats_per_1k", .sat, [.cacheWrite], 3),
+        ("reasoning_usd_per_1m", .usd, [.reasoning], 6),
+        ("reasoning_sats_per_1k", .sat, [.reasoning], 3),
+        ("audio_prompt_usd_per_1m", .usd, [.audioPrompt], 6),
+        ("audio_prompt_sats_per_1k", .sat, [.audioPrompt], 3),
+        ("audio_completion_usd_per_1m", .usd, [.audioCompletion], 6),
+        ("audio_completion_sats_per_1k", .sat, [.audioCompletion], 3),
+        ("image_prompt_usd_per_1m", .usd, [.imagePrompt], 6),
+        ("image_prompt_sats_per_1k", .sat, [.imagePrompt], 3),
     ]
     static let limitKeys = ["context_length", "max_completion_tokens"]
     static let allowed = keys.map(\.0) + limitKeys

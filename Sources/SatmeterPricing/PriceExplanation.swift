@@ -38,6 +38,7 @@ public struct PriceExplanation: Sendable {
             ("completion", "\(usage.completionTokens) tokens = \(cost.completionMsat) msat"),
             ("request fee", "\(cost.requestFeeMsat) msat"),
         ]
+        if cost.providerCostMsat > 0 { rows.append(("provider cost", "\(cost.providerCostMsat) msat (reported cost × fees, instead of the token lines)")) }
         if cost.imageMsat > 0 || usage.images > 0 { rows.append(("images", "\(usage.images) = \(cost.imageMsat) msat")) }
         if cost.audioMsat > 0 || usage.audioSeconds > 0 { rows.append(("audio", "\(usage.audioSeconds) s = \(cost.audioMsat) msat")) }
         if cost.minimumTopUpMsat > 0 { rows.append(("minimum top-up", "\(cost.minimumTopUpMsat) msat")) }

@@ -33,33 +33,51 @@ public struct PriceQuote: Sendable {
     public var upstreamCost: ModelPrice?
     var factors: [PriceFactor]
 
-    /// The actual cost: each line rounded up to the msat, then the minimum charge.
+    /// The dynamic markup (exchange fee, upstream fee, in ppm) that turns a provider-reported
+    /// cost into a selling price; empty for prices the operator wrote, which are final.
+    public var providerCostMarkupPPM: [Int64] = []
+    /// Rates the price leaves unset, taken in the catalog's proportion (docs/pricing.md §3.1).
+    public var derivedRates: ModelPrice?
+
+    /// The actual cost: each line rounded up to the msat, then the minimum charge. A dynamic
+    /// price with a provider-reported cost charges that cost × the fees instead of the token lines.
     public func cost(for usage: Usage) -> CostBreakdown {
         var breakdown = CostBreakdown()
-        let lines = Self.lines(price, usage, conversion)
-        breakdown.promptMsat = lines.prompt
-        breakdown.completionMsat = lines.completion
+        let lines = TokenLines(price: price, usage: usage, conversion: conversion, derived: derivedRates)
+        if !providerCostMarkupPPM.isEmpty, let reported = usage.providerCostUSD, conversion.currency == .usd,
+           let marked = providerCostMarkupPPM.reduce(Optional(reported), { $0?.timesPPM($1) }) {
+            breakdown.providerCostMsat = conversion.msat(units: 1, at: marked)
+        } else {
+            breakdown.promptMsat = lines.prompt
+            breakdown.completionMsat = lines.completion
+        }
         breakdown.requestFeeMsat = WideMath.saturatingAdd(lines.request, baseFeeMsat)
         breakdown.imageMsat = lines.image
         breakdown.audioMsat = lines.audio
-        let sum = [breakdown.promptMsat, breakdown.completionMsat, breakdown.requestFeeMsat, breakdown.imageMsat, breakdown.audioMsat]
-            .reduce(0, WideMath.saturatingAdd)
+        let sum = [breakdown.promptMsat, breakdown.completionMsat, breakdown.requestFeeMsat, breakdown.imageMsat,
+                   breakdown.audioMsat, breakdown.providerCostMsat].reduce(0, WideMath.saturatingAdd)
         breakdown.minimumTopUpMsat = max(0, minChargeMsat - sum)
         breakdown.totalMsat = WideMath.saturatingAdd(sum, breakdown.minimumTopUpMsat)
-        if let upstreamCost, let snapshot = btcPrice {
-            let lines = Self.lines(upstreamCost, usage, snapshot.conversion)
-            breakdown.upstreamCostMsat = [lines.prompt, lines.completion, lines.request, lines.image, lines.audio]
-                .reduce(0, WideMath.saturatingAdd)
+        if let snapshot = btcPrice, let reported = usage.providerCostUSD {
+            breakdown.upstreamCostMsat = snapshot.conversion.msat(units: 1, at: reported)
+        } else if let upstreamCost, let snapshot = btcPrice {
+            breakdown.upstreamCostMsat = TokenLines(price: upstreamCost, usage: usage, conversion: snapshot.conversion).total
         }
         return breakdown
     }
 
-    private static func lines(_ price: ModelPrice, _ usage: Usage, _ conversion: MsatConversion)
-        -> (prompt: Int64, completion: Int64, request: Int64, image: Int64, audio: Int64)
-    {
-        func msat(_ units: Int, _ rate: Fixed18) -> Int64 { conversion.msat(units: Int64(max(0, units)), at: rate) }
-        return (msat(usage.promptTokens, price.prompt), msat(usage.completionTokens, price.completion),
-                msat(1, price.request), msat(usage.images, price.image), msat(usage.audioSeconds, price.audioSecond))
+    /// The most `usage` could cost at any of the rates it may be billed at: the reservation.
+    /// Each special rate the operator set above the plain rate raises the bound; the defaults
+    /// never do (cache writes aside, which the byte-count prompt bound covers many times over).
+    func maximumCost(for usage: Usage) -> CostBreakdown {
+        var worst = self
+        worst.providerCostMarkupPPM = []
+        for (plain, specials) in [(PriceComponent.prompt, [PriceComponent.cachedPrompt, .cacheWrite, .audioPrompt, .imagePrompt]),
+                                  (.completion, [.reasoning, .audioCompletion])] {
+            worst.price[plain] = specials.map { price[$0] }.reduce(price[plain]) { $1 > $0 ? $1 : $0 }
+        }
+        return worst.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                                     images: usage.images, audioSeconds: usage.audioSeconds))
     }
 
     /// The fields each request's log record carries.

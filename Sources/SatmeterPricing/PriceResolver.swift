@@ -27,6 +27,9 @@ package struct ResolvedPrice: Sendable {
     var upstreamCost: ModelPrice?
     var chargesBaseFee: Bool
     var factors: [PriceFactor] = []
+    /// Cache, reasoning and audio rates the operator's price leaves unset, in the catalog's
+    /// proportion to its plain rates; kept apart so the written price stays as written.
+    var derivedRates: ModelPrice?
 }
 
 /// Applies the strategies in the documented order. Pure: config + catalog + request → price.
@@ -149,6 +152,20 @@ package struct PriceResolver {
         resolved.upstreamCost = match.model.cost
         if resolved.price.contextLength == nil { resolved.price.contextLength = match.model.cost.contextLength }
         if resolved.price.maxCompletionTokens == nil { resolved.price.maxCompletionTokens = match.model.cost.maxCompletionTokens }
+        // A price the operator wrote without its own cache, reasoning or audio rate keeps the
+        // provider's ratio to the plain rate (cached input at the listed cache-read discount).
+        guard resolved.mode != .dynamic else { return }
+        let listed = match.model.cost
+        var derived = ModelPrice(currency: resolved.price.currency)
+        defer { if !derived.isFree { resolved.derivedRates = derived } }
+        for special in PriceComponent.specialTokenRates where resolved.price[special].isZero {
+            let plain: PriceComponent = special == .reasoning || special == .audioCompletion ? .completion : .prompt
+            guard listed[special].raw > 0, listed[plain].raw > 0,
+                  let ratio = WideMath.mulDivCeil(UInt128(listed[special].raw), 1_000_000, UInt128(listed[plain].raw)),
+                  ratio <= UInt128(Int64.max), let scaled = resolved.price[plain].timesPPM(Int64(ratio))
+            else { continue }
+            derived[special] = scaled
+        }
     }
 
     package init(config: PricingConfig, catalog: ModelCatalog) {

@@ -61,7 +61,10 @@ public enum PriceTableUpdate {
             var next = old
             next.contextLength = entry.price.contextLength ?? old.contextLength
             next.maxCompletionTokens = entry.price.maxCompletionTokens ?? old.maxCompletionTokens
-            for component in PriceComponent.allCases where old[component] != entry.price[component] {
+            // A cache, reasoning or audio rate the entry leaves unset means "the default", not "free":
+            // it is dropped, not stepped down.
+            for special in PriceComponent.specialTokenRates where entry.price[special].isZero { next[special] = .zero }
+            for component in PriceComponent.allCases where next[component] != entry.price[component] {
                 let step = stepped(old[component], toward: entry.price[component], bounds)
                 var refusal = step.why.map {
                     Refusal(model: entry.model, component: component, currency: old.currency,

@@ -88,8 +88,8 @@ public struct PricingConfig: Sendable {
 enum PriceLimits {
     static func maxPerUnit(_ component: PriceComponent, _ currency: Currency) -> Fixed18 {
         switch (component, currency) {
-        case (.prompt, .usd), (.completion, .usd): Fixed18(raw: Fixed18.scale / 10)      // $100,000 per 1M
-        case (.prompt, .sat), (.completion, .sat): Fixed18(100)                        // 100,000 sat per 1K
+        case (let token, .usd) where token.isTokenRate: Fixed18(raw: Fixed18.scale / 10)  // $100,000 per 1M
+        case (let token, .sat) where token.isTokenRate: Fixed18(100)                   // 100,000 sat per 1K
         case (_, .usd): Fixed18(1_000)                                                 // $1,000 per request/image/s
         case (_, .sat): Fixed18(10_000_000)                                            // 0.1 BTC
         }

@@ -38,7 +38,9 @@ public final class PricingEngine: Sendable {
             minChargeMsat: config.minChargeMsat, upstreamCost: resolved.upstreamCost, factors: resolved.factors
         )
         // Every cost line grows with usage, so the cost of the largest usage bounds all smaller ones.
-        quote.maxCostMsat = quote.cost(for: reserved).totalMsat
+        quote.derivedRates = resolved.derivedRates
+        quote.maxCostMsat = quote.maximumCost(for: reserved).totalMsat
+        if resolved.mode == .dynamic { quote.providerCostMarkupPPM = [config.exchangeFeePPM, config.upstreamFeePPM] }
         return quote
     }
 

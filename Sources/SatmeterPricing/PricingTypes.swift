@@ -47,11 +47,25 @@ public enum PricingError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// What a request consumed, as reported by the upstream (or the maxima, for a reservation).
+/// `promptTokens` and `completionTokens` are totals; the token counts below are the parts of
+/// them billed at their own rate (docs/pricing.md §3.1).
 public struct Usage: Sendable, Equatable {
     public var promptTokens: Int
     public var completionTokens: Int
     public var images: Int
     public var audioSeconds: Int
+    /// Parts of `promptTokens`: cache reads, cache writes, audio and image input.
+    public var cachedPromptTokens = 0
+    public var cacheWriteTokens = 0
+    public var audioPromptTokens = 0
+    public var imagePromptTokens = 0
+    /// Parts of `completionTokens`: reasoning and audio output.
+    public var reasoningTokens = 0
+    public var audioCompletionTokens = 0
+    /// Whose discount applies when no cached rate is configured.
+    public var cacheConvention: CacheConvention = .openAI
+    /// What the provider says it charged (USD), when it says (OpenRouter `usage.cost`).
+    public var providerCostUSD: Fixed18?
 
     public init(promptTokens: Int, completionTokens: Int, images: Int = 0, audioSeconds: Int = 0) {
         self.promptTokens = promptTokens
@@ -70,6 +84,8 @@ public struct CostBreakdown: Sendable, Equatable {
     public var requestFeeMsat: Int64
     public var imageMsat: Int64
     public var audioMsat: Int64
+    /// The provider's reported cost × fees, when it replaced the token lines (dynamic prices only).
+    public var providerCostMsat: Int64 = 0
     /// What was added to reach the minimum charge (0 when the lines already reach it).
     public var minimumTopUpMsat: Int64
     /// The operator's own cost estimate (upstream price, no fees), for margin reports; 0 if unknown.

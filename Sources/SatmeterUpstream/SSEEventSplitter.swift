@@ -44,6 +44,17 @@ public struct SSEEventSplitter {
 
     public var isOverflowing: Bool { buffer.count > Self.maxEventBytes }
 
+    /// The `event:` name of one event, if it has one (`error`, `response.completed`).
+    public static func name(of event: [UInt8]) -> String? {
+        for rawLine in event.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            var line = rawLine[...]
+            if line.last == 0x0D { line = line.dropLast() }
+            guard line.starts(with: Array("event:".utf8)) else { continue }
+            return String(decoding: line.dropFirst(6), as: UTF8.self).trimmingCharacters(in: [" ", "\t"])
+        }
+        return nil
+    }
+
     /// The joined `data:` lines of one event, or nil for comments and events without data.
     public static func data(of event: [UInt8]) -> String? {
         // Split bytes, not a String: Swift treats "\r\n" as one Character.
@@ -57,26 +68,5 @@ public struct SSEEventSplitter {
             lines.append(String(decoding: value, as: UTF8.self))
         }
         return lines.isEmpty ? nil : lines.joined(separator: "\n")
-    }
-}
-
-/// Token counts as the upstream reported them.
-public struct UpstreamUsage: Sendable, Equatable {
-    public var promptTokens: Int
-    public var completionTokens: Int
-
-    public init(promptTokens: Int, completionTokens: Int) {
-        self.promptTokens = promptTokens
-        self.completionTokens = completionTokens
-    }
-
-    /// Reads an OpenAI `usage` object (chat, completions, embeddings).
-    public init?(json: JSON?) {
-        guard let json, case .object = json else { return nil }
-        let prompt = json["prompt_tokens"]?.int64Value ?? json["input_tokens"]?.int64Value
-        let completion = json["completion_tokens"]?.int64Value ?? json["output_tokens"]?.int64Value ?? 0
-        guard let prompt, prompt >= 0, completion >= 0, prompt < Int64(Int32.max), completion < Int64(Int32.max) else { return nil }
-        promptTokens = Int(prompt)
-        completionTokens = Int(completion)
     }
 }

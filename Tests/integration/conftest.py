@@ -6,7 +6,8 @@ needs a special satmeter config can override the `satmeter_config` fixture.
 Every process is stopped by its fixture's teardown, even when a test fails.
 
 Tests that need the satmeter binary skip, with the reason, when it is not
-built; tests marked `mint` need Nutshell's venv and skip without it.
+built; tests marked `mint` need Nutshell's venv and skip without it. With
+CI=true every skip is a failure instead (ci_skips.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Callable, Iterator, TypeVar
 import pytest
 
 from cashu_wallet import MINT_VENV, TokenFactory, Wallet
+from ci_skips import pytest_runtest_makereport  # noqa: F401 (a hook: with CI=true a skip fails)
 from fastcgi_stub import FastCGIStub
 from mock_upstream import MockUpstream
 from servers import NGINX_BIN, MintServer, NginxServer, SatmeterServer, satmeter_binary

@@ -32,9 +32,36 @@ pricing:
 """
 
 
+# The main gateway tests' prices: 100 / 200 msat a token, so their charges sit far above the
+# minimum and a pricing mistake changes the number (at the minimum every mistake is hidden).
+PRICED_PROMPT_MSAT_PER_TOKEN = 100
+PRICED_COMPLETION_MSAT_PER_TOKEN = 200
+PRICED_GATEWAY_CONFIG = """
+upstream:
+  forward_headers: ["x-mock-*"]
+pricing:
+  btc_price: {usd_per_btc: 100000}
+  exchange_fee: 1
+  upstream_fee: 1
+  min_charge_msat: 1000
+  overrides:
+    gpt-4o-mini: {prompt_usd_per_1m: "100", completion_usd_per_1m: "200"}
+    text-embedding-3-small: {prompt_usd_per_1m: "100", completion_usd_per_1m: "0"}
+    gpt-3.5-turbo-instruct: {prompt_usd_per_1m: "100", completion_usd_per_1m: "200"}
+    flat-1sat: {sats_per_request: 1}
+"""
+
+
 def expected_cost(prompt_tokens: int, completion_tokens: int) -> int:
     """What the gateway must charge, in msat, for this usage under GATEWAY_CONFIG."""
     return max(MIN_REQUEST_MSAT, prompt_tokens * PROMPT_MSAT_PER_TOKEN + completion_tokens * COMPLETION_MSAT_PER_TOKEN)
+
+
+def priced_cost(prompt_tokens: int, completion_tokens: int) -> int:
+    """The same under PRICED_GATEWAY_CONFIG; the tests that use it stay above the minimum."""
+    cost = prompt_tokens * PRICED_PROMPT_MSAT_PER_TOKEN + completion_tokens * PRICED_COMPLETION_MSAT_PER_TOKEN
+    assert cost > MIN_REQUEST_MSAT, "a priced test must not land on the minimum charge"
+    return cost
 
 
 def balance(server: NginxServer, api_key: str) -> dict[str, Any]:

@@ -42,6 +42,11 @@ equal to the mode's name:
 
 Other request headers: X-Mock-Chunk-Delay (seconds between SSE chunks).
 
+Recorded transcripts: X-Mock-Transcript: NAME replays transcripts/NAME.json
+(see transcripts/README.md): a provider's answer byte for byte as its API
+reference shows it, with pauses, keep-alive comments, errors under 200, a close
+without [DONE] or a drop before the headers.
+
 If an API key is configured, every /v1/ request must carry
 "Authorization: Bearer <key>", else 401.
 
@@ -67,6 +72,7 @@ import threading
 import time
 
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Iterator
 
 BEHAVIORS = frozenset(
@@ -149,6 +155,16 @@ def embedding_vector(text: str, dimensions: int) -> list[float]:
 def error_body(message: str, type_: str, code: str | None) -> Json:
     """OpenAI's error shape."""
     return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+
+
+TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
+
+
+def load_transcript(name: str) -> Json:
+    """transcripts/NAME.json; NAME is a plain file name, never a path."""
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError("a transcript name is letters, digits, - and _")
+    return json.loads((TRANSCRIPTS / f"{name}.json").read_text())
 
 
 # --- recording ----------------------------------------------------------------
@@ -313,6 +329,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
         if path == "/v1/models" and method == "GET":
             return self._send_json(200, {"object": "list", "data": [_model(m) for m in MODELS]})
+        transcript = self.headers.get("X-Mock-Transcript")
+        if transcript is not None and method == "POST":
+            return self._replay(transcript, json.loads(raw or b"{}"))
         endpoint = {"/v1/chat/completions": "chat", "/v1/completions": "completions", "/v1/embeddings": "embeddings"}.get(path)
         if endpoint is None or method != "POST":
             return self._send_error(404, f"Unknown endpoint {method} {path}", "invalid_request_error", "not_found")
@@ -330,6 +349,47 @@ class _Handler(BaseHTTPRequestHandler):
         if endpoint == "embeddings":
             return self._embeddings(body, behavior)
         return self._generate(endpoint, body, behavior)
+
+    def _replay(self, name: str, body: Json) -> None:
+        """Answers with a recorded transcript's response (transcripts/README.md)."""
+        try:
+            response = load_transcript(name)["response"]
+        except (OSError, ValueError, KeyError) as exc:
+            return self._send_error(400, f"Unknown transcript {name}: {exc}", "invalid_request_error", "mock_transcript")
+        if response.get("reject_stream_options") and "stream_options" in body:
+            return self._send_error(400, "Unrecognized request argument supplied: stream_options",
+                                    "invalid_request_error", "unknown_parameter")
+        if response.get("drop_before_headers"):
+            raise _DropConnection()
+        status = int(response.get("status", 200))
+        headers = dict(response.get("headers") or {})
+        if "json" in response:
+            return self._send_json(status, response["json"], headers)
+        if "raw" in response:
+            return self._send_bytes(status, response["raw"].encode(), response.get("content_type", "text/html"), headers)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        for header, value in headers.items():
+            self.send_header(header, value)
+        self.end_headers()
+        for event in response["events"]:
+            if isinstance(event, dict):  # a pause, silent or with keep-alive comments
+                self._pause(float(event["pause"]), event.get("keepalive_every"))
+            else:
+                self._write_chunk(event.encode() + b"\n\n")
+        if response.get("end") == "drop":
+            raise _DropConnection()  # no terminating chunk: the body is cut
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        self.close_connection = response.get("end") == "close"
+
+    def _pause(self, seconds: float, keepalive_every: float | None) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, keepalive_every or left))
+            if keepalive_every and time.monotonic() < deadline:
+                self._write_chunk(b": keep-alive\n\n")
 
     def _authorized(self) -> bool:
         expected = self.server.api_key

@@ -8,7 +8,6 @@ proof confirmed at the mint with NUT-07 equals owed + earned − granted)."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 import cashu_token
 from cashu_wallet import TokenFactory, Wallet
 from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost, wallet_audit
-from http_client import post_json
+from http_client import post_json, raw_http, send_raw
 from mint_proxy import MintProxy
 from servers import MintServer, NginxServer, SatmeterServer
 
@@ -186,15 +185,10 @@ def test_x_cashu_pays_one_request_and_returns_change(gateway: NginxServer, token
 def test_x_cashu_stream_ends_with_a_change_event(gateway: NginxServer, tokens: TokenFactory,
                                                 fresh_wallet: Callable[[], Wallet]) -> None:
     token = tokens(40)
+    # Read to the end of the connection, as a raw SSE client does (an SDK stops at [DONE]).
     body = json.dumps({**CHAT, "stream": True}).encode()
-    conn = socket.create_connection(("127.0.0.1", gateway.port), timeout=15)
-    conn.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                 b"X-Cashu: " + token.encode() + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-    data = b""
-    while chunk := conn.recv(65536):
-        data += chunk
-    conn.close()
-    text = data.decode()
+    text = send_raw(gateway, raw_http("POST", "/v1/chat/completions", [("Content-Type", "application/json"), ("X-Cashu", token)],
+                                      body), timeout=15).text()
     assert "data: [DONE]" in text and "event: cashu-change" in text
     assert text.index("data: [DONE]") < text.index("event: cashu-change")
     event = text[text.index("event: cashu-change"):]

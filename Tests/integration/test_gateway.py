@@ -4,15 +4,14 @@ satmeter → the mock upstream, with balances checked to the msat after every ca
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from typing import Any, Callable
 
 import pytest
 
-from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost
-from http_client import raw_request
+from gateway_helpers import PRICED_GATEWAY_CONFIG, assert_openai_error, audit, balance, priced_cost
+from http_client import raw_request, stream
 from mock_upstream import MockUpstream
 from servers import NginxServer, SatmeterServer
 
@@ -23,7 +22,7 @@ CHAT = [{"role": "user", "content": "tell me a story please"}]  # 5 words: 5 pro
 
 @pytest.fixture(scope="module")
 def satmeter_config() -> str:
-    return GATEWAY_CONFIG
+    return PRICED_GATEWAY_CONFIG
 
 
 def test_chat_completion_charges_exactly_the_priced_usage(gateway: NginxServer, gateway_client: Callable[..., Any],
@@ -35,7 +34,8 @@ def test_chat_completion_charges_exactly_the_priced_usage(gateway: NginxServer, 
     completion = raw.parse()
     assert completion.choices[0].message.content.count(" ") == 699
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (5, 700)
-    cost = expected_cost(5, 700)
+    cost = priced_cost(5, 700)
+    assert cost == 140_500
     assert int(raw.headers["X-Satmeter-Cost-Msat"]) == cost
     assert raw.headers["X-Satmeter-Prompt-Tokens"] == "5" and raw.headers["X-Satmeter-Completion-Tokens"] == "700"
     after = balance(gateway, key["api_key"])
@@ -47,7 +47,7 @@ def test_chat_completion_charges_exactly_the_priced_usage(gateway: NginxServer, 
 def test_streaming_relays_every_chunk_and_charges_the_reported_usage(
         gateway: NginxServer, gateway_client: Callable[..., Any], create_key: Callable[[int], dict[str, Any]],
         mock: MockUpstream) -> None:
-    key = create_key(1_000_000)
+    key = create_key(10_000_000)
     client = gateway_client(key["api_key"])
     stream = client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, stream=True,
                                             extra_headers={"X-Mock-Completion-Tokens": "600"})
@@ -56,12 +56,12 @@ def test_streaming_relays_every_chunk_and_charges_the_reported_usage(
     # satmeter asked the upstream for usage although the client did not.
     sent = [r for r in mock.requests() if r["path"].endswith("/chat/completions")][-1]
     assert json.loads(sent["body"])["stream_options"] == {"include_usage": True}
-    assert balance(gateway, key["api_key"])["balance"] == 1_000_000 - expected_cost(5, 600)
+    assert balance(gateway, key["api_key"])["balance"] == 10_000_000 - priced_cost(5, 600) == 10_000_000 - 120_500
 
 
 def test_stream_usage_chunk_reaches_a_client_that_asked(gateway_client: Callable[..., Any],
                                                        create_key: Callable[[int], dict[str, Any]]) -> None:
-    client = gateway_client(create_key(100_000)["api_key"])
+    client = gateway_client(create_key(10_000_000)["api_key"])
     chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=CHAT, stream=True,
                                                  stream_options={"include_usage": True}))
     usages = [c.usage for c in chunks if c.usage is not None]
@@ -71,22 +71,17 @@ def test_stream_usage_chunk_reaches_a_client_that_asked(gateway_client: Callable
 def test_stream_arrives_chunk_by_chunk_not_buffered(gateway: NginxServer, create_key: Callable[[int], dict[str, Any]]) -> None:
     key = create_key(100_000)
     body = json.dumps({"model": "gpt-4o-mini", "messages": CHAT, "stream": True, "max_tokens": 10}).encode()
-    conn = socket.create_connection(("127.0.0.1", gateway.port), timeout=10)
-    conn.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                 b"Authorization: Bearer " + key["api_key"].encode() + b"\r\nX-Mock-Chunk-Delay: 0.3\r\n"
-                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key['api_key']}", "X-Mock-Chunk-Delay": "0.3"}
     arrivals: list[float] = []
     start = time.monotonic()
-    data = b""
-    while b"[DONE]" not in data:
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-        arrivals.append(time.monotonic() - start)
-    conn.close()
-    assert b"text/event-stream" in data  # (nginx consumes our X-Accel-Buffering: no)
-    assert data.count(b"data: {") >= 10
+    with stream(gateway, "POST", "/v1/chat/completions", body, headers, timeout=10) as response:
+        assert "text/event-stream" in response.getheader("Content-Type", "")  # (nginx consumes our X-Accel-Buffering: no)
+        for line in response:
+            if line.startswith(b"data: {"):
+                arrivals.append(time.monotonic() - start)
+            if line.startswith(b"data: [DONE]"):
+                break
+    assert len(arrivals) >= 10
     # Ten words 0.3 s apart: the first arrives long before the last.
     assert arrivals[-1] - arrivals[0] > 2.0, arrivals
 
@@ -95,15 +90,17 @@ def test_completions_embeddings_and_models(gateway: NginxServer, gateway_client:
                                            create_key: Callable[[int], dict[str, Any]]) -> None:
     key = create_key(1_000_000)
     client = gateway_client(key["api_key"])
-    text = client.completions.create(model="gpt-3.5-turbo-instruct", prompt="one two three", max_tokens=5)
+    ten = "one two three four five six seven eight nine ten"
+    text = client.completions.create(model="gpt-3.5-turbo-instruct", prompt=ten, max_tokens=5)
     assert text.usage.completion_tokens == 5
-    embedding = client.embeddings.create(model="text-embedding-3-small", input="alpha beta")
+    embedding = client.embeddings.create(model="text-embedding-3-small", input=ten + " eleven twelve")
     assert len(embedding.data[0].embedding) == 8
-    streamed = list(client.completions.create(model="gpt-3.5-turbo-instruct", prompt="one two", max_tokens=3, stream=True))
+    streamed = list(client.completions.create(model="gpt-3.5-turbo-instruct", prompt=ten, max_tokens=3, stream=True))
     assert "".join(c.choices[0].text for c in streamed if c.choices).split() != []
     models = client.models.list()
     assert "gpt-4o-mini" in {m.id for m in models.data}
-    spent = expected_cost(3, 5) + expected_cost(2, 0) + expected_cost(2, 3)
+    spent = priced_cost(10, 5) + priced_cost(12, 0) + priced_cost(10, 3)
+    assert spent == 2_000 + 1_200 + 1_600
     assert balance(gateway, key["api_key"])["total_spent"] == spent
 
 
@@ -138,20 +135,20 @@ def test_insufficient_balance_gets_402_with_both_amounts(gateway_client: Callabl
 ])
 def test_bad_input_gets_a_clear_400_and_costs_nothing(gateway: NginxServer, create_key: Callable[[int], dict[str, Any]],
                                                       body: bytes, status: int, code: str) -> None:
-    key = create_key(50_000)
+    key = create_key(10_000_000)
     response, answer = raw_request(gateway, "POST", "/v1/chat/completions", body,
                                    {"Authorization": f"Bearer {key['api_key']}", "Content-Type": "application/json"})
     assert_openai_error(response, answer, status, code)
-    assert balance(gateway, key["api_key"])["balance"] == 50_000
+    assert balance(gateway, key["api_key"])["balance"] == 10_000_000
 
 
 def test_oversized_body_gets_413(gateway: NginxServer, create_key: Callable[[int], dict[str, Any]]) -> None:
-    key = create_key(50_000)
+    key = create_key(10_000_000)
     big = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * (5 << 20)}]}).encode()
     response, body = raw_request(gateway, "POST", "/v1/chat/completions", big, {"Authorization": f"Bearer {key['api_key']}"})
     assert response.status == 413
     assert json.loads(body)["error"]["code"] == "body_too_large"
-    assert balance(gateway, key["api_key"])["balance"] == 50_000
+    assert balance(gateway, key["api_key"])["balance"] == 10_000_000
 
 
 @pytest.mark.parametrize("behavior, status, code", [
@@ -163,19 +160,19 @@ def test_oversized_body_gets_413(gateway: NginxServer, create_key: Callable[[int
 ])
 def test_upstream_failures_charge_nothing(gateway: NginxServer, create_key: Callable[[int], dict[str, Any]],
                                           behavior: str, status: int, code: str) -> None:
-    key = create_key(50_000)
+    key = create_key(10_000_000)
     body = json.dumps({"model": "gpt-4o-mini", "messages": CHAT}).encode()
     response, answer = raw_request(gateway, "POST", "/v1/chat/completions", body,
                                    {"Authorization": f"Bearer {key['api_key']}", "X-Mock-Behavior": behavior})
     assert_openai_error(response, answer, status, code)
     after = balance(gateway, key["api_key"])
-    assert (after["balance"], after["reserved"], after["total_spent"]) == (50_000, 0, 0)
+    assert (after["balance"], after["reserved"], after["total_spent"]) == (10_000_000, 0, 0)
 
 
 def test_truncated_stream_ends_with_an_error_event_and_no_charge(gateway: NginxServer, gateway_client: Callable[..., Any],
                                                                  create_key: Callable[[int], dict[str, Any]],
                                                                  openai_module: Any) -> None:
-    key = create_key(50_000)
+    key = create_key(10_000_000)
     stream = gateway_client(key["api_key"]).chat.completions.create(
         model="gpt-4o-mini", messages=CHAT, stream=True, extra_headers={"X-Mock-Behavior": "truncated-sse"})
     with pytest.raises(openai_module.APIError, match="ended early"):
@@ -201,9 +198,9 @@ MIN_CHARGED_FOR_NO_USAGE = 1000
 
 def test_fifty_concurrent_requests_on_a_key_that_affords_ten(gateway: NginxServer, satmeter: SatmeterServer,
                                                             create_key: Callable[[int], dict[str, Any]]) -> None:
-    # Each request costs the 1,000 msat minimum, reserved and charged alike: exactly ten fit.
+    # Each request costs a flat 1 sat, reserved and charged alike: exactly ten fit.
     key = create_key(10_000)
-    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}).encode()
+    body = json.dumps({"model": "flat-1sat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}).encode()
     statuses: list[int] = []
     lock = threading.Lock()
 

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import UPSTREAM_KEY
 from gateway_helpers import GATEWAY_CONFIG, assert_openai_error, audit, balance, expected_cost
-from http_client import raw_request
+from http_client import raw_http, raw_request
 from mock_upstream import MockUpstream
 from servers import NginxServer, SatmeterServer
 
@@ -35,10 +35,9 @@ class Stream:
     def __init__(self, nginx: NginxServer, api_key: str, words: int, delay: float) -> None:
         body = json.dumps({"model": "gpt-4o-mini", "stream": True, "max_tokens": words,
                            "messages": [{"role": "user", "content": "count slowly"}]}).encode()
-        self.sock = socket.create_connection(("127.0.0.1", nginx.port), timeout=30)
-        self.sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                          b"Content-Type: application/json\r\nAuthorization: Bearer " + api_key.encode() +
-                          f"\r\nX-Mock-Chunk-Delay: {delay}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+        headers = [("Content-Type", "application/json"), ("Authorization", f"Bearer {api_key}"), ("X-Mock-Chunk-Delay", str(delay))]
+        self.sock = socket.create_connection(("127.0.0.1", nginx.port), timeout=30)  # ours to hang up mid-stream
+        self.sock.sendall(raw_http("POST", "/v1/chat/completions", headers, body))
         self.data = b""
 
     def read_until(self, marker: bytes) -> None:

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import signal
+import shutil
 import subprocess
 import threading
 import time
@@ -81,7 +82,10 @@ def test_full_disk_refuses_cleanly_and_loses_nothing(satmeter_bin: Path, mock_up
         assert ok.status == 200
         before = balance(nginx, key)
         filler = tiny_state / "filler"
-        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)  # until the disk is full
+        filled = subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=4k"], capture_output=True, text=True)  # until full
+        # The disk really is full: dd stopped on ENOSPC, and not a page is left.
+        assert filled.returncode != 0 and "No space left" in filled.stderr, filled.stderr
+        assert shutil.disk_usage(tiny_state).free < 4096
         statuses = Counter()
         for _ in range(30):  # enough writes to need new pages
             response, answer = raw_request(nginx, "POST", "/v1/chat/completions", body, {"Authorization": f"Bearer {key}"})
@@ -90,6 +94,7 @@ def test_full_disk_refuses_cleanly_and_loses_nothing(satmeter_bin: Path, mock_up
             if response.status == 503:
                 assert json.loads(answer)["error"]["type"] == "service_unavailable"
         filler.unlink()
+        assert statuses[503] > 0, statuses  # the full disk was noticed, not written around
         after = balance(nginx, key)
         assert after["reserved"] == 0
         # Every request that got a 200 was charged exactly once; the refused ones nothing.

@@ -14,6 +14,7 @@ extension SatmeterConfig {
           base_url: https://api.openai.com/v1     # SATMETER_UPSTREAM_URL
           timeout_seconds: 120                    # whole non-streaming call
           stream_idle_timeout_seconds: 120        # longest silence inside a stream
+          stream_reasoning_idle_timeout_seconds: 600  # longest silence while a model reasons (keep-alives do not count)
           forward_headers: [openai-beta]          # client headers passed on (never credentials or X-Cashu)
         cashu:
           mints: []                               # trusted mints (SATMETER_CASHU_MINTS); empty: ecash off

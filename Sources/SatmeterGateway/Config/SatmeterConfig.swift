@@ -68,7 +68,8 @@ public struct SatmeterConfig: Sendable {
             if let node = server.mapping?["state_dir"] { config.stateDirectory = try reader.string(node) }
         }
         if let upstream = top["upstream"] {
-            try reader.allowOnly(["base_url", "api_key", "timeout_seconds", "stream_idle_timeout_seconds", "forward_headers"], in: upstream)
+            try reader.allowOnly(["base_url", "api_key", "timeout_seconds", "stream_idle_timeout_seconds",
+                                  "stream_reasoning_idle_timeout_seconds", "forward_headers"], in: upstream)
             if let node = upstream.mapping?["forward_headers"] {
                 guard let items = node.sequence else { throw reader.error(node, "expected a list of header names") }
                 config.upstream.forwardHeaders = try items.map { item throws(ConfigError) in try reader.string(item).lowercased() }
@@ -78,6 +79,9 @@ public struct SatmeterConfig: Sendable {
             if let node = upstream.mapping?["timeout_seconds"] { config.upstream.timeoutSeconds = try reader.int(node, in: 1...3600) }
             if let node = upstream.mapping?["stream_idle_timeout_seconds"] {
                 config.upstream.streamIdleTimeoutSeconds = try reader.int(node, in: 1...3600)
+            }
+            if let node = upstream.mapping?["stream_reasoning_idle_timeout_seconds"] {
+                config.upstream.streamReasoningIdleTimeoutSeconds = try reader.int(node, in: 1...3600)
             }
         }
         if let ledger = top["ledger"] {
@@ -159,6 +163,8 @@ public struct UpstreamConfig: Sendable {
     public var apiKey = ""
     public var timeoutSeconds = 120
     public var streamIdleTimeoutSeconds = 120
+    /// The longest silence while a model is known to be reasoning (docs: README "Streams").
+    public var streamReasoningIdleTimeoutSeconds = 600
     /// Client request headers passed on to the upstream (lower-case; a trailing `*` matches a prefix).
     /// Credentials and payment headers are never passed on, whatever this says.
     public var forwardHeaders: [String] = ["openai-beta"]

@@ -41,7 +41,7 @@ public final class GatewayHandler: FastCGIHandler {
     private func route(_ exchange: Exchange) throws(APIError) {
         let endpoint = Endpoint(method: exchange.method, path: exchange.path)
         switch endpoint {
-        case .chatCompletions, .completions, .embeddings:
+        case .chatCompletions, .completions, .embeddings, .responses:
             try OpenAIProxy(handler: self, exchange: exchange, endpoint: endpoint).run()
         case .models:
             listModels(exchange)
@@ -120,7 +120,7 @@ public final class GatewayHandler: FastCGIHandler {
 
 /// The API surface, decided from method and path alone.
 enum Endpoint: Equatable {
-    case chatCompletions, completions, embeddings, models, metrics
+    case chatCompletions, completions, embeddings, responses, models, metrics
     case walletBalance, walletCreate, walletTopup, walletWithdraw, walletRefund
     case wrongMethod(String)
     case unknown
@@ -144,6 +144,7 @@ enum Endpoint: Equatable {
             "/v1/chat/completions": ("POST", .chatCompletions),
             "/v1/completions": ("POST", .completions),
             "/v1/embeddings": ("POST", .embeddings),
+            "/v1/responses": ("POST", .responses),
             "/v1/models": ("GET", .models),
             "/v1/wallet/balance": ("GET", .walletBalance),
             "/v1/wallet": ("GET", .walletBalance),
@@ -160,6 +161,7 @@ enum Endpoint: Equatable {
         case .chatCompletions: "POST /v1/chat/completions"
         case .completions: "POST /v1/completions"
         case .embeddings: "POST /v1/embeddings"
+        case .responses: "POST /v1/responses"
         case .models: "GET /v1/models"
         case .walletBalance: "GET /v1/wallet/balance"
         case .walletCreate: "POST /v1/wallet/create"
@@ -177,6 +179,7 @@ enum Endpoint: Equatable {
         case .chatCompletions: "/chat/completions"
         case .completions: "/completions"
         case .embeddings: "/embeddings"
+        case .responses: "/responses"
         default: ""
         }
     }

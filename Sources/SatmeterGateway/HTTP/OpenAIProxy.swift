@@ -11,7 +11,10 @@ import SatmeterWallet
 /// - upstream 2xx without usage (or a stream that ended without it): an estimate from the text
 ///   actually returned, about 4 bytes a token, prompt from our own upper bound;
 /// - the client went away mid-stream: the same estimate over what was relayed before it left;
-/// - upstream 4xx, 5xx, timeout, unreachable, garbage, or a stream cut before its end: nothing.
+/// - upstream 4xx, 5xx, timeout, unreachable, garbage, or a stream cut before its end: nothing;
+/// - an error under HTTP 200 (an error body, an error event mid-stream): the usage the upstream
+///   reported with it, if any (the provider bills it), else nothing;
+/// - a response naming another model than the one asked for: priced as the served model.
 struct OpenAIProxy {
     let handler: GatewayHandler
     let exchange: Exchange
@@ -29,10 +32,11 @@ struct OpenAIProxy {
         exchange.record.model = request.model
         let headers = exchange.io.httpHeaders
         let quote: PriceQuote
+        let pricingRequest = PricingRequest(
+            route: endpoint.routeKey, model: request.model, headers: headers, body: body,
+            estimatedPromptTokens: request.promptTokenBound, maxCompletionTokens: request.maxCompletionTokens)
         do {
-            quote = try services.pricing.quote(PricingRequest(
-                route: endpoint.routeKey, model: request.model, headers: headers, body: body,
-                estimatedPromptTokens: request.promptTokenBound, maxCompletionTokens: request.maxCompletionTokens))
+            quote = try services.pricing.quote(pricingRequest)
         } catch { throw error.apiError }
         exchange.record.pricingMode = quote.mode.rawValue
         exchange.record.pricingSource = quote.source.rawValue
@@ -45,6 +49,7 @@ struct OpenAIProxy {
         exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
         let ledger = handler.ledger
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
+        settler.pricingRequest = pricingRequest
         do {
             try ledger.reservations.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
                                model: request.model)
@@ -54,7 +59,8 @@ struct OpenAIProxy {
             throw error.apiError
         }
 
-        if request.stream {
+        let clientBody = body
+        if request.stream, endpoint.acceptsStreamOptions {
             // Usage must come back in the stream, whatever the client asked for.
             var options = body["stream_options"] ?? [:]
             if case .object = options {} else { options = [:] }
@@ -66,8 +72,11 @@ struct OpenAIProxy {
                                           headers: GatewayHandler.upstreamHeaders(upstream) + forwarded, body: body.serializedBytes,
                                           timeout: Double(upstream.timeoutSeconds))
         if request.stream {
+            var withoutOptions = upstreamRequest
+            withoutOptions.body = clientBody.serializedBytes
             StreamRelay(handler: handler, exchange: exchange, settler: settler, clientWantsUsage: request.clientWantsUsage)
-                .run(upstreamRequest, idleTimeout: Double(upstream.streamIdleTimeoutSeconds))
+                .run(upstreamRequest, retryWithoutStreamOptions: clientBody == body ? nil : withoutOptions,
+                     idle: StreamIdleLimit(upstream, reasoningRequested: ReasoningSilence.requested(by: clientBody)))
         } else {
             try forward(upstreamRequest, settler: settler)
         }
@@ -95,8 +104,14 @@ struct OpenAIProxy {
             settler.release(because: "upstream sent invalid JSON")
             throw .upstreamFailed("the upstream answered with invalid JSON")
         }
-        let reported = UpstreamUsage(json: json["usage"])
-        let usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(json["choices"] ?? json["data"] ?? .null))
+        let reported = UpstreamUsage.found(in: json)
+        if let failure = ErrorUnder200.message(json: json) {
+            // An error under 200 (OpenRouter): the reported usage if any, else nothing.
+            try settler.failUnder200(failure, reported: reported, response: response)
+            return
+        }
+        settler.servedModel = ServedModel.named(in: json)
+        let usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(json["choices"] ?? json["data"] ?? json["output"] ?? .null))
         let receipt = settler.settle(usage: usage, estimated: reported == nil)
         exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: receipt?.headers ?? [])
     }
@@ -129,7 +144,7 @@ struct ProxiedRequest {
         if stream, endpoint == .embeddings { throw .invalidRequest("embeddings cannot be streamed") }
         clientWantsUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
         maxCompletionTokens = nil
-        for field in ["max_completion_tokens", "max_tokens"] {
+        for field in ["max_completion_tokens", "max_tokens", "max_output_tokens"] {
             guard let value = body[field], value != .null else { continue }
             guard let n = value.int64Value, n >= 1, n <= Int64(Self.completionTokenCeiling) else {
                 throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.completionTokenCeiling)")
@@ -158,6 +173,10 @@ final class Settler {
     private(set) var done = false
     /// The change token sent back, if any (streams write it as a final event).
     private(set) var change: SentToken?
+    /// What the quote priced, kept to price the served model when the upstream names another.
+    var pricingRequest: PricingRequest?
+    /// The model the upstream says it served.
+    var servedModel: String?
 
     init(handler: GatewayHandler, exchange: Exchange, quote: PriceQuote, request: ProxiedRequest, payer: Payer) {
         self.handler = handler
@@ -183,7 +202,8 @@ final class Settler {
         guard !done else { return nil }
         done = true
         let started = Clock.monotonicMillis()
-        let cost = quote.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens))
+        let priced = quoteForServedModel()
+        let cost = priced.cost(for: Usage(usage))
         var charged = cost.totalMsat
         do {
             if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: cost.totalMsat) {
@@ -201,7 +221,8 @@ final class Settler {
         exchange.record.revenueMsat = charged
         exchange.record.upstreamCostMsat = cost.upstreamCostMsat
         var receipt = SettlementReceipt(costMsat: charged, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
-                                        pricingSource: quote.source.rawValue)
+                                        pricingSource: priced.source.rawValue)
+        if priced.model != quote.model { receipt.pricedModel = priced.model }
         if payer.perRequest {
             returnChange()
             receipt.changeToken = change?.token
@@ -242,8 +263,16 @@ final class Settler {
 
 extension Exchange {
     /// Upstream 4xx are the client's own errors (bad parameter, rate limit): pass them on as they
-    /// are when they are OpenAI-shaped. Anything else becomes our 502. Either way nothing is charged.
+    /// are when they are OpenAI-shaped. 401/403 are the gateway's own credentials failing, not
+    /// the client's: 502. 503 and 529 (overloaded) become our 503 with the upstream's Retry-After.
+    /// Anything else (5xx, HTML, empty bodies) becomes our 502. Either way nothing is charged.
     func relayUpstreamError(status: Int, body: [UInt8], retryAfter: String?) throws(APIError) {
+        if status == 401 || status == 403 { throw .upstreamFailed("the upstream refused the gateway's credentials (\(status))") }
+        if status == 503 || status == 529 {
+            send(.serviceUnavailable("The upstream is overloaded (status \(status)); try again later. You were not charged."),
+                 headers: [("Retry-After", retryAfter ?? "1")])
+            return
+        }
         if (400..<500).contains(status), let json = try? JSON.parse(body), json["error"] != nil {
             send(status: status, json: json, headers: retryAfter.map { [("Retry-After", $0)] } ?? [])
             return

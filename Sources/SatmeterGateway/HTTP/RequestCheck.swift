@@ -16,7 +16,7 @@ public enum RequestCheck {
     public static func validate(method: String, path: String, body: [UInt8]) throws(APIError) -> Summary? {
         let endpoint = Endpoint(method: method, path: path)
         switch endpoint {
-        case .chatCompletions, .completions, .embeddings:
+        case .chatCompletions, .completions, .embeddings, .responses:
             let request = try ProxiedRequest(body: Exchange.jsonBody(body), endpoint: endpoint)
             return Summary(route: endpoint.routeKey, model: request.model, stream: request.stream,
                            maxCompletionTokens: request.maxCompletionTokens, promptTokenBound: request.promptTokenBound)

@@ -10,6 +10,8 @@ struct SettlementReceipt: Equatable {
     var completionTokens: Int
     /// Where the price came from (`PriceQuote.Source`).
     var pricingSource: String
+    /// The model whose price was charged, when the upstream served another than the one asked for.
+    var pricedModel: String?
     /// What the payer has left; nil for a per-request token, whose rest goes back as change.
     var balanceMsat: Int64?
     /// The change of a per-request (`X-Cashu`) payment, when the mint could send it now.
@@ -22,6 +24,7 @@ struct SettlementReceipt: Equatable {
             ("X-Satmeter-Completion-Tokens", String(completionTokens)),
             ("X-Satmeter-Pricing-Source", pricingSource),
         ]
+        if let pricedModel { headers.append(("X-Satmeter-Priced-Model", pricedModel)) }
         if let changeToken { headers.append(("X-Cashu", changeToken)) }
         if let balanceMsat { headers.append(("X-Satmeter-Balance-Msat", String(balanceMsat))) }
         return headers
@@ -35,6 +38,7 @@ struct SettlementReceipt: Equatable {
             "completion_tokens": .int(Int64(completionTokens)),
             "pricing_source": .string(pricingSource),
         ]
+        if let pricedModel { json.set("priced_model", .string(pricedModel)) }
         if let balanceMsat { json.set("balance_msat", .int(balanceMsat)) }
         return json
     }

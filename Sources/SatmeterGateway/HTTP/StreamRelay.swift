@@ -24,11 +24,22 @@ final class StreamRelay {
     private var splitter = SSEEventSplitter()
     private var usage: UpstreamUsage?
     private var sawDone = false
+    /// The Responses API ends with `response.completed` (or `.incomplete`/`.failed`), not `[DONE]`.
+    private var sawEndEvent = false
     private var outputTextBytes = 0
     private var upstreamStatus = 0
     private var upstreamRetryAfter: String?
     private var errorBody: [UInt8] = []
     private var streaming = false
+    /// An error the upstream sent inside the stream (under HTTP 200), relayed as it came.
+    private var upstreamError: String?
+    private var servedModel: String?
+    // Idle tracking: only events with data are progress; comments (keep-alives) are not.
+    private var idle = StreamIdleLimit(UpstreamConfig(), reasoningRequested: false)
+    private var lastProgressAt = Clock.monotonicMillis()
+    private var sawOutput = false
+    private var lastWasReasoning = false
+    private var silenceExpired = false
 
     init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool) {
         self.handler = handler
@@ -37,7 +48,27 @@ final class StreamRelay {
         self.clientWantsUsage = clientWantsUsage
     }
 
-    func run(_ request: HTTPRequest, idleTimeout: Double) {
+    /// Streams `request`; an upstream that rejects `stream_options` with 400 is asked once more
+    /// with the client's own body (its usage is then estimated from the text).
+    func run(_ request: HTTPRequest, retryWithoutStreamOptions fallback: HTTPRequest?, idle: StreamIdleLimit) {
+        self.idle = idle
+        let started = Clock.monotonicMillis()
+        defer {
+            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
+            exchange.record.upstreamStatus = upstreamStatus
+        }
+        var failure = perform(request)
+        if !streaming, failure == nil, upstreamStatus == 400, let fallback,
+           String(decoding: errorBody, as: UTF8.self).contains("stream_options") {
+            Log.info("request \(exchange.requestID): the upstream refused stream_options; retrying without it")
+            errorBody = []
+            upstreamStatus = 0
+            failure = perform(fallback)
+        }
+        finish(failure: failure)
+    }
+
+    private func perform(_ request: HTTPRequest) -> HTTPFetchError? {
         let io = exchange.io
         let sink = CurlSession.Sink(
             onHead: { [self] status, headers in
@@ -59,43 +90,59 @@ final class StreamRelay {
                 for event in splitter.feed(bytes) where !relay(event) { return false }
                 return !splitter.isOverflowing
             },
-            shouldAbort: { io.peerHasClosed() })
-
-        var failure: HTTPFetchError?
-        let started = Clock.monotonicMillis()
-        defer {
-            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
-            exchange.record.upstreamStatus = upstreamStatus
-        }
+            shouldAbort: { [self] in io.peerHasClosed() || silenceTooLong() })
+        lastProgressAt = Clock.monotonicMillis()
         do {
-            _ = try handler.curl.perform(request, limits: .init(connectTimeout: 5, idleTimeout: idleTimeout), sink: sink)
+            _ = try handler.curl.perform(request, limits: .init(connectTimeout: 5, idleTimeout: idle.transportSeconds), sink: sink)
         } catch {
-            failure = error
+            return error
         }
-        finish(failure: failure)
+        return nil
+    }
+
+    /// True (once) when the upstream has been silent for longer than the current phase allows.
+    private func silenceTooLong() -> Bool {
+        let limit = idle.limit(sawOutput: sawOutput, lastWasReasoning: lastWasReasoning)
+        guard Clock.monotonicMillis() - lastProgressAt > limit else { return false }
+        silenceExpired = true
+        return true
     }
 
     /// Passes one event on; false when the client is gone.
     private func relay(_ event: [UInt8]) -> Bool {
+        // Comments (`: keep-alive`, `: OPENROUTER PROCESSING`) are passed on but are not progress.
         if let data = SSEEventSplitter.data(of: event) {
+            lastProgressAt = Clock.monotonicMillis()
             if data == "[DONE]" {
                 sawDone = true
                 return true
             }
-            if let json = try? JSON.parse(data) {
-                if let reported = UpstreamUsage(json: json["usage"]) {
-                    usage = reported
-                    // We asked for this chunk; a client that did not ask does not get it.
-                    if !clientWantsUsage, json["choices"]?.arrayValue?.isEmpty ?? true { return true }
-                }
-                if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
-            }
+            if let json = try? JSON.parse(data), !inspect(json, event: SSEEventSplitter.name(of: event)) { return true }
         }
         return exchange.io.write(event) && exchange.io.flush()
     }
 
+    /// Takes usage, model, errors and text from one event; false to keep it from the client.
+    private func inspect(_ json: JSON, event name: String?) -> Bool {
+        lastWasReasoning = ReasoningSilence.isReasoning(json)
+        sawOutput = sawOutput || ReasoningSilence.carriesOutput(json)
+        if let model = ServedModel.named(in: json) { servedModel = model }
+        if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
+        let type = json["type"]?.stringValue
+        if let type, ["response.completed", "response.incomplete", "response.failed"].contains(type) { sawEndEvent = true }
+        if let choices = json["choices"] { outputTextBytes += PromptEstimate.textBytes(choices) }
+        if let type, type.hasSuffix(".delta"), let delta = json["delta"] { outputTextBytes += PromptEstimate.textBytes(delta) }
+        guard let reported = UpstreamUsage.found(in: json) else { return true }
+        // Some servers repeat a running total on every chunk (vLLM): the last one counts.
+        usage = reported
+        // We asked for the usage chunk; a client that did not ask does not get it.
+        return clientWantsUsage || type != nil || !(json["choices"]?.arrayValue?.isEmpty ?? true)
+    }
+
     private func finish(failure: HTTPFetchError?) {
         let io = exchange.io
+        let failure = silenceExpired ? .timeout : failure
+        settler.servedModel = servedModel
         guard streaming else {
             // Nothing reached the client yet: a plain error response, and no charge.
             settler.release(because: failure.map { "upstream \($0)" } ?? "upstream status \(upstreamStatus)")
@@ -116,22 +163,40 @@ final class StreamRelay {
             settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil)
             return
         }
-        if usage == nil, !sawDone || failure != nil {
+        if let upstreamError {
+            // An error inside a 200 stream, already relayed: the usage reported with it (the
+            // provider bills it), else nothing.
+            exchange.record.errorCode = "upstream_error_under_200"
+            if let usage {
+                writeSummary(settler.settle(usage: usage, estimated: false))
+            } else {
+                settler.release(because: "upstream error in the stream: \(upstreamError)")
+            }
+            if sawDone { io.write("data: [DONE]\n\n") }
+            writeChange()
+            io.flush()
+            return
+        }
+        if usage == nil, !(sawDone || sawEndEvent) || failure != nil {
             // Cut off before its end: a failure, charged nothing, and said so in the stream.
             settler.release(because: "stream ended early: \(failure.map { "\($0)" } ?? "no end marker")")
-            let error = APIError.upstreamFailed("the upstream stream ended early")
+            let error = APIError.upstreamFailed(failure == .timeout ? "the upstream stream went silent" : "the upstream stream ended early")
             exchange.record.errorCode = error.code
             io.write("data: " + Exchange.errorBody(error).serialized + "\n\n")
             writeChange()
             io.flush()
             return
         }
-        if let receipt = settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil) {
-            io.write(receipt.sseComment)
-        }
-        io.write("data: [DONE]\n\n")
+        writeSummary(settler.settle(usage: usage ?? settler.estimate(outputTextBytes: outputTextBytes), estimated: usage == nil))
+        // The Responses API ends with its own event; chat and completions streams end with [DONE].
+        if sawDone || !sawEndEvent { io.write("data: [DONE]\n\n") }
         writeChange()
         io.flush()
+    }
+
+    /// `: satmeter {"cost_msat":…}`: what the request cost, as a comment SSE clients ignore.
+    private func writeSummary(_ receipt: SettlementReceipt?) {
+        if let receipt { exchange.io.write(receipt.sseComment) }
     }
 
     private func writeChange() {

@@ -35,4 +35,11 @@ import SatmeterSupport
             #expect(json[key]?.int64Value.map(String.init) ?? json[key]?.stringValue == value)
         }
     }
+
+    @Test func aRepricedModelIsNamedInBoth() throws {
+        var receipt = SettlementReceipt(costMsat: 1, promptTokens: 1, completionTokens: 1, pricingSource: "table", balanceMsat: 5)
+        receipt.pricedModel = "openai/gpt-4o"
+        #expect(receipt.headers.map(\.0).contains("X-Satmeter-Priced-Model"))
+        #expect(receipt.sseComment.contains(#""pricing_source":"table","priced_model":"openai/gpt-4o","balance_msat":5"#))
+    }
 }
