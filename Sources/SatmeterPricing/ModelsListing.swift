@@ -29,7 +29,7 @@ extension PricingEngine {
         return ids.sorted()
     }
 
-    private func listingItem(_ resolved: ResolvedPrice, _ snapshot: PriceSnapshot?) -> JSON {
+    func listingItem(_ resolved: ResolvedPrice, _ snapshot: PriceSnapshot?) -> JSON {
         let price = resolved.price
         var item: JSON = ["id": .string(resolved.model), "object": "model", "owned_by": .string(resolved.upstream ?? "satmeter")]
         if let name = catalog.lookup(resolved.model)?.model.name { item.set("name", .string(name)) }

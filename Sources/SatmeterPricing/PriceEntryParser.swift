@@ -43,6 +43,7 @@ struct PriceEntryParser {
     static let allowed = keys.map(\.0) + limitKeys
 
     func parse(_ node: Node, _ what: String) throws(ConfigError) -> ModelPrice {
+        if let scalar = node.scalar { return try perRequest(scalar.string, node, what) }
         let fields = try reader.fields(node, what, allowed: Self.allowed)
         var price: ModelPrice?
         for (key, currency, components, shift) in Self.keys {
@@ -66,6 +67,14 @@ struct PriceEntryParser {
         if let node = fields["max_completion_tokens"] {
             price.maxCompletionTokens = Int(try reader.integer(node, "\(what).max_completion_tokens", 1...PriceLimits.maxTokens))
         }
+        return price
+    }
+
+    /// The short form, a price per request: `"$0.05"` is USD, a plain number (`2`, `"0.5"`) sats.
+    private func perRequest(_ text: String, _ node: Node, _ what: String) throws(ConfigError) -> ModelPrice {
+        let currency: Currency = text.hasPrefix("$") ? .usd : .sat
+        var price = ModelPrice(currency: currency)
+        price[.request] = try reader.amount(node, what, shift: 0, max: PriceLimits.maxPerUnit(.request, currency))
         return price
     }
 

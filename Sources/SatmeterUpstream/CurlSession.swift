@@ -118,10 +118,15 @@ public final class CurlSession: HTTPClient {
 
     /// Buffers a whole response: for small JSON calls (mint, price sources, non-streaming upstream).
     public func send(_ request: HTTPRequest) throws(HTTPFetchError) -> HTTPResponse {
+        try send(request, connectTimeout: min(5, request.timeout))
+    }
+
+    /// As above, with its own connection set-up limit (a provider's `connect_timeout_seconds`).
+    public func send(_ request: HTTPRequest, connectTimeout: Double) throws(HTTPFetchError) -> HTTPResponse {
         var body: [UInt8] = []
         var headers: [(String, String)] = []
         let sink = Sink(onHead: { _, h in headers = h; return true }, onData: { body.append(contentsOf: $0); return true })
-        let status = try perform(request, limits: Limits(connectTimeout: min(5, request.timeout), totalTimeout: request.timeout), sink: sink)
+        let status = try perform(request, limits: Limits(connectTimeout: connectTimeout, totalTimeout: request.timeout), sink: sink)
         return HTTPResponse(status: status, headers: headers, body: body)
     }
 

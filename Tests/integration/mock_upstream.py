@@ -10,6 +10,7 @@ Endpoints
     POST /v1/completions        JSON, or SSE when "stream": true
     POST /v1/embeddings         JSON (float lists, or base64 as the SDK asks)
     GET  /v1/models
+    Responses, images, audio, moderations: see mock_upstream_more.py
     GET  /_mock/requests        every recorded request, oldest first
     DELETE /_mock/requests      forget them
 
@@ -211,6 +212,8 @@ class _Server(ThreadingHTTPServer):
         self.chunk_delay = chunk_delay
         self.verbose = verbose
         self.log = RequestLog()
+        # Every request gets this X-Mock-Behavior when set (a whole provider failing).
+        self.forced_behavior: str | None = None
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._counter = 0
@@ -332,6 +335,8 @@ class _Handler(BaseHTTPRequestHandler):
         transcript = self.headers.get("X-Mock-Transcript")
         if transcript is not None and method == "POST":
             return self._replay(transcript, json.loads(raw or b"{}"))
+        if mock_upstream_more.handles(path):
+            return mock_upstream_more.route(self, method, path, raw)
         endpoint = {"/v1/chat/completions": "chat", "/v1/completions": "completions", "/v1/embeddings": "embeddings"}.get(path)
         if endpoint is None or method != "POST":
             return self._send_error(404, f"Unknown endpoint {method} {path}", "invalid_request_error", "not_found")
@@ -341,7 +346,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError("body must be a JSON object")
         except ValueError as exc:
             return self._send_error(400, f"Invalid JSON body: {exc}", "invalid_request_error", "invalid_json")
-        behavior = self.headers.get("X-Mock-Behavior") or (body.get("model") if body.get("model") in BEHAVIORS else None)
+        behavior = self.headers.get("X-Mock-Behavior") or self.server.forced_behavior or (body.get("model") if body.get("model") in BEHAVIORS else None)
         if behavior is not None and behavior not in BEHAVIORS:
             return self._send_error(400, f"Unknown X-Mock-Behavior {behavior}", "invalid_request_error", "mock_behavior")
         if self._fail_early(behavior):
@@ -393,7 +398,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorized(self) -> bool:
         expected = self.server.api_key
-        return expected is None or self.headers.get("Authorization") == f"Bearer {expected}"
+        # x-api-key: Anthropic's Messages API (mock_upstream_more.py).
+        return expected is None or self.headers.get("Authorization") == f"Bearer {expected}" or self.headers.get("x-api-key") == expected
 
     def _fail_early(self, behavior: str | None) -> bool:
         """Apply the behaviors that replace or delay the answer; True if answered."""
@@ -588,6 +594,11 @@ class MockUpstream:
         """What an OpenAI client (or SATMETER_UPSTREAM_URL) wants: .../v1"""
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def force_behavior(self, behavior: str | None) -> None:
+        """Makes every request behave so (e.g. "fail-500"), or normal again with None."""
+        assert self._server is not None, "not started"
+        self._server.forced_behavior = behavior
+
     def requests(self) -> list[Json]:
         """Recorded requests: method, path, headers (lower-cased names), body, time."""
         assert self._server is not None, "not started"
@@ -596,6 +607,9 @@ class MockUpstream:
     def clear_requests(self) -> None:
         assert self._server is not None, "not started"
         self._server.log.clear()
+
+
+import mock_upstream_more  # noqa: E402 (it imports helpers from this module)
 
 
 def main(argv: list[str] | None = None) -> int:

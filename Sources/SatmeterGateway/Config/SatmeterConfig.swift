@@ -3,6 +3,7 @@ import Yams
 import SatmeterCashu
 import SatmeterPricing
 import SatmeterSupport
+import SatmeterUpstream
 import SatmeterWallet
 
 /// Everything the gateway is told at start: a YAML file (or the embedded default), then
@@ -21,6 +22,10 @@ public struct SatmeterConfig: Sendable {
     public var pricing = PricingConfig.defaults
     public var cashu = CashuConfig()
     public var admin = AdminConfig()
+    /// Several upstreams with failover (`providers:`); empty: `upstream` is the one provider.
+    public var providers: [ProviderSpec] = []
+    public var modelAliases: [String: String] = [:]
+    public var circuitBreaker = CircuitBreaker.Settings()
 
     public var databasePath: String { stateDirectory + "/satmeter.db" }
 
@@ -50,7 +55,8 @@ public struct SatmeterConfig: Sendable {
         guard let root else { return config }
         let reader = ConfigReader(file: file)
         guard let top = root.mapping else { throw reader.error(root, "the top level must be a mapping") }
-        try reader.allowOnly(["server", "upstream", "ledger", "pricing", "routes", "cashu", "admin"], in: root)
+        try reader.allowOnly(["server", "upstream", "ledger", "pricing", "routes", "cashu", "admin",
+                                  "providers", "model_aliases", "circuit_breaker"], in: root)
 
         if let server = top["server"] {
             try reader.allowOnly(["listen", "socket_mode", "processes", "threads", "max_body_bytes", "state_dir"], in: server)
@@ -103,6 +109,11 @@ public struct SatmeterConfig: Sendable {
         }
         if let admin = top["admin"] { config.admin = try AdminConfig.parse(admin, reader: reader) }
         config.pricing = try PricingConfig.parse(pricing: top["pricing"], routes: top["routes"], file: file)
+        let providers = ProvidersSection(reader: reader)
+        if let node = top["providers"] { config.providers = try providers.providers(node) }
+        if let node = top["model_aliases"] { config.modelAliases = try providers.aliases(node) }
+        if let node = top["circuit_breaker"] { config.circuitBreaker = try providers.breaker(node) }
+        try config.checkRouteUpstreams(file: file)
         return config
     }
 
@@ -118,6 +129,7 @@ public struct SatmeterConfig: Sendable {
         if let value = env["SATMETER_STATE_DIR"] ?? env["STATE_DIRECTORY"] { stateDirectory = value }
         if let value = env["SATMETER_UPSTREAM_URL"] { upstream.baseURL = value }
         if let value = env["SATMETER_UPSTREAM_API_KEY"] { upstream.apiKey = value }
+        try resolveProviderKeys(environment: env)
         if let value = env["SATMETER_CASHU_MINTS"] ?? env["CASHU_MINTS"] {
             let mints = value.split(separator: ",").map { Token.normalizedMint(String($0).trimmingCharacters(in: [" "])) }.filter { !$0.isEmpty }
             guard mints.allSatisfy({ $0.hasPrefix("http://") || $0.hasPrefix("https://") }) else {

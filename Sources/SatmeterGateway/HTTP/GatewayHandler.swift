@@ -41,10 +41,13 @@ public final class GatewayHandler: FastCGIHandler {
     private func route(_ exchange: Exchange) throws(APIError) {
         let endpoint = Endpoint(method: exchange.method, path: exchange.path)
         switch endpoint {
-        case .chatCompletions, .completions, .embeddings, .responses:
+        case .chatCompletions, .completions, .embeddings, .responses, .imageGenerations, .audioSpeech, .audioTranscriptions,
+             .audioTranslations, .moderations, .messages:
             try OpenAIProxy(handler: self, exchange: exchange, endpoint: endpoint).run()
         case .models:
             listModels(exchange)
+        case .responseObject:
+            try ResponseObjectPassthrough(handler: self, exchange: exchange).run()
         case .walletBalance:
             try WalletEndpoints(handler: self, exchange: exchange).balance()
         case .walletCreate:
@@ -108,7 +111,7 @@ public final class GatewayHandler: FastCGIHandler {
 
     /// `GET /v1/models`: every model sold here with its price in USD and in sats (free, no key needed).
     private func listModels(_ exchange: Exchange) {
-        exchange.send(status: 200, json: services.pricing.modelsListing())
+        exchange.send(status: 200, json: ProviderModelsListing(services: services).json())
     }
 
     static func upstreamHeaders(_ upstream: UpstreamConfig) -> [(String, String)] {
@@ -119,8 +122,13 @@ public final class GatewayHandler: FastCGIHandler {
 }
 
 /// The API surface, decided from method and path alone.
-enum Endpoint: Equatable {
-    case chatCompletions, completions, embeddings, responses, models, metrics
+enum Endpoint: Hashable {
+    case chatCompletions, completions, embeddings, models, metrics
+    case responses, imageGenerations, audioSpeech, audioTranscriptions, audioTranslations, moderations
+    /// Anthropic's Messages API, for providers that speak it (`messages_api: true`).
+    case messages
+    /// GET/DELETE /v1/responses/{id} (and its sub-paths): passed through to the providers.
+    case responseObject
     case walletBalance, walletCreate, walletTopup, walletWithdraw, walletRefund
     case wrongMethod(String)
     case unknown
@@ -133,6 +141,14 @@ enum Endpoint: Equatable {
         }
         var normalized = path
         while normalized.count > 1, normalized.hasSuffix("/") { normalized.removeLast() }
+        // Some clients leave out the /v1 ("/chat/completions", "/models").
+        if !normalized.hasPrefix("/v1/"), Self.table["/v1" + normalized] != nil, !normalized.hasPrefix("/wallet") {
+            normalized = "/v1" + normalized
+        }
+        if normalized.hasPrefix("/v1/responses/"), normalized.count > 14 {
+            self = ["GET", "DELETE", "POST"].contains(method) ? .responseObject : .wrongMethod(method)
+            return
+        }
         guard let (expected, endpoint) = Self.table[normalized] else {
             self = .unknown
             return
@@ -144,8 +160,14 @@ enum Endpoint: Equatable {
             "/v1/chat/completions": ("POST", .chatCompletions),
             "/v1/completions": ("POST", .completions),
             "/v1/embeddings": ("POST", .embeddings),
-            "/v1/responses": ("POST", .responses),
             "/v1/models": ("GET", .models),
+            "/v1/responses": ("POST", .responses),
+            "/v1/images/generations": ("POST", .imageGenerations),
+            "/v1/audio/speech": ("POST", .audioSpeech),
+            "/v1/audio/transcriptions": ("POST", .audioTranscriptions),
+            "/v1/audio/translations": ("POST", .audioTranslations),
+            "/v1/moderations": ("POST", .moderations),
+            "/v1/messages": ("POST", .messages),
             "/v1/wallet/balance": ("GET", .walletBalance),
             "/v1/wallet": ("GET", .walletBalance),
             "/v1/wallet/create": ("POST", .walletCreate),
@@ -161,8 +183,15 @@ enum Endpoint: Equatable {
         case .chatCompletions: "POST /v1/chat/completions"
         case .completions: "POST /v1/completions"
         case .embeddings: "POST /v1/embeddings"
-        case .responses: "POST /v1/responses"
         case .models: "GET /v1/models"
+        case .responses: "POST /v1/responses"
+        case .responseObject: "GET /v1/responses/{id}"
+        case .imageGenerations: "POST /v1/images/generations"
+        case .audioSpeech: "POST /v1/audio/speech"
+        case .audioTranscriptions: "POST /v1/audio/transcriptions"
+        case .audioTranslations: "POST /v1/audio/translations"
+        case .moderations: "POST /v1/moderations"
+        case .messages: "POST /v1/messages"
         case .walletBalance: "GET /v1/wallet/balance"
         case .walletCreate: "POST /v1/wallet/create"
         case .walletTopup: "POST /v1/wallet/topup"
@@ -180,7 +209,16 @@ enum Endpoint: Equatable {
         case .completions: "/completions"
         case .embeddings: "/embeddings"
         case .responses: "/responses"
+        case .imageGenerations: "/images/generations"
+        case .audioSpeech: "/audio/speech"
+        case .audioTranscriptions: "/audio/transcriptions"
+        case .audioTranslations: "/audio/translations"
+        case .moderations: "/moderations"
+        case .messages: "/messages"
         default: ""
         }
     }
+
+    /// Uploads come as multipart forms; everything else is JSON.
+    var takesMultipart: Bool { self == .audioTranscriptions || self == .audioTranslations }
 }

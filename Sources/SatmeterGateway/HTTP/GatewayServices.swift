@@ -22,6 +22,8 @@ public final class GatewayServices: Sendable {
     public let owner: String
 
     public let fetcher: any HTTPFetching
+    /// The providers, their order and their health (shared by the process's threads).
+    public let router: ProviderRouter
 
     /// `pricing` is the configured pricing with the managed table applied (see `PricingAdmin`).
     public init(config: SatmeterConfig, pricing pricingConfig: PricingConfig, ledger: Ledger, fetcher: any HTTPFetching = CurlFetcher()) {
@@ -31,6 +33,8 @@ public final class GatewayServices: Sendable {
         oracle = BTCPriceOracle(config: pricingConfig.btcPrice, fetcher: fetcher, clock: { Clock.now() })
         engine = Mutex(PricingEngine(config: pricingConfig, oracle: oracle))
         owner = ProcessIdentity.current()
+        router = ProviderRouter(providers: config.effectiveProviders, aliases: config.modelAliases,
+                                breaker: CircuitBreaker(settings: config.circuitBreaker))
     }
 
     /// New prices, same BTC price and model catalog.

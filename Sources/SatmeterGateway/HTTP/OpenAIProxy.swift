@@ -21,27 +21,33 @@ struct OpenAIProxy {
     let endpoint: Endpoint
 
     private var services: GatewayServices { handler.services }
-    private var upstream: UpstreamConfig { services.config.upstream }
 
     func run() throws(APIError) {
         exchange.record.route = endpoint.routeKey
         let gate = PaymentGate(handler: handler, exchange: exchange)
         let credential = try gate.credential()
-        var body = try exchange.readJSONBody(limit: services.config.maxBodyBytes)
-        let request = try ProxiedRequest(body: body, endpoint: endpoint)
+        let client = try ClientBody.read(exchange, endpoint: endpoint, limit: services.config.maxBodyBytes, router: services.router)
+        var body = client.json
+        let request = client.request
         exchange.record.model = request.model
         let headers = exchange.io.httpHeaders
-        let quote: PriceQuote
+        var quote: PriceQuote
         let pricingRequest = PricingRequest(
             route: endpoint.routeKey, model: request.model, headers: headers, body: body,
-            estimatedPromptTokens: request.promptTokenBound, maxCompletionTokens: request.maxCompletionTokens)
+            estimatedPromptTokens: request.promptTokenBound, maxCompletionTokens: request.maxCompletionTokens,
+            maxImages: request.maxImages, maxAudioSeconds: request.maxAudioSeconds)
         do {
             quote = try services.pricing.quote(pricingRequest)
         } catch { throw error.apiError }
+        let providers = services.router.candidates(model: request.model, pinned: quote.upstream)
+            .filter { endpoint != .messages || $0.speaksMessages }
+        guard !providers.isEmpty else { throw .unsupportedModel(request.model) }
+        // Reserve for the dearest provider that may serve it; settle at the one that did.
+        quote.maxCostMsat = providers.map { $0.applyingFee(quote.maxCostMsat) }.max() ?? quote.maxCostMsat
         exchange.record.pricingMode = quote.mode.rawValue
         exchange.record.pricingSource = quote.source.rawValue
         exchange.record.resolvedPrice = quote.resolvedPrice
-        exchange.record.provider = quote.upstream ?? "default"
+        exchange.record.provider = providers[0].name
         exchange.record.paymentRequiredMsat = quote.maxCostMsat
 
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
@@ -67,40 +73,52 @@ struct OpenAIProxy {
             options.set("include_usage", true)
             body.set("stream_options", options)
         }
-        let forwarded = headers.filter { upstream.forwards($0.key) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        let upstreamRequest = HTTPRequest(method: "POST", url: upstream.baseURL + endpoint.upstreamPath,
-                                          headers: GatewayHandler.upstreamHeaders(upstream) + forwarded, body: body.serializedBytes,
-                                          timeout: Double(upstream.timeoutSeconds))
+        let forwarded = headers.filter { services.config.upstream.forwards($0.key) || (endpoint == .messages && $0.key.hasPrefix("anthropic-")) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let attempts = ProviderAttempts(handler: handler, exchange: exchange, settler: settler, providers: providers)
+        let build = { (provider: Provider) -> HTTPRequest in
+            HTTPRequest(method: "POST", url: provider.baseURL + endpoint.upstreamPath,
+                        headers: provider.requestHeaders(contentType: client.contentType, messagesAPI: endpoint == .messages,
+                                                         clientSetsVersion: headers["anthropic-version"] != nil) + forwarded,
+                        body: client.upstreamBody(for: provider, json: body),
+                        timeout: Double(provider.timeoutSeconds))
+        }
         if request.stream {
-            var withoutOptions = upstreamRequest
-            withoutOptions.body = clientBody.serializedBytes
-            StreamRelay(handler: handler, exchange: exchange, settler: settler, clientWantsUsage: request.clientWantsUsage)
-                .run(upstreamRequest, retryWithoutStreamOptions: clientBody == body ? nil : withoutOptions,
-                     idle: StreamIdleLimit(upstream, reasoningRequested: ReasoningSilence.requested(by: clientBody)))
+            let idle = { (provider: Provider) -> StreamIdleLimit in
+                var limits = services.config.upstream
+                limits.streamIdleTimeoutSeconds = provider.streamIdleTimeoutSeconds
+                return StreamIdleLimit(limits, reasoningRequested: ReasoningSilence.requested(by: clientBody))
+            }
+            let withoutOptions = { (provider: Provider) -> HTTPRequest? in
+                guard clientBody != body else { return nil }
+                var request = build(provider)
+                request.body = client.upstreamBody(for: provider, json: clientBody)
+                return request
+            }
+            attempts.stream(build, withoutOptions: withoutOptions, idle: idle,
+                            flavor: endpoint == .messages ? .messages : .openAI, clientWantsUsage: request.clientWantsUsage)
         } else {
-            try forward(upstreamRequest, settler: settler)
+            try attempts.buffered(build) { response throws(APIError) in try forward(response, settler: settler, client: client) }
         }
     }
 
-    /// Non-streaming: buffer the upstream answer, settle, then respond with the cost in headers.
-    private func forward(_ request: HTTPRequest, settler: Settler) throws(APIError) {
-        let response: HTTPResponse
-        let started = Clock.monotonicMillis()
-        do {
-            response = try handler.curl.send(request)
-            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
-            exchange.record.upstreamStatus = response.status
-        } catch {
-            exchange.record.upstreamMillis = Clock.monotonicMillis() - started
-            settler.release(because: "upstream \(error)")
-            throw error.apiError
-        }
-        guard (200..<300).contains(response.status) else {
-            settler.release(because: "upstream status \(response.status)")
-            try exchange.relayUpstreamError(status: response.status, body: response.body, retryAfter: response.header("Retry-After"))
+    /// Non-streaming: the upstream's whole (2xx) answer is in; settle, then respond with the cost in headers.
+    private func forward(_ response: HTTPResponse, settler: Settler, client: ClientBody) throws(APIError) {
+        let contentType = response.header("Content-Type") ?? "application/json"
+        if endpoint == .audioSpeech {
+            // Audio bytes, not JSON: priced by the characters asked for, known before the call.
+            let usage = UpstreamUsage(promptTokens: client.request.promptTokenBound, completionTokens: 0)
+            let receipt = settler.settle(usage: usage, estimated: false)
+            exchange.send(status: response.status, body: response.body, contentType: contentType, headers: receipt?.headers ?? [])
             return
         }
         guard let json = try? JSON.parse(response.body), case .object = json else {
+            if client.isUpload, (200..<300).contains(response.status), !response.body.isEmpty {
+                // `response_format: text/srt/vtt` transcriptions: plain text, priced by the upload.
+                let receipt = settler.settle(usage: UpstreamUsage(promptTokens: 0, completionTokens: 0), estimated: true,
+                                             audioSeconds: client.uploadSeconds ?? 0)
+                exchange.send(status: response.status, body: response.body, contentType: contentType, headers: receipt?.headers ?? [])
+                return
+            }
             settler.release(because: "upstream sent invalid JSON")
             throw .upstreamFailed("the upstream answered with invalid JSON")
         }
@@ -111,8 +129,24 @@ struct OpenAIProxy {
             return
         }
         settler.servedModel = ServedModel.named(in: json)
-        let usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(json["choices"] ?? json["data"] ?? json["output"] ?? .null))
-        let receipt = settler.settle(usage: usage, estimated: reported == nil)
+        var images = 0
+        var seconds = 0
+        var usage: UpstreamUsage
+        switch endpoint {
+        case .imageGenerations:
+            images = json["data"]?.arrayValue?.count ?? 0
+            usage = reported ?? UpstreamUsage(promptTokens: 0, completionTokens: 0)
+        case .audioTranscriptions, .audioTranslations:
+            // Newer models report `usage: {type: "duration", seconds}`; verbose_json has `duration`.
+            let reportedSeconds = json["usage"]?["type"]?.stringValue == "duration" ? json["usage"]?["seconds"] : nil
+            seconds = UploadPricing.seconds(reportedDuration: reportedSeconds ?? json["duration"], upload: client.uploadSeconds)
+            usage = reported ?? UpstreamUsage(promptTokens: 0, completionTokens: 0)
+        default:
+            let text = json["choices"] ?? json["output"] ?? json["content"] ?? json["data"] ?? json["results"] ?? .null
+            usage = reported ?? settler.estimate(outputTextBytes: PromptEstimate.textBytes(text))
+        }
+        let estimated = reported == nil && images == 0 && seconds == 0
+        let receipt = settler.settle(usage: usage, estimated: estimated, images: images, audioSeconds: seconds)
         exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: receipt?.headers ?? [])
     }
 }
@@ -124,6 +158,9 @@ struct ProxiedRequest {
     var clientWantsUsage: Bool
     var maxCompletionTokens: Int?
     var promptTokenBound: Int
+    /// Images and audio seconds to reserve for (nil: the pricing engine's defaults for the route).
+    var maxImages: Int?
+    var maxAudioSeconds: Int?
 
     /// Far above any real model's output limit; larger values are a client error, not a price.
     static let completionTokenCeiling = 10_000_000
@@ -159,6 +196,7 @@ struct ProxiedRequest {
             }
         }
         promptTokenBound = PromptEstimate.upperBound(for: body)
+        try adjust(for: endpoint, body: body)
     }
 }
 
@@ -173,6 +211,8 @@ final class Settler {
     private(set) var done = false
     /// The change token sent back, if any (streams write it as a final event).
     private(set) var change: SentToken?
+    /// The provider serving the request (its fee applies), once one answered.
+    var provider: Provider?
     /// What the quote priced, kept to price the served model when the upstream names another.
     var pricingRequest: PricingRequest?
     /// The model the upstream says it served.
@@ -197,16 +237,21 @@ final class Settler {
 
     /// Charges the usage; returns what the client is told it paid (nil if already settled).
     @discardableResult
-    func settle(usage: UpstreamUsage, estimated: Bool) -> SettlementReceipt? {
+    func settle(usage: UpstreamUsage, estimated: Bool, images: Int = 0, audioSeconds: Int = 0) -> SettlementReceipt? {
         let ledger = handler.ledger
         guard !done else { return nil }
         done = true
         let started = Clock.monotonicMillis()
         let priced = quoteForServedModel()
-        let cost = priced.cost(for: Usage(usage))
-        var charged = cost.totalMsat
+        var units = Usage(usage)
+        units.images = images
+        units.audioSeconds = audioSeconds
+        let cost = priced.cost(for: units)
+        // The serving provider's fee; never above what was reserved for the dearest candidate.
+        let total = min(provider?.applyingFee(cost.totalMsat) ?? cost.totalMsat, quote.maxCostMsat)
+        var charged = total
         do {
-            if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: cost.totalMsat) {
+            if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: total) {
                 charged = settlement.chargedMsat
                 exchange.record.paymentSettled = true
             }

@@ -16,7 +16,7 @@ enum PromptEstimate {
                 total += perMessageOverhead + textBytes(message)
             }
         }
-        for field in ["prompt", "input", "instructions", "tools", "functions"] {
+        for field in ["prompt", "input", "instructions", "system", "tools", "functions"] {
             if let value = body[field] { total += textBytes(value) }
         }
         return total

@@ -16,11 +16,11 @@ public enum RequestCheck {
     public static func validate(method: String, path: String, body: [UInt8]) throws(APIError) -> Summary? {
         let endpoint = Endpoint(method: method, path: path)
         switch endpoint {
-        case .chatCompletions, .completions, .embeddings, .responses:
+        case .chatCompletions, .completions, .embeddings, .responses, .imageGenerations, .audioSpeech, .moderations, .messages:
             let request = try ProxiedRequest(body: Exchange.jsonBody(body), endpoint: endpoint)
             return Summary(route: endpoint.routeKey, model: request.model, stream: request.stream,
                            maxCompletionTokens: request.maxCompletionTokens, promptTokenBound: request.promptTokenBound)
-        case .models, .metrics, .admin, .walletBalance, .walletCreate, .walletTopup, .walletWithdraw, .walletRefund: return nil
+        case .audioTranscriptions, .audioTranslations, .responseObject, .models, .metrics, .admin, .walletBalance, .walletCreate, .walletTopup, .walletWithdraw, .walletRefund: return nil
         case let .wrongMethod(method): throw .methodNotAllowed(method)
         case .unknown: throw .notFound(path)
         }

@@ -40,18 +40,29 @@ final class StreamRelay {
     private var sawOutput = false
     private var lastWasReasoning = false
     private var silenceExpired = false
+    /// OpenAI streams (chat, completions, Responses), or Anthropic's Messages events.
+    private let flavor: StreamFlavor
+    /// Messages streams report usage as they go; it becomes `usage` at `message_stop`.
+    private var runningUsage: UpstreamUsage?
+    private var connectTimeout: Double = 5
 
-    init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool) {
+    init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool, flavor: StreamFlavor = .openAI) {
         self.handler = handler
         self.exchange = exchange
         self.settler = settler
         self.clientWantsUsage = clientWantsUsage
+        self.flavor = flavor
     }
 
     /// Streams `request`; an upstream that rejects `stream_options` with 400 is asked once more
-    /// with the client's own body (its usage is then estimated from the text).
-    func run(_ request: HTTPRequest, retryWithoutStreamOptions fallback: HTTPRequest?, idle: StreamIdleLimit) {
+    /// with the client's own body (its usage is then estimated from the text). With `canRetry`, a
+    /// failure before anything reached the client (unreachable, timeout, 5xx, 429) is returned
+    /// untouched (nothing sent, nothing settled) so the caller can try the next provider.
+    @discardableResult
+    func run(_ request: HTTPRequest, retryWithoutStreamOptions fallback: HTTPRequest?, idle: StreamIdleLimit,
+             connectTimeout: Double = 5, canRetry: Bool = false) -> StreamOutcome {
         self.idle = idle
+        self.connectTimeout = connectTimeout
         let started = Clock.monotonicMillis()
         defer {
             exchange.record.upstreamMillis = Clock.monotonicMillis() - started
@@ -65,7 +76,12 @@ final class StreamRelay {
             upstreamStatus = 0
             failure = perform(fallback)
         }
+        let effective = silenceExpired ? .timeout : failure
+        if canRetry, !streaming, effective != .aborted, effective != nil || ProviderRouter.isRetryable(status: upstreamStatus) {
+            return .retryable(status: effective == nil ? upstreamStatus : nil, failure: effective.map { "\($0)" })
+        }
         finish(failure: failure)
+        return .final(status: upstreamStatus)
     }
 
     private func perform(_ request: HTTPRequest) -> HTTPFetchError? {
@@ -93,7 +109,7 @@ final class StreamRelay {
             shouldAbort: { [self] in io.peerHasClosed() || silenceTooLong() })
         lastProgressAt = Clock.monotonicMillis()
         do {
-            _ = try handler.curl.perform(request, limits: .init(connectTimeout: 5, idleTimeout: idle.transportSeconds), sink: sink)
+            _ = try handler.curl.perform(request, limits: .init(connectTimeout: connectTimeout, idleTimeout: idle.transportSeconds), sink: sink)
         } catch {
             return error
         }
@@ -117,7 +133,13 @@ final class StreamRelay {
                 sawDone = true
                 return true
             }
-            if let json = try? JSON.parse(data), !inspect(json, event: SSEEventSplitter.name(of: event)) { return true }
+            if let json = try? JSON.parse(data) {
+                if flavor == .messages {
+                    noteMessagesEvent(json, event: SSEEventSplitter.name(of: event))
+                } else if !inspect(json, event: SSEEventSplitter.name(of: event)) {
+                    return true
+                }
+            }
         }
         return exchange.io.write(event) && exchange.io.flush()
     }
@@ -194,6 +216,30 @@ final class StreamRelay {
         io.flush()
     }
 
+    /// Anthropic Messages events: input tokens in `message_start`, the running output count in
+    /// `message_delta`, the end in `message_stop` (which, like the Responses API's end event,
+    /// means no `[DONE]` is written).
+    private func noteMessagesEvent(_ json: JSON, event name: String?) {
+        if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
+        switch json["type"]?.stringValue {
+        case "message_start":
+            if let reported = UpstreamUsage(json: json["message"]?["usage"]) { runningUsage = reported }
+        case "message_delta":
+            if let output = json["usage"]?["output_tokens"]?.int64Value, output >= 0, output < Int64(Int32.max) {
+                runningUsage = UpstreamUsage(promptTokens: runningUsage?.promptTokens ?? 0, completionTokens: Int(output))
+            }
+        case "content_block_delta":
+            sawOutput = true
+            outputTextBytes += json["delta"]?["text"]?.stringValue?.utf8.count ?? 0
+        case "message_stop":
+            // Counted only now: a stream cut before its end is charged nothing.
+            sawEndEvent = true
+            usage = runningUsage
+        default:
+            break
+        }
+    }
+
     /// `: satmeter {"cost_msat":…}`: what the request cost, as a comment SSE clients ignore.
     private func writeSummary(_ receipt: SettlementReceipt?) {
         if let receipt { exchange.io.write(receipt.sseComment) }
@@ -204,4 +250,18 @@ final class StreamRelay {
         let event: JSON = ["token": .string(change.token), "amount": .int(Int64(change.amountSat)), "unit": "sat", "mint": .string(change.mint)]
         exchange.io.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
     }
+}
+
+enum StreamFlavor: Equatable {
+    /// Chat and completions chunks ending in `[DONE]`, or the Responses API's typed events.
+    case openAI
+    /// Anthropic's Messages API.
+    case messages
+}
+
+enum StreamOutcome {
+    /// Nothing reached the client; another provider may be tried.
+    case retryable(status: Int?, failure: String?)
+    /// Relayed, settled or refused: the request is over.
+    case final(status: Int)
 }
