@@ -42,6 +42,7 @@ struct Housekeeping {
             Self.sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
             if config.cashu.enabled, let wallet = try? handler.wallet() {
                 wallet.recoverPending()
+                wallet.settleOpenInvoices()  // Lightning top-ups paid while nobody polled
                 refundExpiredKeys(wallet: wallet)
             }
         }

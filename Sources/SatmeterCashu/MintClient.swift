@@ -91,7 +91,7 @@ public struct MintClient {
         try MeltQuote(json: call("GET", "/v1/melt/quote/bolt11/\(quoteID)", body: nil))
     }
 
-    private func signatures(from json: JSON, key: String = "signatures", expected: Int) throws(MintError) -> [BlindSignature] {
+    func signatures(from json: JSON, key: String = "signatures", expected: Int) throws(MintError) -> [BlindSignature] {
         guard let items = json[key]?.arrayValue, items.count == expected else { throw .invalidResponse("\(key): wrong count") }
         return try items.map { item throws(MintError) in
             guard let signature = BlindSignature(json: item) else { throw .invalidResponse("\(key): malformed signature") }
@@ -99,7 +99,7 @@ public struct MintClient {
         }
     }
 
-    private func call(_ method: String, _ path: String, body: JSON?) throws(MintError) -> JSON {
+    func call(_ method: String, _ path: String, body: JSON?) throws(MintError) -> JSON {
         let request = HTTPRequest(method: method, url: url + path, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
                                   body: body?.serializedBytes ?? [], timeout: timeout)
         let response: HTTPResponse

@@ -157,6 +157,29 @@ enum Schema {
         );
         CREATE INDEX IF NOT EXISTS request_log_model ON request_log(model, created_at);
         """,
+        // 3: Lightning top-ups (NUT-04 mint quotes). `id_hash` is the SHA-256 of the invoice id the
+        // client holds; `outputs` are written before the mint is asked to sign them (recovery).
+        // A key holder's usage history reads the request log by account.
+        """
+        CREATE TABLE IF NOT EXISTS lightning_invoices (
+            id_hash TEXT PRIMARY KEY,
+            quote_id TEXT NOT NULL,
+            mint TEXT NOT NULL,
+            amount_sat INTEGER NOT NULL CHECK (amount_sat > 0),
+            bolt11 TEXT NOT NULL,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            purpose TEXT NOT NULL CHECK (purpose IN ('create', 'topup')),
+            state TEXT NOT NULL CHECK (state IN ('unpaid', 'minting', 'paid', 'expired')),
+            outputs TEXT,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            paid_at INTEGER,
+            UNIQUE (mint, quote_id)
+        );
+        CREATE INDEX IF NOT EXISTS lightning_invoices_bolt11 ON lightning_invoices(bolt11);
+        CREATE INDEX IF NOT EXISTS lightning_invoices_open ON lightning_invoices(state) WHERE state IN ('unpaid', 'minting');
+        CREATE INDEX IF NOT EXISTS request_log_account ON request_log(account_id, id) WHERE account_id IS NOT NULL;
+        """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)

@@ -12,7 +12,7 @@ extension PricingEngine {
         for id in candidateIDs(route: route) {
             let request = PricingRequest(route: route, model: id, estimatedPromptTokens: 0, maxCompletionTokens: 0)
             guard let resolved = try? resolver.resolve(request) else { continue }
-            items.append(listingItem(resolved, snapshot))
+            items.append(listingItem(resolved, snapshot, route: route))
         }
         return ["object": "list", "data": .array(items)]
     }
@@ -29,7 +29,7 @@ extension PricingEngine {
         return ids.sorted()
     }
 
-    func listingItem(_ resolved: ResolvedPrice, _ snapshot: PriceSnapshot?) -> JSON {
+    func listingItem(_ resolved: ResolvedPrice, _ snapshot: PriceSnapshot?, route: String = "POST /v1/chat/completions") -> JSON {
         let price = resolved.price
         var item: JSON = ["id": .string(resolved.model), "object": "model", "owned_by": .string(resolved.upstream ?? "satmeter")]
         if let name = catalog.lookup(resolved.model)?.model.name { item.set("name", .string(name)) }
@@ -37,7 +37,11 @@ extension PricingEngine {
         let usd = snapshot.flatMap { price.converted(to: .usd, centsPerBTC: $0.centsPerBTC) } ?? (price.currency == .usd ? price : nil)
         item.set("pricing", usd.map(usdColumns) ?? .null)
         let conversion = price.currency == .sat ? MsatConversion.sats : snapshot?.conversion
-        item.set("sats_pricing", conversion.map { satColumns(price, $0) } ?? .null)
+        item.set("sats_pricing", conversion.map { conversion in
+            var columns = satColumns(price, conversion)
+            addRoutstrColumns(&columns, model: resolved.model, route: route, price, conversion)
+            return columns
+        } ?? .null)
         item.set("pricing_mode", .string(resolved.mode.rawValue))
         item.set("pricing_source", .string(resolved.source.rawValue))
         return item
@@ -64,8 +68,7 @@ extension PricingEngine {
         func sats(_ units: Int64, _ component: PriceComponent) -> JSON {
             .string(Sats.display(conversion.msat(units: units, at: price[component])))
         }
-        var columns: JSON = ["prompt_per_1m": sats(1_000_000, .prompt), "completion_per_1m": sats(1_000_000, .completion),
-                             "request": sats(1, .request), "image": sats(1, .image)]
+        var columns: JSON = ["prompt_per_1m": sats(1_000_000, .prompt), "completion_per_1m": sats(1_000_000, .completion)]
         if !price.audioSecond.isZero { columns.set("audio_second", sats(1, .audioSecond)) }
         return columns
     }

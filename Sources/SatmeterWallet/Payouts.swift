@@ -9,9 +9,9 @@ import SatmeterSupport
 /// blank outputs (NUT-08), so the part of the fee reserve the payment did not use comes back.
 extension NodeWallet {
     package struct PayoutResult: Equatable {
-        var amountSat: Int64
-        var feeSat: Int64
-        var mint: String
+        package var amountSat: Int64
+        package var feeSat: Int64
+        package var mint: String
     }
 
     /// Sats the operator could take out now, and from which mint.
@@ -61,7 +61,7 @@ extension NodeWallet {
     /// An invoice from the address and a melt quote for it, with inputs covering the amount, the
     /// fee reserve and the input fee, all within `budgetSat`. Starts 2% (at least 2 sats) below
     /// the budget to leave room for fees; one more try with the real figures.
-    private func planMelt(to address: LightningAddress, budgetSat: Int64, mint: MintClient) throws(PayoutError) -> MeltPlan {
+    func planMelt(to address: LightningAddress, budgetSat: Int64, mint: MintClient) throws(PayoutError) -> MeltPlan {
         let session = http
         let fetch = { (request: HTTPRequest) throws(HTTPFetchError) -> HTTPResponse in try session.send(request) }
         var amount = budgetSat - max(2, budgetSat / 50)
@@ -86,7 +86,7 @@ extension NodeWallet {
         throw .nothingToPay
     }
 
-    private func meltForAccount(_ account: Account, quote: MeltQuote, inputs: [StoredProof], inputFee: Int64,
+    func meltForAccount(_ account: Account, quote: MeltQuote, inputs: [StoredProof], inputFee: Int64,
                                 mint: MintClient) throws(PayoutError) -> PayoutResult {
         let debit = Int64(quote.amount + quote.feeReserve) + inputFee
         let debitMsat = try msat(debit)
@@ -94,7 +94,7 @@ extension NodeWallet {
             operation throws(LedgerError) in try ledger.wallet.beginSend(operation, debitMsat: debitMsat)
         }
         let credit = try finishAccountMelt(operation, change: change, debitSat: debit)
-        Log.info("refunded \(quote.amount) sat of expired key \(account.id) to its refund address")
+        Log.info("sent \(quote.amount) sat of key \(account.id) by Lightning")
         return PayoutResult(amountSat: Int64(quote.amount), feeSat: debit - Int64(quote.amount) - credit, mint: mint.url)
     }
 
@@ -119,7 +119,7 @@ extension NodeWallet {
         return amount.value
     }
 
-    private func selectInputs(mint: String, covering need: Int64, infos: [KeysetInfo]) -> ([StoredProof], Int64) {
+    func selectInputs(mint: String, covering need: Int64, infos: [KeysetInfo]) -> ([StoredProof], Int64) {
         let proofs = (try? ledger.wallet.unspentProofs(mint: mint)) ?? []
         var chosen: [StoredProof] = []
         var ppk: [UInt64] = []

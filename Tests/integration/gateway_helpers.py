@@ -57,6 +57,15 @@ def expected_cost(prompt_tokens: int, completion_tokens: int) -> int:
     return max(MIN_REQUEST_MSAT, prompt_tokens * PROMPT_MSAT_PER_TOKEN + completion_tokens * COMPLETION_MSAT_PER_TOKEN)
 
 
+def json_request(server: NginxServer, method: str, path: str, body: Any = None,
+                 headers: dict[str, str] | None = None) -> tuple[Reply, dict[str, Any]]:
+    """One request with an optional JSON body; the answer parsed ({} when empty)."""
+    data = json.dumps(body).encode() if body is not None else None
+    all_headers = {"Content-Type": "application/json", **(headers or {})} if data is not None else dict(headers or {})
+    reply = request(server, method, path, data, all_headers)
+    return reply, json.loads(reply.body) if reply.body else {}
+
+
 def priced_cost(prompt_tokens: int, completion_tokens: int) -> int:
     """The same under PRICED_GATEWAY_CONFIG; the tests that use it stay above the minimum."""
     cost = prompt_tokens * PRICED_PROMPT_MSAT_PER_TOKEN + completion_tokens * PRICED_COMPLETION_MSAT_PER_TOKEN

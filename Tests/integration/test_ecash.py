@@ -182,18 +182,28 @@ def test_x_cashu_pays_one_request_and_returns_change(gateway: NginxServer, token
     assert receiver.balance() > 0
 
 
-def test_x_cashu_stream_ends_with_a_change_event(gateway: NginxServer, tokens: TokenFactory,
-                                                fresh_wallet: Callable[[], Wallet]) -> None:
+def test_x_cashu_stream_gets_change_in_the_header_and_the_rest_after_done(gateway: NginxServer, tokens: TokenFactory,
+                                                                         fresh_wallet: Callable[[], Wallet]) -> None:
     token = tokens(40)
     # Read to the end of the connection, as a raw SSE client does (an SDK stops at [DONE]).
-    body = json.dumps({**CHAT, "stream": True}).encode()
-    text = send_raw(gateway, raw_http("POST", "/v1/chat/completions", [("Content-Type", "application/json"), ("X-Cashu", token)],
-                                      body), timeout=15).text()
+    body = json.dumps({**CHAT, "stream": True, "max_tokens": 2000}).encode()
+    reply = send_raw(gateway, raw_http("POST", "/v1/chat/completions", [("Content-Type", "application/json"), ("X-Cashu", token)],
+                                       body), timeout=15)
+    text = reply.text()
+    # The change above the reservation, in the head: what SDKs can read.
+    upfront = reply.header("X-Cashu")
+    assert upfront, reply.header_list
+    # The unused reservation: one more event after [DONE], which raw SSE clients read.
     assert "data: [DONE]" in text and "event: cashu-change" in text
     assert text.index("data: [DONE]") < text.index("event: cashu-change")
     event = text[text.index("event: cashu-change"):]
     change = json.loads(event.split("data: ", 1)[1].split("\n", 1)[0])
-    fresh_wallet().receive(change["token"])
+    receiver = fresh_wallet()
+    receiver.receive(upfront)
+    receiver.receive(change["token"])
+    # Paid: at least the minimum charge; each part loses less than a sat plus its swap fee.
+    paid_sat = cashu_token.value(token) - cashu_token.value(upfront) - change["amount"]
+    assert 1 <= paid_sat <= 1 + 2 * 2, paid_sat
 
 
 def test_same_token_twice_is_refused_the_second_time(gateway: NginxServer, tokens: TokenFactory) -> None:

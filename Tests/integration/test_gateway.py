@@ -118,7 +118,7 @@ def test_insufficient_balance_gets_402_with_both_amounts(gateway_client: Callabl
         gateway_client(key["api_key"]).chat.completions.create(model="gpt-4o-mini", messages=CHAT, max_tokens=10_000)
     assert info.value.status_code == 402
     error = info.value.body["error"] if "error" in info.value.body else info.value.body
-    assert error["type"] == "insufficient_balance" and error["code"] == "payment_required"
+    assert error["type"] == "insufficient_balance" and error["code"] == "insufficient_balance"
     assert error["message"].startswith("Insufficient balance. Current: 1.5 sats, Required: ")
     assert balance(gateway, key["api_key"])["balance"] == 1_500
 

@@ -69,7 +69,7 @@ def test_empty_balance_is_402(gateway: NginxServer, create_key: Callable[[int], 
     key = create_key(0)["api_key"]
     reply = post_json(gateway, "/v1/chat/completions", {"model": "gpt-4o-mini", "messages": MESSAGES}, api_key=key)
     assert reply.status == 402
-    assert reply.json["error"]["code"] == "payment_required"
+    assert reply.json["error"]["code"] == "insufficient_balance"
     assert mock.requests() == [], "an unpaid request must not reach the upstream"
 
 

@@ -129,6 +129,21 @@ def test_worker_gets_headers_body_and_request_id(nginx_with_stub: NginxServer) -
     assert params.get("HTTP_PROXY", "") == ""  # httpoxy: the client's Proxy header never arrives
 
 
+def test_browser_clients_may_call_and_read_the_change(nginx_with_stub: NginxServer) -> None:
+    response, body = raw_request(nginx_with_stub, "OPTIONS", "/v1/chat/completions", headers={
+        "Origin": "https://chat.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type, x-cashu"})
+    assert response.status == 204 and body == b""
+    assert response.getheader("Access-Control-Allow-Origin") == "*"
+    assert "X-Cashu" in response.getheader("Access-Control-Allow-Headers", "")
+    seen = echo(nginx_with_stub, "POST", "/v1/chat/completions", json.dumps(CHAT).encode(), {"Origin": "https://chat.example"})
+    assert seen["params"]["REQUEST_METHOD"] == "POST"
+    response, _ = raw_request(nginx_with_stub, "POST", "/v1/chat/completions", json.dumps(CHAT).encode(), {"Origin": "https://chat.example"})
+    assert "X-Cashu" in response.getheader("Access-Control-Expose-Headers", "")
+    response, _ = raw_request(nginx_with_stub, "GET", "/admin/api/session", headers={"Origin": "https://chat.example"})
+    assert response.getheader("Access-Control-Allow-Origin") is None  # the dashboard stays same-origin
+
+
 def test_large_body_reaches_the_worker_whole(nginx_with_stub: NginxServer) -> None:
     """3 MiB is past client_body_buffer_size, so nginx spools it to its temp dir first."""
     body = bytes(range(48, 58)) * (3 * 1024 * 1024 // 10)

@@ -36,6 +36,8 @@ public enum APIError: Error, Sendable, Equatable {
     case forbidden(String)
     case tooManyRequests(retryAfterSeconds: Int)
     case conflict(String)
+    /// The payment's request is still being served: its change is not known yet (retry shortly).
+    case refundPending
     case internalError(String)
 
     public var status: Int {
@@ -48,6 +50,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .notFound: 404
         case .methodNotAllowed: 405
         case .conflict: 409
+        case .refundPending: 425
         case .bodyTooLarge: 413
         case .mintError: 422
         case .tooManyRequests: 429
@@ -71,6 +74,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .priceUnavailable, .serviceUnavailable: "service_unavailable"
         case .tooManyRequests: "rate_limit_error"
         case .conflict: "conflict"
+        case .refundPending: "refund_pending"
         case .internalError: "server_error"
         }
     }
@@ -81,7 +85,9 @@ public enum APIError: Error, Sendable, Equatable {
         case .invalidAPIKey: "invalid_api_key"
         case .keyDisabled: "key_disabled"
         case .keyExpired: "key_expired"
-        case .insufficientBalance, .paymentRequired: "payment_required"
+        // Routstr's code for a balance too small: its clients branch on it.
+        case .insufficientBalance: "insufficient_balance"
+        case .paymentRequired: "payment_required"
         case .invalidJSON: "invalid_json"
         case .invalidRequest: "invalid_request"
         case .unsupportedModel: "unsupported_model"
@@ -104,6 +110,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .forbidden: "forbidden"
         case .tooManyRequests: "rate_limited"
         case .conflict: "conflict"
+        case .refundPending: "refund_pending"
         case .internalError: "internal_error"
         }
     }
@@ -141,6 +148,7 @@ public enum APIError: Error, Sendable, Equatable {
         case let .forbidden(why): why
         case let .tooManyRequests(seconds): "Too many attempts. Retry in \(seconds) s."
         case let .conflict(why): why
+        case .refundPending: "Refund is pending: the request this token paid for is still running. Retry shortly."
         case let .internalError(why): "Internal error: \(why)"
         }
     }

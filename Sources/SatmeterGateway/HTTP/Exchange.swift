@@ -27,6 +27,10 @@ final class Exchange {
     /// What the request presents to pay or to name its balance.
     var credential: Credential { Credential(io) }
 
+    /// The bearer value (`Authorization: Bearer …` or `X-Api-Key`), an API key or a token used as
+    /// one, whatever `X-Cashu` says.
+    var bearer: String? { Credential(io, perRequest: false).bearer }
+
     func readJSONBody(limit: Int) throws(APIError) -> JSON {
         let bytes: [UInt8]
         switch io.readBody(limit: limit) {
@@ -60,6 +64,7 @@ final class Exchange {
         record.errorCode = error.code
         var extra = headers
         if case let .tooManyRequests(seconds) = error { extra.append(("Retry-After", String(seconds))) }
+        if error == .refundPending { extra.append(("Retry-After", "2")) }
         if case let .paymentRequired(request) = error { extra.append(("X-Cashu", request)) }
         send(status: error.status, json: Self.errorBody(error), headers: extra)
     }

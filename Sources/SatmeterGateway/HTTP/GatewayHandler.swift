@@ -39,6 +39,12 @@ public final class GatewayHandler: FastCGIHandler {
     }
 
     private func route(_ exchange: Exchange) throws(APIError) {
+        if let routstr = RoutstrRoute(method: exchange.method, path: exchange.path) {
+            return try RoutstrEndpoints(handler: self, exchange: exchange).run(routstr)
+        }
+        if let lightning = LightningEndpoints.Route(method: exchange.method, path: exchange.path) {
+            return try LightningEndpoints(handler: self, exchange: exchange).run(lightning)
+        }
         let endpoint = Endpoint(method: exchange.method, path: exchange.path)
         switch endpoint {
         case .chatCompletions, .completions, .embeddings, .responses, .imageGenerations, .audioSpeech, .audioTranscriptions,

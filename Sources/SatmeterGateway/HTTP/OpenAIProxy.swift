@@ -83,6 +83,9 @@ struct OpenAIProxy {
                         timeout: Double(provider.timeoutSeconds))
         }
         if request.stream {
+            // SDKs read headers but stop at [DONE]: the change above the reservation goes in the
+            // response head now; only the unused reservation is left for after [DONE].
+            settler.sendChangeAboveReservation()
             let idle = { (provider: Provider) -> StreamIdleLimit in
                 var limits = services.config.upstream
                 limits.streamIdleTimeoutSeconds = provider.streamIdleTimeoutSeconds
@@ -211,6 +214,8 @@ final class Settler {
     private(set) var done = false
     /// The change token sent back, if any (streams write it as a final event).
     private(set) var change: SentToken?
+    /// A stream's change above its reservation, sent in the `X-Cashu` response header.
+    private(set) var upfrontChange: SentToken?
     /// The provider serving the request (its fee applies), once one answered.
     var provider: Provider?
     /// What the quote priced, kept to price the served model when the upstream names another.
@@ -290,18 +295,38 @@ final class Settler {
         }
         if payer.perRequest {
             returnChange()
-            if let change { exchange.responseHeaders.append(("X-Cashu", change.token)) }
+            // Nothing was streamed: one token with everything, the upfront part included.
+            exchange.responseHeaders.removeAll { $0.0 == "X-Cashu" }
+            if let token = ChangeTokens.merged([upfrontChange, change].compactMap { $0 }) {
+                exchange.responseHeaders.append(("X-Cashu", token))
+            }
         }
+    }
+
+    /// Streams paid per request: sends what the token holds beyond the reservation now, for the
+    /// `X-Cashu` response header. If the mint cannot be reached, it stays for the final change.
+    func sendChangeAboveReservation() {
+        guard payer.perRequest, upfrontChange == nil else { return }
+        upfrontChange = sendBalance(naming: "upfront change")
+        if let upfrontChange { exchange.responseHeaders.append(("X-Cashu", upfrontChange.token)) }
     }
 
     /// Sends a per-request token's remaining balance back as a token. If the mint cannot be
     /// reached now, the balance stays with the token: `POST /v1/wallet/refund` returns it later.
     func returnChange() {
-        guard payer.perRequest, change == nil, let wallet = try? handler.wallet() else { return }
+        guard payer.perRequest, change == nil else { return }
+        change = sendBalance(naming: "change")
+    }
+
+    /// What the token's account holds now, as a token from the mint it came from; nil if nothing
+    /// could be sent (what is left stays with the token, for the final change or a refund).
+    private func sendBalance(naming what: String) -> SentToken? {
+        guard let wallet = try? handler.wallet() else { return nil }
         do {
-            change = try wallet.sendAll(accountID: accountID, mint: TokenAccount.mint(of: payer.account), requestID: exchange.requestID)
+            return try wallet.sendAll(accountID: accountID, mint: TokenAccount.mint(of: payer.account), requestID: exchange.requestID)
         } catch {
-            Log.warning("request \(exchange.requestID): change not sent now (\(error)); refundable with the original token")
+            Log.warning("request \(exchange.requestID): \(what) not sent now (\(error)); refundable with the original token")
+            return nil
         }
     }
 }

@@ -8,13 +8,15 @@ import SatmeterUpstream
 /// has seen the end of its stream also sees its final balance. Before it, a comment line
 /// `: satmeter {"cost_msat":…,"balance_msat":…}` carries the cost (SSE clients ignore comments).
 ///
-/// A stream paid with `X-Cashu` gets its change after `[DONE]`, as one more event that SDKs never
-/// parse (they stop at `[DONE]`) and raw SSE clients can read:
+/// A stream paid with `X-Cashu` gets the change above its reservation in the `X-Cashu` response
+/// header (SDKs can read headers), and the unused part of the reservation after `[DONE]`, as one
+/// more event that SDKs never parse (they stop at `[DONE]`) and raw SSE clients can read:
 ///
 ///     event: cashu-change
 ///     data: {"token":"cashuB…","amount":12,"unit":"sat","mint":"https://…"}
 ///
-/// If it cannot be sent (mint down), `POST /v1/wallet/refund` with the original token returns it.
+/// `POST /v1/wallet/refund` with the original token returns that last part too (425 while the
+/// stream still runs).
 final class StreamRelay {
     private let handler: GatewayHandler
     private let exchange: Exchange
@@ -95,7 +97,7 @@ final class StreamRelay {
                 io.writeHead(status: 200, headers: [
                     ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
                     ("X-Accel-Buffering", "no"), ("X-Request-Id", exchange.requestID),
-                ])
+                ] + exchange.responseHeaders)
                 return io.flush()
             },
             onData: { [self] bytes in

@@ -23,11 +23,21 @@ struct WalletEndpoints {
 
     /// `POST /v1/wallet/create {"cashu_token"}`: a new API key funded by the token.
     func create() throws(APIError) {
-        let token = try tokenFromBody()
+        guard let (key, funded) = try create(tokenFromBody()) else { return }
+        exchange.send(status: 200, json: ["api_key": .string(key), "balance": .int(funded.balanceMsat), "created_at": .int(funded.createdAt)])
+    }
+
+    /// A new key funded by `token`; `prepare` applies the holder's settings before any value moves.
+    /// nil: the answer (mint unreachable mid-swap, with the key) has been sent already.
+    func create(_ token: Token, prepare: (Account) throws(APIError) -> Void = { _ in }) throws(APIError) -> (String, Account)? {
         let ledger = handler.ledger
         let key: String
         let account: Account
         do { (key, account) = try ledger.accounts.createKey(balanceMsat: 0) } catch { throw error.apiError }
+        do { try prepare(account) } catch {
+            try? ledger.accounts.setDisabled(accountID: account.id, true)
+            throw error
+        }
         let wallet = try handler.wallet()
         do {
             try wallet.receive(token, creditAccountID: account.id, requestID: exchange.requestID)
@@ -38,13 +48,12 @@ struct WalletEndpoints {
                 var body = Exchange.errorBody(error.apiError)
                 body.set("api_key", .string(key))
                 exchange.send(status: error.apiError.status, json: body)
-                return
+                return nil
             }
             try? ledger.accounts.setDisabled(accountID: account.id, true)  // an empty key nobody knows; kept for the books
             throw error.apiError
         }
-        let funded = try reload(account.id)
-        exchange.send(status: 200, json: ["api_key": .string(key), "balance": .int(funded.balanceMsat), "created_at": .int(funded.createdAt)])
+        return (key, try reload(account.id))
     }
 
     /// `POST /v1/wallet/topup {"cashu_token"}` with a bearer key.
@@ -74,6 +83,8 @@ struct WalletEndpoints {
     /// Asking again after the balance is empty returns the same token again.
     func refund() throws(APIError) {
         let account = try payerAccount(allowTokenInBody: true)
+        // A per-request payment still being served: its change is not known yet (Routstr answers 425 too).
+        if account.kind == .token, account.reservedMsat > 0 { throw .refundPending }
         let wallet = try handler.wallet()
         let sent: SentToken?
         do { sent = try wallet.sendAll(accountID: account.id, mint: TokenAccount.mint(of: account), requestID: exchange.requestID) } catch {
@@ -82,14 +93,16 @@ struct WalletEndpoints {
         if let sent { return try respond(sent, accountID: account.id) }
         // Nothing left: replay the last token sent from this balance, if any.
         guard let last = try lastSentToken(accountID: account.id) else { throw .notFound("nothing to refund") }
-        exchange.send(status: 200, json: ["token": .string(last), "balance": .int(try reload(account.id).balanceMsat), "replayed": true])
+        var replay: JSON = ["token": .string(last), "balance": .int(try reload(account.id).balanceMsat), "replayed": true]
+        if let amount = try? Token.parse(last).totalAmount() { replay.set("sats", .string(String(amount))) }
+        exchange.send(status: 200, json: replay, headers: [("X-Cashu", last)])
     }
 
     // MARK: Helpers
 
     /// The account paying or asking: a key, a token used as a key (Bearer cashu…), or the
     /// original `X-Cashu` token of a per-request payment.
-    private func payerAccount(allowTokenInBody: Bool = false) throws(APIError) -> Account {
+    func payerAccount(allowTokenInBody: Bool = false) throws(APIError) -> Account {
         let credential = exchange.credential
         var text = credential.token
         if text == nil, allowTokenInBody, credential == .none, let body = try? exchange.readJSONBody(limit: 256 * 1024) {
@@ -103,17 +116,30 @@ struct WalletEndpoints {
     }
 
     private func tokenFromBody() throws(APIError) -> Token {
-        let body = try exchange.readJSONBody(limit: 256 * 1024)
-        guard let text = body["cashu_token"]?.stringValue ?? body["token"]?.stringValue else {
-            throw .invalidRequest("'cashu_token' is required")
+        try Self.token(in: exchange, named: ["cashu_token", "token"])
+    }
+
+    /// A client's token from the query string (Routstr's clients send `?cashu_token=` with an empty
+    /// body) or else from the JSON body, under the first of `names` present.
+    static func token(in exchange: Exchange, named names: [String]) throws(APIError) -> Token {
+        let query = AdminQuery.parse(exchange.io.query)
+        var text: String?
+        if let fromQuery = names.lazy.compactMap({ query[$0] }).first {
+            // An unencoded '+' arrives as a space; tokens never contain spaces.
+            text = String(fromQuery.map { $0 == " " ? "+" : $0 })
+        } else {
+            let body = try exchange.readJSONBody(limit: 256 * 1024)
+            text = names.lazy.compactMap { body[$0]?.stringValue }.first
         }
-        do { return try Token.parse(text) } catch { throw .invalidToken(error.description) }
+        guard let text else { throw .invalidRequest("'\(names[0])' is required") }
+        return try PaymentGate.readToken(String(text.filter { !$0.isWhitespace }))
     }
 
     private func respond(_ sent: SentToken, accountID: Int64) throws(APIError) {
         let after = try reload(accountID)
         exchange.send(status: 200, json: [
             "token": .string(sent.token), "amount": .int(Int64(sent.amountSat)), "fee": .int(Int64(sent.feeSat)), "unit": "sat",
+            "sats": .string(String(sent.amountSat)),  // Routstr's field (a string there)
             "mint": .string(sent.mint), "balance": .int(after.balanceMsat),
         ], headers: [("X-Cashu", sent.token)])
     }
@@ -122,7 +148,7 @@ struct WalletEndpoints {
         do { return try handler.ledger.wallet.lastSentToken(accountID: accountID) } catch { throw error.apiError }
     }
 
-    private func reload(_ id: Int64) throws(APIError) -> Account {
+    func reload(_ id: Int64) throws(APIError) -> Account {
         try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(id: id) }, orElse: .invalidAPIKey)
     }
 

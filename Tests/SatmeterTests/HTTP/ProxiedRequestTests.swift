@@ -54,6 +54,6 @@ import Testing
         let error = APIError.insufficientBalance(availableMsat: 1_500, requiredMsat: 20_000)
         #expect(error.status == 402)
         #expect(Exchange.errorBody(error).serialized ==
-            #"{"error":{"type":"insufficient_balance","message":"Insufficient balance. Current: 1.5 sats, Required: 20 sats","param":null,"code":"payment_required"}}"#)
+            #"{"error":{"type":"insufficient_balance","message":"Insufficient balance. Current: 1.5 sats, Required: 20 sats","param":null,"code":"insufficient_balance"}}"#)
     }
 }
