@@ -67,7 +67,7 @@ let package = Package(
 // (Fuzz/run.sh), so the normal build and tests never compile or link them.
 if Context.environment["SATMETER_FUZZ"] == "1" {
     package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
-    for harness in ["TokenFuzz", "CBORFuzz", "JSONFuzz", "FastCGIFuzz", "ConfigFuzz"] {
+    for harness in ["TokenFuzz", "CBORFuzz", "JSONFuzz", "FastCGIFuzz", "ConfigFuzz", "GatewayFuzz"] {
         package.targets.append(.executableTarget(
             name: harness,
             dependencies: ["SatmeterGateway", "SatmeterWallet", "SatmeterCashu", "SatmeterLedger", "SatmeterPricing",

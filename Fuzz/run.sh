@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-20}
 shift || true
-all=(TokenFuzz CBORFuzz JSONFuzz FastCGIFuzz ConfigFuzz)
+all=(TokenFuzz CBORFuzz JSONFuzz FastCGIFuzz ConfigFuzz GatewayFuzz)
 harnesses=("${@:-${all[@]}}")
 configuration=${FUZZ_CONFIGURATION:-debug}
 scratch=.build-fuzzer
@@ -25,7 +25,7 @@ jobs=${FUZZ_JOBS:-1}
 corpus_name() {
     case $1 in
         TokenFuzz) echo token ;; CBORFuzz) echo cbor ;; JSONFuzz) echo json ;;
-        FastCGIFuzz) echo fastcgi ;; ConfigFuzz) echo config ;;
+        FastCGIFuzz) echo fastcgi ;; ConfigFuzz) echo config ;; GatewayFuzz) echo gateway ;;
         *) echo "unknown harness: $1" >&2; exit 2 ;;
     esac
 }

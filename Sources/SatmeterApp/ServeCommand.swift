@@ -12,6 +12,7 @@ public enum Gateway {
     public static func serve(config: SatmeterConfig) throws(GatewayStartError) -> Never {
         FastCGIServer.blockStopSignals()
         do { try StateDirectory.prepare(config.stateDirectory) } catch { throw .state("\(error)") }
+        if Supervisor.shouldSupervise(config) { try superviseWorkers(config: config) }
         // Open (and migrate) once before any thread, so a bad database stops the start, not a request.
         let ledger: Ledger
         do { ledger = try Ledger(path: config.databasePath) } catch { throw .state("\(error)") }
@@ -26,8 +27,6 @@ public enum Gateway {
         let fd: Int32
         do { fd = try FastCGIListener.open(address, mode: config.socketMode) } catch { throw .listen("\(error)") }
 
-        // Workers are started with `--processes 1`, so only the first process supervises.
-        if config.processes > 1 { Supervisor(listenFD: fd, config: config).run() }
         runWorker(listenFD: fd, config: config, pricing: pricing, ledger: ledger, address: address)
     }
 

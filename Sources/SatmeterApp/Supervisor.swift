@@ -16,28 +16,31 @@ struct Supervisor {
         for s in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&signals, s) }
         pthread_sigmask(SIG_BLOCK, &signals, nil)
 
-        var workers: Set<pid_t> = []
+        var workers: [pid_t: Int64] = [:]  // pid: started at (monotonic ms)
+        var restarts = CrashLoop()
         for _ in 0..<config.processes {
-            if let pid = spawnWorker() { workers.insert(pid) }
+            if let pid = spawnWorker() { workers[pid] = Clock.monotonicMillis() }
         }
-        Log.info("supervising \(workers.count) worker processes")
+        Log.info("supervising \(workers.count) worker process(es)")
         var stopping = false
-        while !workers.isEmpty {
-            var timeout = timespec(tv_sec: 1, tv_nsec: 0)
+        while !workers.isEmpty || (!stopping && restarts.owed > 0) {
+            var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
             let received = sigtimedwait(&signals, nil, &timeout)
             if received == SIGTERM || received == SIGINT || received == SIGHUP, !stopping {
                 stopping = true
-                for pid in workers { kill(pid, SIGTERM) }
+                for pid in workers.keys { kill(pid, SIGTERM) }
             }
             var status: Int32 = 0
             while true {
                 let pid = waitpid(-1, &status, WNOHANG)
                 if pid <= 0 { break }
-                workers.remove(pid)
-                guard !stopping else { continue }
+                guard let startedAt = workers.removeValue(forKey: pid), !stopping else { continue }
                 // The replacement sweeps the dead worker's reservations as it starts.
                 Log.warning("worker \(pid) exited (status \(status)); starting a new one")
-                if let replacement = spawnWorker() { workers.insert(replacement) }
+                restarts.died(afterMillis: Clock.monotonicMillis() - startedAt)
+            }
+            while !stopping, restarts.mayStart(now: Clock.monotonicMillis()) {
+                if let replacement = spawnWorker() { workers[replacement] = Clock.monotonicMillis() }
             }
         }
         Log.info("all workers stopped")
@@ -86,5 +89,25 @@ struct Supervisor {
             }
         }
         return kept
+    }
+}
+
+/// Replaces dead workers at once, unless they die as fast as they start (a broken configuration,
+/// a full disk): then each restart waits twice as long, up to 30 s, instead of spinning.
+struct CrashLoop {
+    private(set) var owed = 0
+    private var delayMillis: Int64 = 0
+    private var notBefore: Int64 = 0
+
+    mutating func died(afterMillis lived: Int64) {
+        owed += 1
+        delayMillis = lived < 2_000 ? min(30_000, max(250, delayMillis * 2)) : 0
+        notBefore = Clock.monotonicMillis() + delayMillis
+    }
+
+    mutating func mayStart(now: Int64) -> Bool {
+        guard owed > 0, now >= notBefore else { return false }
+        owed -= 1
+        return true
     }
 }

@@ -26,6 +26,10 @@ public struct RequestRecord: Sendable, Equatable {
     public var revenueMsat: Int64 = 0
     public var upstreamCostMsat: Int64 = 0
     public var totalMillis: Int64 = 0
+    /// The pricing cohort: the match rule that priced the request, "control" when none did.
+    public var cohort: String?
+    /// A pseudonymous client reference (a hash, never an address), to link a 402 to its payment.
+    public var clientRef: String?
 
     public init(requestID: String, createdAt: Int64, route: String) {
         self.requestID = requestID
@@ -33,12 +37,13 @@ public struct RequestRecord: Sendable, Equatable {
         self.route = route
     }
 
-    static let columnCount = 24
+    static let columnCount = 26
 
     static let columns = """
         request_id, created_at, route, status, error_code, account_id, payment_method, provider, model, pricing_mode,
         pricing_source, resolved_price, prompt_tokens, completion_tokens, usage_estimated, payment_required_msat,
-        payment_settled, settlement_ms, upstream_status, upstream_ms, cost_msat, revenue_msat, upstream_cost_msat, total_ms
+        payment_settled, settlement_ms, upstream_status, upstream_ms, cost_msat, revenue_msat, upstream_cost_msat, total_ms,
+        cohort, client_ref
         """
 
     var bindings: [SQLValue] {
@@ -47,7 +52,8 @@ public struct RequestRecord: Sendable, Equatable {
          .optional(resolvedPrice), .optional(promptTokens.map(Int64.init)), .optional(completionTokens.map(Int64.init)),
          .integer(usageEstimated ? 1 : 0), .optional(paymentRequiredMsat), .integer(paymentSettled ? 1 : 0),
          .optional(settlementMillis), .optional(upstreamStatus.map(Int64.init)), .optional(upstreamMillis), .integer(costMsat),
-         .integer(revenueMsat), .integer(upstreamCostMsat), .integer(totalMillis)]
+         .integer(revenueMsat), .integer(upstreamCostMsat), .integer(totalMillis),
+         .optional(cohort), .optional(clientRef)]
     }
 
     init(_ row: Row) throws(LedgerError) {
@@ -75,6 +81,8 @@ public struct RequestRecord: Sendable, Equatable {
         revenueMsat = try row.int("revenue_msat")
         upstreamCostMsat = try row.int("upstream_cost_msat")
         totalMillis = try row.int("total_ms")
+        cohort = try row.optionalText("cohort")
+        clientRef = try row.optionalText("client_ref")
     }
 }
 

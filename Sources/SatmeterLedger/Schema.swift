@@ -180,6 +180,13 @@ enum Schema {
         CREATE INDEX IF NOT EXISTS lightning_invoices_open ON lightning_invoices(state) WHERE state IN ('unpaid', 'minting');
         CREATE INDEX IF NOT EXISTS request_log_account ON request_log(account_id, id) WHERE account_id IS NOT NULL;
         """,
+        // 4: pricing cohorts: the match rule that priced a request ('control' when none did), and a
+        // pseudonymous client reference that links a 402 to the payment that follows it.
+        """
+        ALTER TABLE request_log ADD COLUMN cohort TEXT;
+        ALTER TABLE request_log ADD COLUMN client_ref TEXT;
+        CREATE INDEX IF NOT EXISTS request_log_route_cohort ON request_log(route, cohort, created_at);
+        """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)

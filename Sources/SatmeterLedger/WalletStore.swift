@@ -289,7 +289,9 @@ public struct MintOperation: Sendable {
     public var result: String?
     public var createdAt: Int64 = 0
 
-    public var inputKey: String { StoredProof.inputKey(inputs) }
+    /// Unique among live operations. Sends and melts are named apart from receives: proofs we
+    /// handed over unchanged (an exact send) must be receivable when a client pays them back.
+    public var inputKey: String { kind == .receive ? StoredProof.inputKey(inputs) : "\(kind.rawValue):" + StoredProof.inputKey(inputs) }
 
     public init(id: String, kind: Kind, mint: String, inputs: [StoredProof], outputs: JSON, accountID: Int64?, requestID: String?) {
         self.id = id

@@ -19,6 +19,8 @@ public struct PriceQuote: Sendable {
     public var sourceDetail: String
     /// "match[1] (line 14)" when a match rule applied.
     public var matchRule: String?
+    /// The cohort this request belongs to ("control", or the match rule's conditions).
+    public var cohort = PricingCohort.control
     /// The selling price.
     public var price: ModelPrice
     /// The usage `maxCostMsat` was computed for.

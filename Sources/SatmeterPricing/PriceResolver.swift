@@ -18,6 +18,10 @@ package struct ResolvedPrice: Sendable {
     var upstream: String?
     /// "match[1] (line 14)" when a match rule applied.
     var rule: String?
+    /// The cohort the request is logged under: the rule's conditions, or "control".
+    var cohort = PricingCohort.control
+    /// The family and provider fee multipliers a dynamic price carries beyond the global fees.
+    var extraFeePPM: [Int64] = []
     var mode: PricingMode
     package var source: PriceSource
     /// Which entry: "ft:gpt-4o:* (line 12)", "openai/gpt-4o (bundled table)".
@@ -56,7 +60,7 @@ package struct PriceResolver {
         let matched = route.firstMatchingRule(request)
         let base = ResolvedPrice(
             model: model ?? "", routeKey: route.key, upstream: matched?.rule.upstream ?? route.upstream,
-            rule: matched.map { "match[\($0.index + 1)] (line \($0.rule.line))" },
+            rule: matched.map { "match[\($0.index + 1)] (line \($0.rule.line))" }, cohort: matched?.rule.cohort ?? PricingCohort.control,
             mode: .flat, source: .fixed, detail: "", price: ModelPrice(currency: .sat), upstreamCost: nil, chargesBaseFee: false
         )
         let layers = [matched?.rule.prices, route.prices].compactMap { $0 }
@@ -107,14 +111,17 @@ package struct PriceResolver {
     /// Upstream cost × exchange fee × upstream fee, then held inside the family's floor and ceiling.
     private func dynamicPrice(_ base: ResolvedPrice, _ match: ModelCatalog.Match) -> ResolvedPrice? {
         let cost = match.model.cost
-        guard let marked = cost.timesPPM(config.exchangeFeePPM)?.timesPPM(config.upstreamFeePPM) else { return nil }
+        guard let globallyMarked = cost.timesPPM(config.exchangeFeePPM)?.timesPPM(config.upstreamFeePPM),
+              let withFees = extraFees(globallyMarked, model: base.model, upstream: base.upstream) else { return nil }
+        let marked = withFees.0
         let origin = match.fetched ? "provider list" : "bundled table \(DefaultPriceTable.asOf)"
         var resolved = with(base, .dynamic, .defaultTable, "\(match.model.id) (\(origin))", marked)
         resolved.factors = [
             PriceFactor("upstream cost", cost.summary),
             PriceFactor("exchange fee", "×" + Fixed18(raw: Int128(config.exchangeFeePPM) * 1_000_000_000_000).decimalString()),
             PriceFactor("upstream fee", "×" + Fixed18(raw: Int128(config.upstreamFeePPM) * 1_000_000_000_000).decimalString()),
-        ]
+        ] + withFees.1
+        resolved.extraFeePPM = withFees.2
         if let family = config.families.lookup(base.model) { clamp(&resolved, into: family) }
         return resolved
     }

@@ -37,13 +37,14 @@ public enum PriceTableUpdate {
     }
 
     public static func apply(current: PriceTable, proposed: PriceTable, bounds: UpdateBounds,
-                             families: PatternMap<PriceBounds> = PatternMap(), now: Int64) -> Result {
+                             families: PatternMap<PriceBounds> = PatternMap(), now: Int64, centsPerBTC: Int64? = nil) -> Result {
         var table = current
         table.reason = proposed.reason
         var changes: [Change] = []
         var refused: [Refusal] = []
         for entry in proposed.entries {
-            let family = families.lookup(entry.model)?.value
+            // Family bounds are written in USD; a sat price is held to them at the current BTC price.
+            let family = families.lookup(entry.model)?.value.converted(to: entry.price.currency, centsPerBTC: centsPerBTC)
             guard let old = current[entry.model] else {
                 let (price, limited) = withinFamily(entry.model, entry.price, family)
                 table[entry.model] = price
@@ -105,13 +106,14 @@ public enum PriceTableUpdate {
 
     /// The family floor or ceiling a USD token price must be moved to, if it is outside them.
     private static func familyLimit(_ price: ModelPrice, _ component: PriceComponent, _ family: PriceBounds?) -> (value: Fixed18, why: String)? {
-        guard let family, price.currency == .usd, PriceBounds.components.contains(component) else { return nil }
-        let shown = { (amount: Fixed18) in price.amountText(amount, shift: component.displayShift(.usd)) }
-        if let floor = family.floor?[component], price[component] < floor {
-            return (floor, "below the family floor of \(shown(floor)) per 1M")
+        guard let family, PriceBounds.components.contains(component) else { return nil }
+        let unit = price.currency == .usd ? "per 1M" : "sat per 1K"
+        let shown = { (amount: Fixed18) in price.amountText(amount, shift: component.displayShift(price.currency)) }
+        if let floor = family.floor, floor.currency == price.currency, price[component] < floor[component] {
+            return (floor[component], "below the family floor of \(shown(floor[component])) \(unit)")
         }
-        if let ceiling = family.ceiling?[component], price[component] > ceiling {
-            return (ceiling, "above the family ceiling of \(shown(ceiling)) per 1M")
+        if let ceiling = family.ceiling, ceiling.currency == price.currency, price[component] > ceiling[component] {
+            return (ceiling[component], "above the family ceiling of \(shown(ceiling[component])) \(unit)")
         }
         return nil
     }

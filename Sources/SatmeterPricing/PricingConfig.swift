@@ -6,10 +6,13 @@ import SatmeterSupport
 public struct PriceBounds: Sendable, Equatable {
     public var floor: ModelPrice?
     public var ceiling: ModelPrice?
+    /// A multiplier (parts per million) on the family's dynamic prices, after the global fees.
+    public var feePPM: Int64?
 
-    public init(floor: ModelPrice? = nil, ceiling: ModelPrice? = nil) {
+    public init(floor: ModelPrice? = nil, ceiling: ModelPrice? = nil, feePPM: Int64? = nil) {
         self.floor = floor
         self.ceiling = ceiling
+        self.feePPM = feePPM
     }
 
     /// The bounded components: only prompt and completion have floors and ceilings.
@@ -51,6 +54,10 @@ public struct PricingConfig: Sendable {
     public var btcPrice = BTCPriceConfig()
     public var modelsSource = ModelsSourceConfig()
     public var updateBounds = UpdateBounds()
+    /// Thresholds of the propose → canary → promote loop.
+    public var loop = PricingLoopConfig()
+    /// Multipliers (parts per million) on dynamic prices per upstream name (`pricing.provider_fees`).
+    public var providerFeePPM: [String: Int64] = [:]
     public var routes = RouteTable()
 
     public init() {}

@@ -16,6 +16,8 @@ public final class PricingEngine: Sendable {
 
     /// Before the upstream call: resolve the price and the maximum possible cost to reserve.
     public func quote(_ request: PricingRequest) throws(PricingError) -> PriceQuote {
+        var request = request
+        if request.at == nil { request.at = oracle.currentTime }
         let resolved = try PriceResolver(config: config, catalog: catalog).resolve(request)
         let snapshot: PriceSnapshot?
         let conversion: MsatConversion
@@ -38,9 +40,10 @@ public final class PricingEngine: Sendable {
             minChargeMsat: config.minChargeMsat, upstreamCost: resolved.upstreamCost, factors: resolved.factors
         )
         // Every cost line grows with usage, so the cost of the largest usage bounds all smaller ones.
+        quote.cohort = resolved.cohort
         quote.derivedRates = resolved.derivedRates
         quote.maxCostMsat = quote.maximumCost(for: reserved).totalMsat
-        if resolved.mode == .dynamic { quote.providerCostMarkupPPM = [config.exchangeFeePPM, config.upstreamFeePPM] }
+        if resolved.mode == .dynamic { quote.providerCostMarkupPPM = [config.exchangeFeePPM, config.upstreamFeePPM] + resolved.extraFeePPM }
         return quote
     }
 

@@ -9,7 +9,7 @@ package struct PricingSectionParser {
     static let keys = [
         "min_charge_msat", "base_fee_msat", "exchange_fee", "upstream_fee", "fixed_per_token", "fixed_per_request",
         "overrides", "families", "default_max_completion_tokens", "default_max_audio_seconds", "btc_price",
-        "models_source", "update_bounds",
+        "models_source", "update_bounds", "loop", "provider_fees",
     ]
 
     package func parse(_ node: Node, into config: inout PricingConfig) throws(ConfigError) {
@@ -36,6 +36,8 @@ package struct PricingSectionParser {
         if let n = f["btc_price"] { config.btcPrice = try btcPrice(n) }
         if let n = f["models_source"] { config.modelsSource = try modelsSource(n) }
         if let n = f["update_bounds"] { config.updateBounds = try updateBounds(n) }
+        if let n = f["loop"] { config.loop = try PricingLoopConfig.parse(n, reader) }
+        if let n = f["provider_fees"] { config.providerFeePPM = try providerFees(n) }
     }
 
     private func fixedPerToken(_ node: Node) throws(ConfigError) -> ModelPrice? {
@@ -66,8 +68,9 @@ package struct PricingSectionParser {
         var map = PatternMap<PriceBounds>()
         for (key, keyNode, value) in try reader.fields(node, "pricing.families").pairs {
             let what = "pricing.families.\(key)"
-            let f = try reader.fields(value, what, allowed: ["floor", "ceiling"])
+            let f = try reader.fields(value, what, allowed: ["floor", "ceiling", "fee"])
             var bounds = PriceBounds()
+            bounds.feePPM = try f["fee"].map { n throws(ConfigError) in try multiplier(n, "\(what).fee") }
             bounds.floor = try f["floor"].map { n throws(ConfigError) in try usdBound(n, "\(what).floor") }
             bounds.ceiling = try f["ceiling"].map { n throws(ConfigError) in try usdBound(n, "\(what).ceiling") }
             if let floor = bounds.floor, let ceiling = bounds.ceiling,

@@ -121,6 +121,8 @@ public struct PricingRequest: Sendable {
     public var maxImages: Int?
     /// Audio seconds to reserve for; nil = `default_max_audio_seconds` on audio routes, 0 elsewhere.
     public var maxAudioSeconds: Int?
+    /// When the request is priced (unix seconds), for `time` and `days` rules; nil: the engine's clock.
+    public var at: Int64?
 
     public init(route: String, model: String?, headers: [String: String] = [:], body: JSON = .object([]),
                 estimatedPromptTokens: Int, maxCompletionTokens: Int? = nil, maxImages: Int? = nil, maxAudioSeconds: Int? = nil) {

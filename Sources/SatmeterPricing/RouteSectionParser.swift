@@ -53,6 +53,7 @@ struct RouteSectionParser {
         var conditions: [MatchCondition] = []
         for (key, keyNode, value) in try reader.fields(whereNode, "\(what).where").pairs {
             conditions.append(MatchCondition(field: try field(key, keyNode, what), pattern: ModelPattern(try reader.string(value, "\(what).where.\(key)"))))
+            if let problem = conditions.last?.windowProblem { throw reader.fail(value, "\(what).where.\(key): \(problem)") }
         }
         guard !conditions.isEmpty else { throw reader.fail(whereNode, "\(what).where needs at least one condition") }
         var rule = MatchRule(conditions: conditions, line: node.mark?.line ?? 0)
@@ -63,12 +64,14 @@ struct RouteSectionParser {
 
     private func field(_ key: String, _ keyNode: Node, _ what: String) throws(ConfigError) -> MatchCondition.Field {
         if key == "model" { return .model }
+        if key == "time" { return .time }
+        if key == "days" { return .days }
         if key.hasPrefix("headers."), key.count > 8 { return .header(String(key.dropFirst(8)).lowercased()) }
         if key.hasPrefix("body."), key.count > 5 {
             let path = key.dropFirst(5).split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             if !path.contains("") { return .body(path) }
         }
-        throw reader.fail(keyNode, "\(what).where: '\(key)' must be headers.<name>, body.<field> or model")
+        throw reader.fail(keyNode, "\(what).where: '\(key)' must be headers.<name>, body.<field>, model, time or days")
     }
 
     /// models / fallback / price, shared by routes and their match rules.

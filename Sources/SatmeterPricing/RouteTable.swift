@@ -26,12 +26,17 @@ public struct MatchCondition: Sendable {
         /// A body field by dotted path ("metadata.tier").
         case body([String])
         case model
+        /// The UTC time of day, "22:00-06:00" (see `TimeWindow`).
+        case time
+        /// The UTC day of the week, "mon-fri" or "sat,sun".
+        case days
     }
 
     public var field: Field
     public var pattern: ModelPattern
 
     public func matches(_ request: PricingRequest) -> Bool {
+        if let inWindow = windowMatch(request) { return inWindow }
         guard let value = value(in: request) else { return false }
         return pattern.matches(value)
     }
@@ -40,6 +45,7 @@ public struct MatchCondition: Sendable {
         switch field {
         case let .header(name): return request.headers[name]
         case .model: return request.model
+        case .time, .days: return nil
         case let .body(path):
             var node: JSON? = request.body
             for key in path { node = node?[key] }

@@ -86,6 +86,10 @@ public enum JSON: Sendable, Equatable {
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var offset: Int
     public var reason: String
+    /// Set when an object names the same key twice: parsers disagree on which copy wins (this one
+    /// would read the first, Python and Go the last), so a client could show us one value and the
+    /// upstream another. Refused, naming the key.
+    public var duplicateKey: String? = nil
     public var description: String { "\(reason) at byte \(offset)" }
 }
 
@@ -149,10 +153,16 @@ extension JSON {
                 index += 1
                 return .object(members)
             }
+            var seen = Set<String>()
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected object key") }
                 let key = try parseString()
+                guard seen.insert(key).inserted else {
+                    var duplicate = error("duplicate key '\(key)'")
+                    duplicate.duplicateKey = key
+                    throw duplicate
+                }
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1

@@ -25,6 +25,9 @@ public enum ProcessIdentity {
         let fields = text[text.index(after: close)...].split(separator: " ")
         // After ')' come field 3 (state) onwards; starttime is field 22.
         guard fields.count > 19 else { return nil }
+        // A zombie (Z) or dying (X) process is gone, even if nobody has reaped it yet (an
+        // orphaned worker under a PID 1 that does not reap).
+        guard fields[0] != "Z", fields[0] != "X" else { return nil }
         return String(fields[19])
     }
 }

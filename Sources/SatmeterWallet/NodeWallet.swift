@@ -35,6 +35,8 @@ package final class NodeWallet {
     /// What a token is worth to us once received: its value less the mint's input fee.
     package func netValue(of token: Token) throws(WalletError) -> (total: UInt64, fee: UInt64) {
         try checkAcceptable(token)
+        // Every amount below becomes Int64 msat: refuse what cannot, whoever the caller is.
+        do { try token.checkBounds() } catch { throw .invalidToken(error.description) }
         let mint = client(token.mint)
         let infos = try mintCall { () throws(MintError) in try keysets.infos(mint) }
         let total: UInt64
@@ -370,7 +372,7 @@ package final class NodeWallet {
         return amount.value
     }
 
-    private func mintCall<T>(_ body: () throws(MintError) -> T) throws(WalletError) -> T {
+    func mintCall<T>(_ body: () throws(MintError) -> T) throws(WalletError) -> T {
         do { return try body() } catch {
             switch error {
             case .rejected: throw .mintRejected("\(error)")

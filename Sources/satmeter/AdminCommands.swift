@@ -32,16 +32,25 @@ struct AdminCommand: ParsableCommand {
 /// `satmeter report NAME`: the dashboard's charts as tables.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Print a report: margin, conversion, pricing, settlement, revenue, wallet or summary.",
+        commandName: "report", abstract: "Print a report: margin, conversion, cohorts, pricing, settlement, revenue, wallet or summary.",
         discussion: ReportCatalog.names.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)." }.joined(separator: "\n"))
     @OptionGroup var common: CommonOptions
     @Argument(help: "Report name.") var name: String
     @Option(help: "How many days back.") var days: Int = 7
     @Flag(help: "Print JSON (the admin API's shape).") var json = false
+    @Option(help: "cohorts: the route to compare on.") var route = "POST /v1/chat/completions"
+    @Option(help: "Start time instead of --days: 2026-11-01, 2026-11-01T12:00:00Z, unix seconds or 7d.") var since: String?
 
     func run() throws {
         guard (1...3650).contains(days) else { throw ValidationError("--days must be 1...3650") }
-        let catalog = ReportCatalog(ledger: try KeyAdmin(stateDirectory: try common.load().stateDirectory).ledger)
+        let config = try common.load()
+        var catalog = ReportCatalog(ledger: try KeyAdmin(stateDirectory: config.stateDirectory).ledger)
+        catalog.cohortRoute = route
+        catalog.loop = config.pricing.loop
+        if let since {
+            guard let start = SinceParser.parse(since, now: catalog.now) else { throw ValidationError("--since: a date, a UTC time, unix seconds or Nd") }
+            catalog.since = start
+        }
         let output = json ? try catalog.json(name, days: days)?.serialized : try catalog.text(name, days: days)
         guard let output else { throw ValidationError("unknown report '\(name)' (one of \(ReportCatalog.names.keys.sorted().joined(separator: ", ")))") }
         print(output)

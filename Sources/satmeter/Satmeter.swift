@@ -44,7 +44,7 @@ struct WalletCommand: ParsableCommand {
 struct PricingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pricing", abstract: "Predict and change prices (see docs/pricing.md).",
-        subcommands: [Explain.self, Apply.self, Settings.self, SetModel.self])
+        subcommands: [Explain.self, Apply.self, Settings.self, SetModel.self, Propose.self, Canary.self, Promote.self])
 
     struct Explain: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -78,9 +78,12 @@ struct PricingCommand: ParsableCommand {
             discussion: "Steps are limited by pricing.update_bounds (default +15% / -10% per apply) and family floors and ceilings.")
         @OptionGroup var common: CommonOptions
         @Argument(help: "A price table YAML file (the format of `pricing/current.yaml` in the state directory).") var file: String
+        @Option(help: "Roll it out to one cohort first: requests with this header (HEADER=VALUE); then `pricing promote`.") var canary: String?
+        @Option(help: "With --canary: the route.") var route = "POST /v1/chat/completions"
 
         func run() throws {
             guard let text = TextFile.read(file) else { throw ValidationError("cannot read \(file)") }
+            if let canary { return try PricingCommand.applyCanary(canary, file: file, text: text, route: route, common: common) }
             let result = try PricingAdmin(config: try common.load()).apply(proposalYAML: text, file: file)
             print(result.changeNote.render())
             if !result.refused.isEmpty { throw ExitCode(2) }
@@ -139,8 +142,11 @@ struct Serve: ParsableCommand {
     @Option(help: "unix:/path, 127.0.0.1:PORT, fd:N or systemd.")
     var listen: String?
 
-    @Option(help: "Worker processes (1 = no supervisor).")
+    @Option(help: "Worker processes, run by a supervisor that replaces any that dies at once.")
     var processes: Int?
+
+    @Flag(name: .customLong("no-supervisor"), help: "Serve in this one process, without a supervisor (SATMETER_NO_SUPERVISOR=1).")
+    var noSupervisor = false
 
     @Option(help: "Threads per process: the number of concurrent requests, streams included.")
     var threads: Int?
@@ -155,6 +161,7 @@ struct Serve: ParsableCommand {
             guard (1...64).contains(processes) else { throw ValidationError("--processes must be 1...64") }
             config.processes = processes
         }
+        if noSupervisor { setenv("SATMETER_NO_SUPERVISOR", "1", 1) }
         if let threads {
             guard (1...4096).contains(threads) else { throw ValidationError("--threads must be 1...4096") }
             config.threadsPerProcess = threads

@@ -22,6 +22,7 @@ import pytest
 from cashu_wallet import MINT_VENV, TokenFactory, Wallet
 from ci_skips import pytest_runtest_makereport  # noqa: F401 (a hook: with CI=true a skip fails)
 from fastcgi_stub import FastCGIStub
+from litellm_upstream import LITELLM_VENV, LiteLLMUpstream, available as litellm_available
 from mock_upstream import MockUpstream
 from servers import NGINX_BIN, MintServer, NginxServer, SatmeterServer, satmeter_binary
 
@@ -269,3 +270,18 @@ def tool() -> Callable[[str], str]:
             pytest.skip(f"{name} not installed")
         return path
     return find
+
+
+# --- a third-party upstream -------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def litellm_upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiteLLMUpstream]:
+    """LiteLLM's proxy with mock_response models on a free loopback port (litellm_upstream.py).
+    Missing venv: skipped by hand, a failure in CI (script/bootstrap installs it there)."""
+    if not litellm_available():
+        message = f"LiteLLM not installed in {LITELLM_VENV} (run script/bootstrap)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with LiteLLMUpstream(tmp_path_factory.mktemp("litellm")) as upstream:
+        yield upstream

@@ -40,6 +40,9 @@ equal to the mode's name:
                      non-streaming answer closes after half its Content-Length
     no-usage         a normal answer without any usage object
     drop-connection  the socket closes without any response
+    fail-429-leaky   429 whose message names the upstream account as OpenAI's do
+                     (an organization org-…, a project proj_…, a key fragment sk-…)
+    total-usage-only usage with prompt_tokens and total_tokens, no completion_tokens
 
 Other request headers: X-Mock-Chunk-Delay (seconds between SSE chunks).
 
@@ -77,7 +80,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 BEHAVIORS = frozenset(
-    {"fail-500", "fail-429", "slow", "garbage", "truncated-sse", "no-usage", "drop-connection"}
+    {"fail-500", "fail-429", "slow", "garbage", "truncated-sse", "no-usage", "drop-connection",
+     "fail-429-leaky", "total-usage-only"}
 )
 DEFAULT_COMPLETION_TOKENS = 27
 DEFAULT_SLEEP_SECONDS = 2.0
@@ -407,6 +411,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(500, "The mock upstream failed (fail-500).", "server_error", None)
         elif behavior == "fail-429":
             self._send_error(429, "Rate limit reached (fail-429).", "requests", "rate_limit_exceeded", {"Retry-After": "1"})
+        elif behavior == "fail-429-leaky":
+            self._send_error(429, LEAKY_429_MESSAGE, "requests", "rate_limit_exceeded", {"Retry-After": "1"})
         elif behavior == "garbage":
             self._send_bytes(200, b"<html>this is not JSON {{{", "application/json")
         elif behavior == "drop-connection":
@@ -455,6 +461,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
         answer = meta.envelope(meta.object_name(stream=False), [choice])
+        if behavior == "total-usage-only":
+            the_usage = {"prompt_tokens": the_usage["prompt_tokens"], "total_tokens": the_usage["total_tokens"]}
         if behavior != "no-usage":
             answer["usage"] = the_usage
         self._send_json_maybe_truncated(answer, behavior)
@@ -539,6 +547,11 @@ class _Meta:
                 chunk["usage"] = None
             chunks.append({**self.envelope(self.object_name(stream=True), []), "usage": final_usage})
         return (json.dumps(chunk) for chunk in chunks)
+
+
+# What OpenAI answers at a rate limit, with the operator's identifiers in it.
+LEAKY_429_MESSAGE = ("Rate limit reached for gpt-4o-mini in organization org-Q7mX2bN9pL4kT1vR (project proj_8hJk3LmN0pQr, "
+                     "key sk-proj-Ab12****wxYZ) on requests per min (RPM): Limit 3, Used 3, Requested 1.")
 
 
 def _model(name: str) -> Json:

@@ -178,7 +178,7 @@ def test_dashboard_draws_every_chart(browser: Any, gateway: AdminGateway) -> Non
     open_page(browser, gateway, "/dashboard?days=7", ".stats")
     titles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".chart-card h2")]
     for wanted in ["Revenue over time", "Node wallet vs owed to users", "Margin by model", "Margin by provider",
-                   "402 → paid conversion by model", "402 → paid conversion by cohort", "Unknown-model rate",
+                   "402 → paid conversion by model", "402 → paid conversion by hour or day", "Unknown-model rate",
                    "Fallback-price hit rate", "Settlement failures and timeouts"]:
         assert wanted in titles
     assert len(browser.find_elements(By.CSS_SELECTOR, ".chart-card svg.chart path")) >= 8
@@ -315,3 +315,12 @@ def test_withdraw_shows_a_token_with_copy_and_qr(browser: Any, gateway: AdminGat
     wallet = new_wallet()
     wallet.receive(token)
     assert wallet.balance() == 120
+
+
+def test_cohorts_page_shows_the_comparison_and_the_loop(browser: Any, gateway: AdminGateway) -> None:
+    from selenium.webdriver.common.by import By
+    open_page(browser, gateway, "/cohorts?days=7", "#pricing-loop")
+    headings = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#main h2")]
+    assert headings[0] == "Pricing loop" and "Verdict" in headings and any(h.startswith("Cohorts on POST") for h in headings)
+    assert "No canary is running" in browser.find_element(By.CSS_SELECTOR, "#pricing-loop").text
+    screenshot(browser, "cohorts")

@@ -55,9 +55,11 @@ def assert_client_error(reply: Reply, status: int | None = None, code: str | Non
 
 
 def assert_refused_by_nginx(reply: Reply) -> None:
-    """nginx's own answer to broken HTTP: a 4xx (its HTML page), never forwarded to satmeter."""
+    """nginx's own answer to broken HTTP: a 4xx, never forwarded to satmeter, in OpenAI's error
+    shape (the shipped snippets' error_page; satmeter itself never answers `bad_request`)."""
     assert 400 <= reply.status < 500, (reply.status, reply.text()[:300])
-    assert not reply.from_satmeter, reply
+    assert reply.headers.get("content-type") == "application/json", reply
+    assert json.loads(reply.body)["error"]["code"] in ("bad_request", "method_not_allowed"), reply
 
 
 def bearer(key: str) -> tuple[str, str]:

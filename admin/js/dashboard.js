@@ -61,7 +61,7 @@
         card("Margin by provider", marginBars(byProvider)),
         card("402 → paid conversion by model", table(["model", "402s", "paid with ecash", "all paid", "conversion"],
           convModel.rows.map((r) => [r[0], r[1], r[2], r[3], r[4] === null ? "–" : `${r[4]}%`]))),
-        card("402 → paid conversion by cohort", line([{ name: "conversion %", points: series(convCohort, "conversion_pct") }], { percent: true, title: "conversion" })),
+        card("402 → paid conversion by hour or day", line([{ name: "conversion %", points: series(convCohort, "conversion_pct") }], { percent: true, title: "conversion" })),
         card("Unknown-model rate", line([{ name: "unknown model %", points: series(pricingSeries, "unknown_model_pct") }], { percent: true, title: "unknown models" })),
         card("Fallback-price hit rate", line([{ name: "fallback price %", points: series(pricingSeries, "fallback_pct") }], { percent: true, title: "fallback" })),
         card("Settlement failures and timeouts", line([

@@ -65,6 +65,7 @@ struct AdminAPI {
         case ("POST", .modelPrice): try AdminPricingAPI(api: self).setModelPrice()
         case let ("GET", .report(name)): try report(name)
         case ("GET", .requests): try requests()
+        case let (_, .loop(action)): try AdminPricingLoopAPI(api: self).run(method, action)
         case (_, .unknown): throw .notFound(exchange.path)
         default: throw .methodNotAllowed(method)
         }
@@ -95,7 +96,9 @@ struct AdminAPI {
     private func report(_ name: String) throws(APIError) {
         let days = Int(query["days"] ?? "") ?? 7
         guard (1...3650).contains(days) else { throw .invalidRequest("days must be 1 to 3650") }
-        let catalog = ReportCatalog(ledger: ledger)
+        var catalog = ReportCatalog(ledger: ledger)
+        catalog.loop = handler.services.pricing.config.loop
+        if let route = query["route"], !route.isEmpty { catalog.cohortRoute = route }
         let json: JSON?
         do { json = try catalog.json(name, days: days) } catch { throw error.apiError }
         guard let json else { throw .notFound(exchange.path) }
@@ -131,6 +134,8 @@ enum AdminRoute: Equatable {
     case login, session, logout, keys, pricing, models, modelPrice, requests
     case key(Int64), keyChildren(Int64), keyWithdraw(Int64)
     case report(String)
+    /// The pricing loop (`loop`, `loop/propose`, …).
+    case loop(String?)
     case unknown
 
     init(_ path: String) {
@@ -148,6 +153,8 @@ enum AdminRoute: Equatable {
         case ("models", 1): self = .models
         case ("models", 2) where parts[1] == "price": self = .modelPrice
         case ("reports", 2): self = .report(parts[1])
+        case ("loop", 1): self = .loop(nil)
+        case ("loop", 2): self = .loop(parts[1])
         case ("requests", 1): self = .requests
         default: self = .unknown
         }

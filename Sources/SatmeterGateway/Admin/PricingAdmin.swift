@@ -26,7 +26,7 @@ public struct PricingAdmin {
                 throw PriceStoreError(path: settingsPath, reason: error.description)
             }
         }
-        return pricing.applyingManagedTable(try store.loadTable())
+        return pricing.applyingManagedTable(try store.loadTable()).applyingCanary(try CanaryStore(directory: store.directory).load())
     }
 
     public func engine(fetcher: any HTTPFetching = CurlFetcher()) throws(PriceStoreError) -> PricingEngine {
@@ -42,9 +42,8 @@ public struct PricingAdmin {
 
     public func apply(_ proposed: PriceTable, current: PriceTable? = nil) throws(PriceStoreError) -> PriceTableUpdate.Result {
         let base: PriceTable
-        if let current { base = current } else { base = try store.loadTable() }
-        let result = PriceTableUpdate.apply(current: base, proposed: proposed, bounds: config.pricing.updateBounds,
-                                            families: config.pricing.families, now: Clock.now())
+        if let current { base = current } else { base = try boundedBase(for: proposed) }
+        let result = boundedStep(base, proposed, now: Clock.now())
         try store.commit(result)
         return result
     }
@@ -57,19 +56,12 @@ public struct PricingAdmin {
         do { table = try PriceTable.parse(yaml: try change.proposalYAML(), file: "price change") } catch let error as PricingAdminError {
             throw error
         } catch let error as ConfigError { throw .invalid(error.reason) } catch { throw .invalid("\(error)") }
-        do {
-            var current = try store.loadTable()
-            if current[change.model] == nil, let inForce = try priceInForce(change.model),
-               inForce.currency == table.entries.first?.price.currency {
-                current[change.model] = inForce
-            }
-            return try apply(table, current: current)
-        } catch { throw .storage(error.description) }
+        do { return try apply(table) } catch { throw .storage(error.description) }
     }
 
     /// The per-model price a chat request for `model` is charged now; nil when it is unknown or
     /// priced by a rule for every model (fixed prices).
-    private func priceInForce(_ model: String) throws(PriceStoreError) -> ModelPrice? {
+    func priceInForce(_ model: String) throws(PriceStoreError) -> ModelPrice? {
         let engine = try engine()
         let request = PricingRequest(route: "POST /v1/chat/completions", model: model, estimatedPromptTokens: 0, maxCompletionTokens: 0)
         guard let resolved = try? PriceResolver(config: engine.config, catalog: engine.catalog).resolve(request),
@@ -101,7 +93,7 @@ public struct PricingAdmin {
 
     /// Changes whenever the settings file or the managed table is replaced: workers reload then.
     public func stamp() -> String {
-        [settingsPath, store.directory + "/current.yaml"].map { path in
+        [settingsPath, store.directory + "/current.yaml", CanaryStore(directory: store.directory).rulePath].map { path in
             var info = stat()
             guard stat(path, &info) == 0 else { return "-" }
             return "\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"

@@ -1,4 +1,5 @@
 import SatmeterLedger
+import SatmeterPricing
 import SatmeterSupport
 
 /// The operator's reports, shaped once for the admin API (JSON) and `satmeter report` (text):
@@ -7,6 +8,10 @@ import SatmeterSupport
 public struct ReportCatalog {
     public let ledger: Ledger
     public let now: Int64
+    /// The `cohorts` report's route, its start (else `days` back) and its thresholds.
+    public var cohortRoute = "POST /v1/chat/completions"
+    public var since: Int64?
+    public var loop = PricingLoopConfig()
 
     public init(ledger: Ledger, now: Int64 = Clock.now()) {
         self.ledger = ledger
@@ -32,11 +37,12 @@ public struct ReportCatalog {
         "settlement": "Settlement failures, slow settlements and timeouts over time",
         "revenue": "Revenue and upstream cost over time",
         "wallet": "The node's ecash against what users are owed, over time",
+        "cohorts": "Canary against control on one route (--route): conversion, payment and upstream success, margin, verdict",
     ]
 
     /// nil for an unknown report name.
     public func report(_ name: String, days: Int) throws(LedgerError) -> (tables: [Table], since: Int64, bucketSeconds: Int64)? {
-        let since = now - Int64(max(1, days)) * 86_400
+        let since = self.since ?? now - Int64(max(1, days)) * 86_400
         let bucket: Int64 = days <= 2 ? 3600 : 86_400
         let tables: [Table]
         switch name {
@@ -69,6 +75,8 @@ public struct ReportCatalog {
                             rows: try ledger.reports.revenueSeries(since: since, bucketSeconds: bucket).map { r in
                                 [.int(Int64(r.key) ?? 0), .int(r.values[0]), .int(r.values[1]), .int(r.values[2]), .int(r.values[1] - r.values[2])]
                             })]
+        case "cohorts":
+            tables = try CohortComparison(ledger: ledger, route: cohortRoute, since: since, until: now + 1, loop: loop).tables
         case "wallet":
             tables = [try walletNow(), Table(id: "series", title: "History", columns: ["time", "wallet_sat", "owed_msat"],
                                              rows: try ledger.reports.balanceHistory(since: since).map { [.int($0.at), .int($0.walletSat), .int($0.owedMsat)] })]

@@ -35,7 +35,7 @@ extension RequestRecord {
             "payment_settled": .bool(paymentSettled), "settlement_ms": int(settlementMillis),
             "upstream_status": int(upstreamStatus.map(Int64.init)), "upstream_ms": int(upstreamMillis),
             "cost_msat": .int(costMsat), "revenue_msat": .int(revenueMsat), "upstream_cost_msat": .int(upstreamCostMsat),
-            "total_ms": .int(totalMillis),
+            "total_ms": .int(totalMillis), "cohort": text(cohort), "client_ref": text(clientRef),
         ]
     }
 }

@@ -12,6 +12,8 @@ public enum APIError: Error, Sendable, Equatable {
     /// No credential at all on a node that takes ecash: a NUT-18 payment request (`creqA…`) to pay.
     case paymentRequired(request: String)
     case invalidJSON(String)
+    /// The same key twice in one JSON object (any depth): which copy counts is parser-dependent.
+    case duplicateJSONKey(String)
     case invalidRequest(String)
     case unsupportedModel(String)
     case modelNotAllowed(String)
@@ -44,7 +46,7 @@ public enum APIError: Error, Sendable, Equatable {
         switch self {
         case .missingAPIKey, .invalidAPIKey, .keyDisabled, .keyExpired, .unauthorized: 401
         case .insufficientBalance, .paymentRequired, .tokenValueTooLow: 402
-        case .invalidJSON, .invalidRequest, .unsupportedModel, .invalidToken, .tokenAlreadySpent, .untrustedMint:
+        case .invalidJSON, .duplicateJSONKey, .invalidRequest, .unsupportedModel, .invalidToken, .tokenAlreadySpent, .untrustedMint:
             400
         case .modelNotAllowed, .forbidden, .spendingLimitReached: 403
         case .notFound: 404
@@ -65,7 +67,7 @@ public enum APIError: Error, Sendable, Equatable {
         switch self {
         case .missingAPIKey, .invalidAPIKey, .keyDisabled, .keyExpired, .unauthorized: "authentication_error"
         case .insufficientBalance, .paymentRequired: "insufficient_balance"
-        case .invalidJSON, .invalidRequest, .unsupportedModel, .bodyTooLarge, .notFound, .methodNotAllowed:
+        case .invalidJSON, .duplicateJSONKey, .invalidRequest, .unsupportedModel, .bodyTooLarge, .notFound, .methodNotAllowed:
             "invalid_request_error"
         case .modelNotAllowed, .forbidden, .spendingLimitReached: "permission_error"
         case .invalidToken, .tokenAlreadySpent, .untrustedMint, .tokenValueTooLow, .mintError: "cashu_error"
@@ -89,6 +91,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .insufficientBalance: "insufficient_balance"
         case .paymentRequired: "payment_required"
         case .invalidJSON: "invalid_json"
+        case .duplicateJSONKey: "duplicate_key"
         case .invalidRequest: "invalid_request"
         case .unsupportedModel: "unsupported_model"
         case .modelNotAllowed: "model_not_allowed"
@@ -126,6 +129,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .paymentRequired:
             "Payment required: send an API key (Authorization: Bearer sk-...) or an ecash token (X-Cashu: cashuB...); the X-Cashu response header holds a payment request."
         case let .invalidJSON(why): "Invalid JSON body: \(why)"
+        case let .duplicateJSONKey(key): "Invalid JSON body: the key '\(key)' appears more than once in one object."
         case let .invalidRequest(why): why
         case let .unsupportedModel(model): "Unsupported model: \(model)"
         case let .modelNotAllowed(model): "This key may not use model \(model)"
@@ -150,6 +154,16 @@ public enum APIError: Error, Sendable, Equatable {
         case let .conflict(why): why
         case .refundPending: "Refund is pending: the request this token paid for is still running. Retry shortly."
         case let .internalError(why): "Internal error: \(why)"
+        }
+    }
+}
+
+extension APIError {
+    /// The request field an error is about (OpenAI's `param`), when there is one.
+    public var param: String? {
+        switch self {
+        case let .duplicateJSONKey(key): key
+        default: nil
         }
     }
 }

@@ -44,7 +44,10 @@ final class Exchange {
     static func jsonBody(_ bytes: [UInt8]) throws(APIError) -> JSON {
         guard !bytes.isEmpty else { throw .invalidJSON("the request body is empty") }
         let json: JSON
-        do { json = try JSON.parse(bytes) } catch { throw .invalidJSON(error.description) }
+        do { json = try JSON.parse(bytes) } catch {
+            if let key = error.duplicateKey { throw .duplicateJSONKey(key) }
+            throw .invalidJSON(error.description)
+        }
         guard case .object = json else { throw .invalidJSON("the body must be a JSON object") }
         return json
     }
@@ -70,6 +73,6 @@ final class Exchange {
     }
 
     static func errorBody(_ error: APIError) -> JSON {
-        ["error": ["type": .string(error.type), "message": .string(error.message), "param": .null, "code": .string(error.code)]]
+        ["error": ["type": .string(error.type), "message": .string(error.message), "param": error.param.map { .string($0) } ?? .null, "code": .string(error.code)]]
     }
 }

@@ -49,6 +49,8 @@ struct OpenAIProxy {
         exchange.record.resolvedPrice = quote.resolvedPrice
         exchange.record.provider = providers[0].name
         exchange.record.paymentRequiredMsat = quote.maxCostMsat
+        exchange.record.cohort = quote.cohort
+        exchange.record.clientRef = exchange.clientRef
 
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
         exchange.record.accountID = payer.account.id
@@ -336,7 +338,8 @@ extension Exchange {
     /// are when they are OpenAI-shaped. 401/403 are the gateway's own credentials failing, not
     /// the client's: 502. 503 and 529 (overloaded) become our 503 with the upstream's Retry-After.
     /// Anything else (5xx, HTML, empty bodies) becomes our 502. Either way nothing is charged.
-    func relayUpstreamError(status: Int, body: [UInt8], retryAfter: String?) throws(APIError) {
+    /// Words naming the operator's upstream account are scrubbed first (`UpstreamErrorScrub`).
+    func relayUpstreamError(status: Int, body: [UInt8], retryAfter: String?, upstreamKeys: [String]) throws(APIError) {
         if status == 401 || status == 403 { throw .upstreamFailed("the upstream refused the gateway's credentials (\(status))") }
         if status == 503 || status == 529 {
             send(.serviceUnavailable("The upstream is overloaded (status \(status)); try again later. You were not charged."),
@@ -344,7 +347,8 @@ extension Exchange {
             return
         }
         if (400..<500).contains(status), let json = try? JSON.parse(body), json["error"] != nil {
-            send(status: status, json: json, headers: retryAfter.map { [("Retry-After", $0)] } ?? [])
+            let scrubbed = UpstreamErrorScrub.scrub(json, secrets: upstreamKeys)
+            send(status: status, json: scrubbed, headers: retryAfter.map { [("Retry-After", $0)] } ?? [])
             return
         }
         throw .upstreamFailed("status \(status)")

@@ -47,17 +47,15 @@ struct PaymentGate {
 
     private func parse(_ text: String) throws(APIError) -> Token { try Self.readToken(text) }
 
-    /// The largest token taken: a token's amounts are only its sender's claim until the mint swaps
-    /// it, and they become msat balances (Int64) on the way. All the bitcoin there is fits.
-    static let maxTokenSats = UInt64(Int64.max / 1000)
+    /// The largest token taken (see `Token.maxSats`).
+    static let maxTokenSats = Token.maxSats
 
-    /// A client's token, refused (400) before anything converts its amounts if they cannot be a balance.
+    /// A client's token, refused (400) before anything converts its amounts if they cannot be a
+    /// balance. Every path that reads a client's token (bearer, X-Cashu, wallet bodies, refund) comes here.
     static func readToken(_ text: String) throws(APIError) -> Token {
         let token: Token
         do { token = try Token.parse(text) } catch { throw .invalidToken(error.description) }
-        guard let total = try? token.totalAmount(), total <= maxTokenSats else {
-            throw .invalidToken("the token's amounts add up to more than \(maxTokenSats) sats")
-        }
+        do { try token.checkBounds() } catch { throw .invalidToken(error.description) }
         return token
     }
 
@@ -73,6 +71,8 @@ struct PaymentGate {
             if requireUnused { throw .tokenAlreadySpent }
             return existing
         }
+        // Nothing is written for a token until it has passed every check short of the swap.
+        do { try wallet.verifyBeforeWriting(token) } catch { throw error.apiError }
         if let minimumMsat {
             // Check the value before taking the token, so a short payment costs the client nothing.
             let net: (total: UInt64, fee: UInt64)
@@ -101,6 +101,10 @@ struct PaymentGate {
         } catch {
             if error == .alreadySpent || error == .inFlight, !requireUnused, let now = try? ledger.accounts.account(id: account.id), now.totalDepositedMsat > 0 {
                 return now  // a concurrent first use redeemed it into this same account
+            }
+            if NodeWallet.isFinalRefusal(error) {
+                // The mint refused it: nothing of this request stays (no account to answer later).
+                _ = try? ledger.wallet.forgetRefusedReceive(inputKey: TokenAccount.receiveKey(token), accountID: account.id)
             }
             throw error.apiError
         }
@@ -135,8 +139,11 @@ struct Payer {
 /// Accounts that belong to a Cashu token rather than an API key.
 enum TokenAccount {
     /// Named after the token's proofs, so the same proofs in any encoding reach the same account.
-    static func keyHash(_ token: Token) -> String {
-        "cashu:" + StoredProof.inputKey(token.proofs.map { StoredProof(mint: token.mint, keysetID: $0.keysetID, amount: Int64($0.amount), secret: $0.secret, c: $0.C) })
+    static func keyHash(_ token: Token) -> String { "cashu:" + receiveKey(token) }
+
+    /// The input key the wallet's receive operation for this token carries.
+    static func receiveKey(_ token: Token) -> String {
+        StoredProof.inputKey(token.proofs.map { StoredProof(mint: token.mint, keysetID: $0.keysetID, amount: Int64(clamping: $0.amount), secret: $0.secret, c: $0.C) })
     }
 
     /// The mint a token account was paid from (kept in its label); nil for API keys, whose

@@ -140,6 +140,12 @@ final class StreamRelay {
                     noteMessagesEvent(json, event: SSEEventSplitter.name(of: event))
                 } else if !inspect(json, event: SSEEventSplitter.name(of: event)) {
                     return true
+                } else if !clientWantsUsage, json["type"] == nil, case .object? = json["usage"] {
+                    // Some upstreams (LiteLLM) put the usage on a chunk that also has choices: a
+                    // client that did not ask gets the choices without it.
+                    var stripped = json
+                    stripped.remove("usage")
+                    return exchange.io.write("data: " + stripped.serialized + "\n\n") && exchange.io.flush()
                 }
             }
         }
@@ -175,7 +181,8 @@ final class StreamRelay {
                 return
             }
             do {
-                try exchange.relayUpstreamError(status: upstreamStatus, body: errorBody, retryAfter: upstreamRetryAfter)
+                try exchange.relayUpstreamError(status: upstreamStatus, body: errorBody, retryAfter: upstreamRetryAfter,
+                                                upstreamKeys: [handler.services.config.upstream.apiKey])
             } catch {
                 exchange.send(error)
             }

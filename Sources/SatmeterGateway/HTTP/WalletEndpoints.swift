@@ -31,6 +31,9 @@ struct WalletEndpoints {
     /// nil: the answer (mint unreachable mid-swap, with the key) has been sent already.
     func create(_ token: Token, prepare: (Account) throws(APIError) -> Void = { _ in }) throws(APIError) -> (String, Account)? {
         let ledger = handler.ledger
+        let wallet = try handler.wallet()
+        // No key is written for a token that is plainly not money.
+        do { try wallet.verifyBeforeWriting(token) } catch { throw error.apiError }
         let key: String
         let account: Account
         do { (key, account) = try ledger.accounts.createKey(balanceMsat: 0) } catch { throw error.apiError }
@@ -38,7 +41,6 @@ struct WalletEndpoints {
             try? ledger.accounts.setDisabled(accountID: account.id, true)
             throw error
         }
-        let wallet = try handler.wallet()
         do {
             try wallet.receive(token, creditAccountID: account.id, requestID: exchange.requestID)
         } catch {
@@ -50,7 +52,12 @@ struct WalletEndpoints {
                 exchange.send(status: error.apiError.status, json: body)
                 return nil
             }
-            try? ledger.accounts.setDisabled(accountID: account.id, true)  // an empty key nobody knows; kept for the books
+            if NodeWallet.isFinalRefusal(error) {
+                // The mint refused the token: the key nobody was told goes, with the failed attempt.
+                _ = try? ledger.wallet.forgetRefusedReceive(inputKey: TokenAccount.receiveKey(token), accountID: account.id)
+            } else {
+                try? ledger.accounts.setDisabled(accountID: account.id, true)  // an empty key nobody knows; kept for the books
+            }
             throw error.apiError
         }
         return (key, try reload(account.id))
@@ -61,8 +68,12 @@ struct WalletEndpoints {
         let account = try handler.authenticate(exchange)
         let token = try tokenFromBody()
         let wallet = try handler.wallet()
+        do { try wallet.verifyBeforeWriting(token) } catch { throw error.apiError }
         let credited: Int64
-        do { credited = try wallet.receive(token, creditAccountID: account.id, requestID: exchange.requestID) } catch { throw error.apiError }
+        do { credited = try wallet.receive(token, creditAccountID: account.id, requestID: exchange.requestID) } catch {
+            if NodeWallet.isFinalRefusal(error) { _ = try? handler.ledger.wallet.forgetRefusedReceive(inputKey: TokenAccount.receiveKey(token), accountID: nil) }
+            throw error.apiError
+        }
         let after = try reload(account.id)
         exchange.send(status: 200, json: ["msats": .int(credited), "balance": .int(after.balanceMsat)])
     }
@@ -109,10 +120,12 @@ struct WalletEndpoints {
             text = body["cashu_token"]?.stringValue
         }
         guard let text else { return try handler.authenticate(exchange, allowExpired: true) }
-        let token: Token
-        do { token = try Token.parse(text) } catch { throw .invalidToken(error.description) }
-        return try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(keyHash: TokenAccount.keyHash(token)) },
-                                           orElse: .notFound("this token was never used here"))
+        let token = try PaymentGate.readToken(text)
+        let account = try handler.existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(keyHash: TokenAccount.keyHash(token)) },
+                                                  orElse: .notFound("this token was never used here"))
+        // A disabled token account is frozen like a disabled key: it cannot cash out.
+        if account.disabled { throw .keyDisabled }
+        return account
     }
 
     private func tokenFromBody() throws(APIError) -> Token {

@@ -49,7 +49,8 @@ final class ProviderAttempts {
             exchange.record.upstreamMillis = Clock.monotonicMillis() - started
             guard (200..<300).contains(response.status) else {
                 settler.release(because: "upstream status \(response.status)")
-                try exchange.relayUpstreamError(status: response.status, body: response.body, retryAfter: response.header("Retry-After"))
+                try exchange.relayUpstreamError(status: response.status, body: response.body, retryAfter: response.header("Retry-After"),
+                                                upstreamKeys: providers.map(\.apiKey))
                 return
             }
             try deliver(response)
@@ -58,7 +59,8 @@ final class ProviderAttempts {
         exchange.record.upstreamMillis = Clock.monotonicMillis() - started
         settler.release(because: "every provider failed: " + attempts.map(\.description).joined(separator: ", "))
         if let lastResponse {
-            try exchange.relayUpstreamError(status: lastResponse.status, body: lastResponse.body, retryAfter: lastResponse.header("Retry-After"))
+            try exchange.relayUpstreamError(status: lastResponse.status, body: lastResponse.body, retryAfter: lastResponse.header("Retry-After"),
+                                            upstreamKeys: providers.map(\.apiKey))
             return
         }
         throw lastError

@@ -157,7 +157,7 @@ struct PricingConfigTests {
         BadCase(yaml: "routes:\n  \"POST /v1/x\":\n    price: { sats_per_request: 1 }\n", line: 3, reason: "price is for type: flat routes"),
         BadCase(yaml: "routes:\n  \"POST /v1/x\":\n    type: flat\n    price: { sats_per_request: 1 }\n    models:\n      m: { sats_per_1k: 1 }\n", line: 6, reason: "takes only sats_per_request"),
         BadCase(yaml: "routes:\n  \"POST /v1/x\":\n    match:\n      - models: {}\n", line: 4, reason: "needs a where: mapping"),
-        BadCase(yaml: "routes:\n  \"POST /v1/x\":\n    match:\n      - where: { query.v: 2 }\n", line: 4, reason: "must be headers.<name>, body.<field> or model"),
+        BadCase(yaml: "routes:\n  \"POST /v1/x\":\n    match:\n      - where: { query.v: 2 }\n", line: 4, reason: "must be headers.<name>, body.<field>, model, time or days"),
         BadCase(yaml: "routes:\n  \"POST /v1/x\":\n    allow: gpt-4o\n", line: 3, reason: "allow must be a list"),
     ])
     func invalidFilesNameFileLineAndReason(_ c: BadCase) throws {
