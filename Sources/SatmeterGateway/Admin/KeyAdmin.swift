@@ -68,28 +68,12 @@ public struct KeyAdmin {
     }
 
     /// Sends a key's balance (all of it after the mint's fee, or `amountSat`) as a `cashuB`
-    /// token from the node wallet. A token account's balance comes from its own mint.
+    /// token from the node wallet (`Withdrawal`, as the holder's own withdraw endpoint does).
     func withdraw(accountID: Int64, amountSat: Int64?, mint: String?, wallet: NodeWallet, requestID: String) throws(APIError) -> JSON {
-        guard wallet.config.enabled else { throw .serviceUnavailable("This node takes no ecash (cashu.mints is empty): there is no wallet to withdraw from.") }
-        let account: Account?
-        do { account = try ledger.accounts.account(id: accountID) } catch { throw error.apiError }
-        guard let account else { throw .notFound("key \(accountID)") }
-        guard account.parentID == nil else { throw .invalidRequest("A child key has no balance of its own; withdraw from its parent.") }
-        if let amountSat, amountSat <= 0 || amountSat > 2_100_000_000_000_000 { throw .invalidRequest("amount_sat must be a positive whole number") }
-        let preferred = mint ?? (account.kind == .token ? account.label : nil)
-        let sent: SentToken?
-        do {
-            if let amountSat {
-                sent = try wallet.send(amountSat: UInt64(amountSat), mint: preferred, accountID: accountID, requestID: requestID)
-            } else {
-                sent = try wallet.sendAll(accountID: accountID, mint: preferred, requestID: requestID)
-            }
-        } catch { throw error.apiError }
-        guard let sent else { throw .invalidRequest("Nothing to withdraw: less than 1 sat is left after the mint's fee.") }
-        let balance = (try? ledger.accounts.account(id: accountID))??.balanceMsat ?? 0
-        Log.info("key \(accountID): \(sent.amountSat) sat withdrawn as ecash from \(sent.mint) (fee \(sent.feeSat) sat)")
-        return ["token": .string(sent.token), "amount_sat": .int(Int64(sent.amountSat)), "fee_sat": .int(Int64(sent.feeSat)),
-                "mint": .string(sent.mint), "balance_msat": .int(balance)]
+        let result = try Withdrawal(ledger: ledger, wallet: wallet)
+            .run(accountID: accountID, amountSat: amountSat, amountField: "amount_sat", mint: mint, requestID: requestID)
+        return ["token": .string(result.sent.token), "amount_sat": .int(Int64(result.sent.amountSat)), "fee_sat": .int(Int64(result.sent.feeSat)),
+                "mint": .string(result.sent.mint), "balance_msat": .int(result.balanceMsat)]
     }
 
     public func list() throws(LedgerError) -> [JSON] {

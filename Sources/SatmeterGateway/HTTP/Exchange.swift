@@ -24,18 +24,12 @@ final class Exchange {
 
     func header(_ name: String) -> String? { io.header(name) }
 
-    /// The bearer credential from `Authorization: Bearer …` (or `X-Api-Key`).
-    var bearer: String? {
-        if let auth = io.param("HTTP_AUTHORIZATION") {
-            let parts = auth.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" {
-                let value = parts[1].trimmingCharacters(in: [" ", "\t"])
-                return value.isEmpty ? nil : value
-            }
-            return nil
-        }
-        return io.param("HTTP_X_API_KEY")
-    }
+    /// What the request presents to pay or to name its balance.
+    var credential: Credential { Credential(io) }
+
+    /// The bearer value (`Authorization: Bearer …` or `X-Api-Key`), an API key or a token used as
+    /// one, whatever `X-Cashu` says.
+    var bearer: String? { Credential(io, perRequest: false).bearer }
 
     func readJSONBody(limit: Int) throws(APIError) -> JSON {
         let bytes: [UInt8]

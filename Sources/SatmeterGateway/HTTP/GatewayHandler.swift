@@ -103,7 +103,7 @@ public final class GatewayHandler: FastCGIHandler {
     /// `allowExpired`: an expired key stops paying for requests, but its holder can still see and
     /// take out what is left (balance, withdraw, refund).
     func authenticate(_ exchange: Exchange, allowExpired: Bool = false) throws(APIError) -> Account {
-        guard let key = exchange.bearer else { throw .missingAPIKey }
+        guard let key = Credential(exchange.io, perRequest: false).bearer else { throw .missingAPIKey }
         return try authenticate(key: key, allowExpired: allowExpired)
     }
 

@@ -113,16 +113,16 @@ struct OpenAIProxy {
         if endpoint == .audioSpeech {
             // Audio bytes, not JSON: priced by the characters asked for, known before the call.
             let usage = UpstreamUsage(promptTokens: client.request.promptTokenBound, completionTokens: 0)
-            let headers = settler.settle(usage: usage, estimated: false)
-            exchange.send(status: response.status, body: response.body, contentType: contentType, headers: headers)
+            let receipt = settler.settle(usage: usage, estimated: false)
+            exchange.send(status: response.status, body: response.body, contentType: contentType, headers: receipt?.headers ?? [])
             return
         }
         guard let json = try? JSON.parse(response.body), case .object = json else {
             if client.isUpload, (200..<300).contains(response.status), !response.body.isEmpty {
                 // `response_format: text/srt/vtt` transcriptions: plain text, priced by the upload.
-                let headers = settler.settle(usage: UpstreamUsage(promptTokens: 0, completionTokens: 0), estimated: true,
+                let receipt = settler.settle(usage: UpstreamUsage(promptTokens: 0, completionTokens: 0), estimated: true,
                                              audioSeconds: client.uploadSeconds ?? 0)
-                exchange.send(status: response.status, body: response.body, contentType: contentType, headers: headers)
+                exchange.send(status: response.status, body: response.body, contentType: contentType, headers: receipt?.headers ?? [])
                 return
             }
             settler.release(because: "upstream sent invalid JSON")
@@ -151,8 +151,8 @@ struct OpenAIProxy {
             usage = reported ?? settler.estimate(completionTokens: GeneratedText.tokens(in: json))
         }
         let estimated = reported == nil && images == 0 && seconds == 0
-        let headers = settler.settle(usage: usage, estimated: estimated, images: images, audioSeconds: seconds)
-        exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
+        let receipt = settler.settle(usage: usage, estimated: estimated, images: images, audioSeconds: seconds)
+        exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: receipt?.headers ?? [])
     }
 }
 
@@ -214,7 +214,7 @@ struct ProxiedRequest {
     }
 }
 
-/// Settles one request's reservation exactly once and reports the result as response headers.
+/// Settles one request's reservation exactly once and reports the result as a `SettlementReceipt`.
 /// For a per-request token it also sends what is left back as change (`X-Cashu`).
 final class Settler {
     let handler: GatewayHandler
@@ -251,11 +251,11 @@ final class Settler {
                       completionTokens: completionTokens)
     }
 
-    /// Charges the usage; returns the headers that tell the client what it paid (and its change).
+    /// Charges the usage; returns what the client is told it paid (nil if already settled).
     @discardableResult
-    func settle(usage: UpstreamUsage, estimated: Bool, images: Int = 0, audioSeconds: Int = 0) -> [(String, String)] {
+    func settle(usage: UpstreamUsage, estimated: Bool, images: Int = 0, audioSeconds: Int = 0) -> SettlementReceipt? {
         let ledger = handler.ledger
-        guard !done else { return [] }
+        guard !done else { return nil }
         done = true
         let started = Clock.monotonicMillis()
         let priced = quoteForServedModel()
@@ -282,20 +282,16 @@ final class Settler {
         exchange.record.costMsat = charged
         exchange.record.revenueMsat = charged
         exchange.record.upstreamCostMsat = cost.upstreamCostMsat
-        var headers = [
-            ("X-Satmeter-Cost-Msat", String(charged)),
-            ("X-Satmeter-Prompt-Tokens", String(usage.promptTokens)),
-            ("X-Satmeter-Completion-Tokens", String(usage.completionTokens)),
-            ("X-Satmeter-Pricing-Source", priced.source.rawValue),
-        ]
-        if priced.model != quote.model { headers.append(("X-Satmeter-Priced-Model", priced.model)) }
+        var receipt = SettlementReceipt(costMsat: charged, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+                                        pricingSource: priced.source.rawValue)
+        if priced.model != quote.model { receipt.pricedModel = priced.model }
         if payer.perRequest {
             returnChange()
-            if let change { headers.append(("X-Cashu", change.token)) }
-        } else if let balance = (try? ledger.accounts.account(id: payer.account.parentID ?? accountID))?.balanceMsat {
-            headers.append(("X-Satmeter-Balance-Msat", String(balance)))
+            receipt.changeToken = change?.token
+        } else {
+            receipt.balanceMsat = (try? ledger.accounts.account(id: payer.account.parentID ?? accountID))?.balanceMsat
         }
-        return headers
+        return receipt
     }
 
     /// Returns a whole reservation to the balance: the request failed, charge nothing. A

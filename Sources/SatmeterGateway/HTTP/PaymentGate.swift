@@ -13,28 +13,18 @@ struct PaymentGate {
     let handler: GatewayHandler
     let exchange: Exchange
 
-    enum Credential {
-        case apiKey(String)
-        case bearerToken(String)
-        case perRequestToken(String)
-        case none
-    }
-
-    /// The credential the request carries, checked before the body is read.
+    /// The credential the request carries, checked against what this node accepts before the
+    /// body is read.
     func credential() throws(APIError) -> Credential {
-        if let xcashu = exchange.io.param("HTTP_X_CASHU"), !xcashu.isEmpty {
-            guard handler.services.config.cashu.enabled else { throw .invalidRequest("This node does not accept ecash.") }
-            return .perRequestToken(xcashu)
+        let credential = exchange.credential
+        let takesEcash = handler.services.config.cashu.enabled
+        switch credential {
+        case .perRequestToken: guard takesEcash else { throw .invalidRequest("This node does not accept ecash.") }
+        case .cashuKey: guard takesEcash else { throw .invalidAPIKey }
+        case .none: guard takesEcash else { throw .missingAPIKey }
+        case .apiKey: break
         }
-        guard let bearer = exchange.bearer else {
-            guard handler.services.config.cashu.enabled else { throw .missingAPIKey }
-            return .none
-        }
-        if bearer.hasPrefix("cashu") {
-            guard handler.services.config.cashu.enabled else { throw .invalidAPIKey }
-            return .bearerToken(bearer)
-        }
-        return .apiKey(bearer)
+        return credential
     }
 
     /// The account that pays, after pricing (a per-request token must cover `maxCostMsat`).
@@ -42,7 +32,7 @@ struct PaymentGate {
         switch credential {
         case let .apiKey(key):
             return Payer(account: try handler.authenticate(key: key), perRequest: false)
-        case let .bearerToken(text):
+        case let .cashuKey(text):
             let token = try parse(text)
             let account = try redeem(token, requireUnused: false, minimumMsat: nil)
             if account.disabled { throw .keyDisabled }

@@ -57,7 +57,7 @@ struct RoutstrEndpoints {
         var account: Account
         if let bearer = exchange.bearer, bearer.hasPrefix("cashu") {
             let gate = PaymentGate(handler: handler, exchange: exchange)
-            account = try gate.payer(for: .bearerToken(bearer), maxCostMsat: 0, model: "").account
+            account = try gate.payer(for: .cashuKey(bearer), maxCostMsat: 0, model: "").account
         } else {
             account = try wallet.payerAccount()
         }

@@ -29,8 +29,8 @@ extension Settler {
             release(because: "upstream error under 200: \(message)")
             throw .upstreamFailed("the upstream answered 200 with an error: \(message)")
         }
-        let headers = settle(usage: reported, estimated: false)
-        exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: headers)
+        let receipt = settle(usage: reported, estimated: false)
+        exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: receipt?.headers ?? [])
     }
 }
 

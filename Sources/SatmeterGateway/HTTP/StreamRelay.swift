@@ -272,25 +272,14 @@ final class StreamRelay {
     }
 
     /// `: satmeter {"cost_msat":…}`: what the request cost, as a comment SSE clients ignore.
-    private func writeSummary(_ headers: [(String, String)]) {
-        var summary: JSON = [:]
-        for (name, value) in headers where name != "X-Cashu" {
-            let key = name.lowercased().replacingPrefix("x-satmeter-", with: "").map { $0 == "-" ? "_" : $0 }
-            summary.set(String(key), Int64(value).map { .int($0) } ?? .string(value))
-        }
-        exchange.io.write(": satmeter " + summary.serialized + "\n\n")
+    private func writeSummary(_ receipt: SettlementReceipt?) {
+        if let receipt { exchange.io.write(receipt.sseComment) }
     }
 
     private func writeChange() {
         guard let change = settler.change else { return }
         let event: JSON = ["token": .string(change.token), "amount": .int(Int64(change.amountSat)), "unit": "sat", "mint": .string(change.mint)]
         exchange.io.write("event: cashu-change\ndata: " + event.serialized + "\n\n")
-    }
-}
-
-extension String {
-    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
-        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
     }
 }
 

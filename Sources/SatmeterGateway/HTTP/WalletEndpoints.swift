@@ -83,22 +83,10 @@ struct WalletEndpoints {
     func withdraw() throws(APIError) {
         let account = try payerAccount()
         let body = try exchange.readJSONBody(limit: 64 * 1024)
-        guard let amount = body["amount"]?.int64Value, amount > 0, amount <= 21_000_000 * 100_000_000 else {
-            throw .invalidRequest("'amount' must be a whole number of sats, at least 1")
-        }
-        let mint = body["mint"]?.stringValue
-        let withdrawable: Int64
-        do { withdrawable = try handler.ledger.accounts.withdrawableMsat(accountID: account.id) } catch { throw error.apiError }
-        if amount * 1000 > withdrawable, withdrawable < account.balanceMsat {
-            throw .forbidden("Credit granted by the operator pays for requests but cannot be withdrawn; withdrawable now: \(withdrawable / 1000) sats.")
-        }
-        let wallet = try handler.wallet()
-        let sent: SentToken
-        do {
-            sent = try wallet.send(amountSat: UInt64(amount), mint: mint ?? TokenAccount.mint(of: account), accountID: account.id,
-                                   requestID: exchange.requestID)
-        } catch { throw error.apiError }
-        try respond(sent, accountID: account.id)
+        guard let amount = body["amount"]?.int64Value else { throw .invalidRequest("'amount' must be a whole number of sats, at least 1") }
+        let result = try Withdrawal(ledger: handler.ledger, wallet: try handler.wallet())
+            .run(accountID: account.id, amountSat: amount, amountField: "amount", mint: body["mint"]?.stringValue, requestID: exchange.requestID)
+        try respond(result.sent, accountID: account.id)
     }
 
     /// `POST /v1/wallet/refund`: everything left, as a token. With a key: the key's balance. With
@@ -126,9 +114,9 @@ struct WalletEndpoints {
     /// The account paying or asking: a key, a token used as a key (Bearer cashu…), or the
     /// original `X-Cashu` token of a per-request payment.
     func payerAccount(allowTokenInBody: Bool = false) throws(APIError) -> Account {
-        var text = exchange.header("X-Cashu")
-        if text == nil, let bearer = exchange.bearer, bearer.hasPrefix("cashu") { text = bearer }
-        if text == nil, allowTokenInBody, exchange.bearer == nil, let body = try? exchange.readJSONBody(limit: 256 * 1024) {
+        let credential = exchange.credential
+        var text = credential.token
+        if text == nil, allowTokenInBody, credential == .none, let body = try? exchange.readJSONBody(limit: 256 * 1024) {
             text = body["cashu_token"]?.stringValue
         }
         guard let text else { return try handler.authenticate(exchange, allowExpired: true) }
