@@ -21,7 +21,19 @@ public final class Ledger: Sendable {
     public var db: Database { connection.db }
 
     public init(database: Database, clock: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(LedgerError) {
-        do { try Schema.migrate(database) } catch { throw .storage(error) }
+        // Processes and commands open the ledger side by side: on PostgreSQL their schema checks
+        // can collide (a serialization failure); the loser checks again after a short pause.
+        var attempt = 0
+        while true {
+            do {
+                try Schema.migrate(database)
+                break
+            } catch {
+                guard case .conflict = error, attempt < 20 else { throw .storage(error) }
+                attempt += 1
+                usleep(UInt32.random(in: 20_000...200_000))
+            }
+        }
         connection = LedgerConnection(database: database, clock: clock)
         accounts = AccountStore(connection: connection)
         reservations = ReservationStore(connection: connection)
