@@ -24,7 +24,7 @@ final class StreamRelay {
     private let clientWantsUsage: Bool
 
     private var splitter = SSEEventSplitter()
-    private var usage: UpstreamUsage?
+    private var usage: BilledUsage?
     private var sawDone = false
     /// The Responses API ends with `response.completed` (or `.incomplete`/`.failed`), not `[DONE]`.
     private var sawEndEvent = false
@@ -49,7 +49,7 @@ final class StreamRelay {
     /// OpenAI streams (chat, completions, Responses), or Anthropic's Messages events.
     private let flavor: StreamFlavor
     /// Messages streams report usage as they go; it becomes `usage` at `message_stop`.
-    private var runningUsage: UpstreamUsage?
+    private var runningUsage: BilledUsage?
     private var connectTimeout: Double = 5
 
     init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool, flavor: StreamFlavor = .openAI) {
@@ -175,7 +175,7 @@ final class StreamRelay {
         if let type, type.hasSuffix(".delta"), let delta = json["delta"]?.stringValue {
             outputTokens = PromptEstimate.adding(outputTokens, TextTokens.estimate(delta))
         }
-        guard let reported = UpstreamUsage.found(in: json) else { return true }
+        guard let reported = BilledUsage.found(in: json) else { return true }
         // Some servers repeat a running total on every chunk (vLLM): the last one counts.
         usage = reported
         // We asked for the usage chunk; a client that did not ask does not get it.
@@ -254,10 +254,10 @@ final class StreamRelay {
         if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
         switch json["type"]?.stringValue {
         case "message_start":
-            if let reported = UpstreamUsage(json: json["message"]?["usage"]) { runningUsage = reported }
+            if let reported = BilledUsage(json: json["message"]?["usage"]) { runningUsage = reported }
         case "message_delta":
             if let output = json["usage"]?["output_tokens"]?.int64Value, output >= 0, output < Int64(Int32.max) {
-                runningUsage = UpstreamUsage(promptTokens: runningUsage?.promptTokens ?? 0, completionTokens: Int(output))
+                runningUsage = BilledUsage(promptTokens: runningUsage?.promptTokens ?? 0, completionTokens: Int(output))
             }
         case "content_block_delta":
             sawOutput = true
