@@ -54,16 +54,18 @@ struct RoutstrEndpoints {
     /// `GET /v1/balance/info` (and `/v1/balance`): Routstr's fields, plus ours. A token used as the
     /// key is redeemed on first sight, as Routstr does.
     func info() throws(APIError) {
+        let credential = exchange.credential
         var account: Account
-        if let bearer = exchange.bearer, bearer.hasPrefix("cashu") {
+        if case .cashuKey = credential {
             let gate = PaymentGate(handler: handler, exchange: exchange)
-            account = try gate.payer(for: .cashuKey(bearer), maxCostMsat: 0, model: "").account
+            account = try gate.payer(for: credential, maxCostMsat: 0, model: "").account
         } else {
             account = try wallet.payerAccount()
         }
         let ledger = handler.ledger
         var json = WalletEndpoints.describe(account)
-        json.set("api_key", .string(exchange.bearer ?? exchange.header("X-Cashu") ?? ""))
+        // What named the account: the key, the token used as one, or the X-Cashu token.
+        json.set("api_key", .string(credential.bearer ?? credential.token ?? ""))
         json.set("is_child", .bool(account.parentID != nil))
         json.set("total_requests", .int(account.requestCount))
         json.set("balance_limit", account.spendLimitMsat.map { .int($0) } ?? .null)
@@ -102,8 +104,8 @@ struct RoutstrEndpoints {
     /// `POST /v1/balance/refund`: as `/v1/wallet/refund`, except that a key with a refund address
     /// (`Refund-LNURL` at create) is paid there by Lightning, as Routstr does: `{"recipient", "sats", "fee_sats"}`.
     func refund() throws(APIError) {
-        guard let bearer = exchange.bearer, bearer.hasPrefix("sk-"), exchange.header("X-Cashu") == nil else { return try wallet.refund() }
-        let account = try handler.authenticate(key: bearer, allowExpired: true)
+        guard case let .apiKey(key) = exchange.credential else { return try wallet.refund() }
+        let account = try handler.authenticate(key: key, allowExpired: true)
         guard let address = account.refundAddress, account.parentID == nil else { return try wallet.refund() }
         let nodeWallet = try handler.wallet()
         let paid: NodeWallet.PayoutResult
