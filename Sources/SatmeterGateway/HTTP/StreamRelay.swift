@@ -30,6 +30,9 @@ final class StreamRelay {
     private var sawEndEvent = false
     /// Estimated tokens of the generated text relayed so far (`GeneratedText`), for a stream without usage.
     private var outputTokens = 0
+    /// The same for the event being relayed: counted into `outputTokens` once the client took it,
+    /// so a client that hangs up pays for what it was sent, not for the event that found it gone.
+    private var eventTokens = 0
     /// When `upstream.stream_max_seconds` ends the stream (monotonic ms), and whether it did.
     private var deadline = Int64.max
     private var overLimit = false
@@ -139,6 +142,7 @@ final class StreamRelay {
 
     /// Passes one event on; false when the client is gone.
     private func relay(_ event: [UInt8]) -> Bool {
+        eventTokens = 0
         // Comments (`: keep-alive`, `: OPENROUTER PROCESSING`) are passed on but are not progress.
         if let data = SSEEventSplitter.data(of: event) {
             lastProgressAt = Clock.monotonicMillis()
@@ -156,11 +160,18 @@ final class StreamRelay {
                     // client that did not ask gets the choices without it.
                     var stripped = json
                     stripped.remove("usage")
-                    return exchange.io.write("data: " + stripped.serialized + "\n\n") && exchange.io.flush()
+                    return deliver(Array(("data: " + stripped.serialized + "\n\n").utf8))
                 }
             }
         }
-        return exchange.io.write(event) && exchange.io.flush()
+        return deliver(event)
+    }
+
+    /// Writes and flushes an event; its generated text counts once the client has taken it.
+    private func deliver(_ bytes: [UInt8]) -> Bool {
+        guard exchange.io.write(bytes), exchange.io.flush() else { return false }
+        outputTokens = PromptEstimate.adding(outputTokens, eventTokens)
+        return true
     }
 
     /// Takes usage, model, errors and text from one event; false to keep it from the client.
@@ -171,9 +182,9 @@ final class StreamRelay {
         if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
         let type = json["type"]?.stringValue
         if let type, ["response.completed", "response.incomplete", "response.failed"].contains(type) { sawEndEvent = true }
-        outputTokens = PromptEstimate.adding(outputTokens, GeneratedText.tokens(inChoices: json["choices"]))
+        eventTokens = PromptEstimate.adding(eventTokens, GeneratedText.tokens(inChoices: json["choices"]))
         if let type, type.hasSuffix(".delta"), let delta = json["delta"]?.stringValue {
-            outputTokens = PromptEstimate.adding(outputTokens, TextTokens.estimate(delta))
+            eventTokens = PromptEstimate.adding(eventTokens, TextTokens.estimate(delta))
         }
         guard let reported = BilledUsage.found(in: json) else { return true }
         // Some servers repeat a running total on every chunk (vLLM): the last one counts.
@@ -261,7 +272,7 @@ final class StreamRelay {
             }
         case "content_block_delta":
             sawOutput = true
-            outputTokens = PromptEstimate.adding(outputTokens, TextTokens.estimate(json["delta"]?["text"]?.stringValue ?? ""))
+            eventTokens = PromptEstimate.adding(eventTokens, TextTokens.estimate(json["delta"]?["text"]?.stringValue ?? ""))
         case "message_stop":
             // Counted only now: a stream cut before its end is charged nothing.
             sawEndEvent = true
