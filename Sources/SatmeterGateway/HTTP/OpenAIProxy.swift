@@ -205,6 +205,10 @@ struct ProxiedRequest {
                 throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.maxChoices)")
             }
         }
+        // The prompt bound counts messages in a list only: anything else would go upstream unreserved.
+        if let messages = body["messages"], messages != .null, messages.arrayValue == nil {
+            throw .invalidRequest("'messages' must be an array")
+        }
         promptTokenBound = try PromptEstimate.upperBound(for: body, model: model)
         try adjust(for: endpoint, body: body)
         // Predicted output the model does not use is billed as completion tokens.

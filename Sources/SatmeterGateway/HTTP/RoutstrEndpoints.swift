@@ -35,8 +35,8 @@ struct RoutstrEndpoints {
     func create() throws(APIError) {
         var fields = query
         if fields["initial_balance_token"] == nil, exchange.method == "POST" {
-            for (name, value) in try exchange.readJSONBody(limit: 256 * 1024).objectValue ?? [] {
-                if let text = value.stringValue ?? value.int64Value.map(String.init) { fields[name] = fields[name] ?? text }
+            for (name, value) in try exchange.readJSONBody(limit: 256 * 1024).objectValue ?? [] where Self.createFields.contains(name) {
+                if let text = try Self.text(of: value, name: name) { fields[name] = fields[name] ?? text }
             }
         }
         guard let text = fields["initial_balance_token"] ?? fields["cashu_token"] else {
@@ -131,7 +131,7 @@ struct RoutstrEndpoints {
         }
         var fields: [String: String] = [:]
         for name in ["balance_limit", "balance_limit_reset", "validity_date"] {
-            if let value = body[name], value != .null { fields[name] = value.stringValue ?? value.int64Value.map(String.init) ?? "?" }
+            if let value = body[name], let text = try Self.text(of: value, name: name) { fields[name] = text }
         }
         let settings = try KeySettings(fields: fields, headers: nil)
         let ledger = handler.ledger
@@ -146,6 +146,18 @@ struct RoutstrEndpoints {
         let balance = try wallet.reload(parent.id).balanceMsat
         exchange.send(status: 200, json: ["api_keys": .array(keys), "count": .int(count), "cost_msats": 0, "cost_sats": 0,
                                           "parent_balance": .int(balance), "parent_balance_sats": .int(balance / 1000)])
+    }
+
+    static let createFields: Set<String> = ["initial_balance_token", "cashu_token", "balance_limit", "balance_limit_reset", "validity_date"]
+
+    /// A body field as the query would carry it: a string, or a number's own digits (so a limit
+    /// past Int64 is refused as one, not dropped); nil for null. Anything else is refused.
+    static func text(of value: JSON, name: String) throws(APIError) -> String? {
+        switch value {
+        case .null: nil
+        case let .string(text), let .number(text): text
+        case .bool, .array, .object: throw .invalidRequest("'\(name)' must be a string or a number")
+        }
     }
 
     /// `GET /v1/info`: who this node is and which mints it takes.
