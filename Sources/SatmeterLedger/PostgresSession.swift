@@ -76,6 +76,7 @@ final class PostgresSession {
             // An idle connection to a server that restarted since: BEGIN did nothing, so it is
             // safe to reconnect and begin again.
             PQclear(result)
+            result = nil  // the defer must not clear it again if reconnecting fails
             try ensureConnected()
             result = PQexec(connection, text)
         }
