@@ -199,6 +199,16 @@ enum Schema {
         UPDATE accounts SET granted_unspent_msat = MIN(balance_msat + reserved_msat, MAX(0,
             (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger l WHERE l.account_id = accounts.id AND l.kind = 'grant') - total_spent_msat));
         """,
+        // 6: per-key rate limits (nil: unlimited), and what each reservation counts against them:
+        // its tokens (admitted estimate, then billed) and whether it is a stream (`KeyPolicy+RateLimits`).
+        """
+        ALTER TABLE accounts ADD COLUMN limit_rpm INTEGER CHECK (limit_rpm > 0);
+        ALTER TABLE accounts ADD COLUMN limit_tpm INTEGER CHECK (limit_tpm > 0);
+        ALTER TABLE accounts ADD COLUMN limit_streams INTEGER CHECK (limit_streams > 0);
+        ALTER TABLE reservations ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reservations ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX IF NOT EXISTS reservations_key_time ON reservations(key_account_id, created_at);
+        """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)
