@@ -26,8 +26,8 @@ pytestmark = [pytest.mark.satmeter, pytest.mark.mint]
 
 CHAT = {"model": "gpt-4o-mini", "max_tokens": 20, "messages": [{"role": "user", "content": "hello there"}]}
 SLOW_STREAM = {**CHAT, "stream": True}
-# 27 chunks 0.25 s apart: a stream stays open for about 7 s unless its client leaves.
-SLOW_HEADERS = {"X-Mock-Chunk-Delay": "0.25", "X-Mock-Completion-Tokens": "27"}
+# 27 chunks 0.15 s apart: a stream stays open for about 4 s unless its client leaves.
+SLOW_HEADERS = {"X-Mock-Chunk-Delay": "0.15", "X-Mock-Completion-Tokens": "27"}
 ECASH_RPM = 2
 
 
