@@ -57,13 +57,14 @@ public struct RateLimitState: Sendable, Equatable {
     public var limits: KeyLimits
     public var requests: Int64
     public var tokens: Int64
-    public var streams: Int64
+    /// Open streams, counted for a streaming request only (nil otherwise).
+    public var streams: Int64?
     public var oldestInWindow: Int64?
     public var now: Int64
 
     public static let windowSeconds: Int64 = 60
 
-    public init(limits: KeyLimits, requests: Int64, tokens: Int64, streams: Int64, oldestInWindow: Int64?, now: Int64) {
+    public init(limits: KeyLimits, requests: Int64, tokens: Int64, streams: Int64?, oldestInWindow: Int64?, now: Int64) {
         self.limits = limits
         self.requests = requests
         self.tokens = tokens

@@ -207,7 +207,7 @@ enum Schema {
         ALTER TABLE accounts ADD COLUMN limit_streams INTEGER CHECK (limit_streams > 0);
         ALTER TABLE reservations ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE reservations ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
-        CREATE INDEX IF NOT EXISTS reservations_key_time ON reservations(key_account_id, created_at);
+        CREATE INDEX IF NOT EXISTS reservations_key_window ON reservations(key_account_id, created_at, tokens);
         """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to

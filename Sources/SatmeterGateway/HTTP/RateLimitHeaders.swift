@@ -17,8 +17,8 @@ enum RateLimitHeaders {
             headers += [("x-ratelimit-limit-tokens", String(limit)), ("x-ratelimit-remaining-tokens", String(max(0, limit - state.tokens))),
                         ("x-ratelimit-reset-tokens", reset)]
         }
-        if let limit = state.limits.concurrentStreams {
-            headers += [("x-ratelimit-limit-streams", String(limit)), ("x-ratelimit-remaining-streams", String(max(0, limit - state.streams)))]
+        if let limit = state.limits.concurrentStreams, let streams = state.streams {
+            headers += [("x-ratelimit-limit-streams", String(limit)), ("x-ratelimit-remaining-streams", String(max(0, limit - streams)))]
         }
         return headers
     }
@@ -44,7 +44,7 @@ enum RateLimitHeaders {
             return "Rate limit reached for tokens per min (TPM) on this key: Limit \(limit), Used \(state.tokens), "
                 + "Requested \(refusal.requested). Please try again in \(refusal.retryAfterSeconds)s."
         case .streams:
-            return "Concurrent stream limit reached on this key: Limit \(state.limits.concurrentStreams ?? 0), Open \(state.streams). "
+            return "Concurrent stream limit reached on this key: Limit \(state.limits.concurrentStreams ?? 0), Open \(state.streams ?? 0). "
                 + "Close a stream or try again shortly."
         }
     }
@@ -65,7 +65,7 @@ extension PaymentGate {
     func checkFreshAccountLimits(_ admission: Admission) throws(APIError) {
         let limits = handler.services.config.ecashKeyLimits
         guard let limit = limits.tokensPerMinute, admission.tokens > limit else { return }
-        let state = RateLimitState(limits: limits, requests: 0, tokens: 0, streams: 0, oldestInWindow: nil, now: Clock.now())
+        let state = RateLimitState(limits: limits, requests: 0, tokens: 0, streams: nil, oldestInWindow: nil, now: Clock.now())
         throw .rateLimited(RateLimitRefusal(limit: .tokens, state: state, requested: admission.tokens))
     }
 }
