@@ -114,3 +114,8 @@ public struct Admission: Sendable, Equatable {
         self.stream = stream
     }
 }
+
+/// A reservation taken: the key's use of its rate limits with it (nil: the key has none).
+public struct Reserved: Sendable, Equatable {
+    public var rateLimit: RateLimitState?
+}

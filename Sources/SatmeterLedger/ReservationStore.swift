@@ -14,13 +14,13 @@ public struct ReservationStore: LedgerStore {
     /// limit and models. A child key's hold is taken from its parent's balance.
     ///
     /// Its rate limits too (`KeyPolicy+RateLimits`): `admission` is what this request counts
-    /// against them. Returns the key's use of its limits with this request in (nil: it has none).
+    /// against them. Returns the key's use of its limits with this request in.
     @discardableResult
     public func reserve(accountID: Int64, amountMsat: Int64, requestID: String, owner: String, model: String? = nil,
-                        admission: Admission = Admission()) throws(LedgerError) -> RateLimitState? {
+                        admission: Admission = Admission()) throws(LedgerError) -> Reserved {
         guard amountMsat > 0 else { throw .invalidAmount }
         let now = clock()
-        return try transaction { () throws(LedgerError) -> RateLimitState? in
+        return try transaction { () throws(LedgerError) -> Reserved in
             let policy = KeyPolicy(accounts: AccountStore(connection: connection), now: now)
             let (payer, rateLimit) = try policy.payingAccount(keyID: accountID, amountMsat: amountMsat, model: model, admission: admission)
             try run("""
@@ -35,7 +35,7 @@ public struct ReservationStore: LedgerStore {
                 """, [.text(requestID), .integer(payer), .integer(accountID), .integer(amountMsat), .text(owner), .integer(now),
                       .integer(admission.tokens), .integer(admission.stream ? 1 : 0)])
             try record(payer, .reserve, amountMsat, requestID, nil)
-            return rateLimit
+            return Reserved(rateLimit: rateLimit)
         }
     }
 

@@ -64,9 +64,9 @@ struct OpenAIProxy {
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         settler.pricingRequest = pricingRequest
         do {
-            let rateLimit = try ledger.reservations.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID,
+            let reserved = try ledger.reservations.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID,
                                                             owner: services.owner, model: request.model, admission: admission)
-            if let rateLimit { exchange.responseHeaders += RateLimitHeaders.headers(rateLimit) }
+            if let rateLimit = reserved.rateLimit { exchange.responseHeaders += RateLimitHeaders.headers(rateLimit) }
         } catch {
             // A per-request token was received already: it all goes back as change, on the refusal.
             settler.returnChange()

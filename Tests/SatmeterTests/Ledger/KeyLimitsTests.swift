@@ -30,7 +30,7 @@ import Testing
     @Test func requestsPerMinuteAdmitsTheLimitThenRefusesUntilTheWindowMoves() throws {
         try withLimitedKey(KeyLimits(requestsPerMinute: 3)) { ledger, id, clock in
             for i in 1...3 {
-                let state = try #require(try ledger.reservations.reserve(accountID: id, amountMsat: 100, requestID: "r\(i)", owner: "w"))
+                let state = try #require(try ledger.reservations.reserve(accountID: id, amountMsat: 100, requestID: "r\(i)", owner: "w").rateLimit)
                 #expect(state.remainingRequests == 3 - Int64(i))
                 clock.advance(10)
             }
@@ -55,7 +55,7 @@ import Testing
     @Test func tokensPerMinuteCountsAdmittedTokensThenBilledOnes() throws {
         try withLimitedKey(KeyLimits(tokensPerMinute: 1_000)) { ledger, id, _ in
             let state = try #require(try ledger.reservations.reserve(accountID: id, amountMsat: 100, requestID: "a", owner: "w",
-                                                                     admission: Admission(tokens: 600)))
+                                                                     admission: Admission(tokens: 600)).rateLimit)
             #expect(state.remainingTokens == 400)
             let refused = try #require(refusal {
                 try ledger.reservations.reserve(accountID: id, amountMsat: 100, requestID: "b", owner: "w", admission: Admission(tokens: 500))
@@ -132,7 +132,7 @@ import Testing
             #expect(throws: LedgerError.self) { try ledger.accounts.setKeyLimits(accountID: id, KeyLimits(requestsPerMinute: 0)) }
             #expect(throws: LedgerError.unknownAccount) { try ledger.accounts.setKeyLimits(accountID: 999, KeyLimits(requestsPerMinute: 1)) }
             // Unlimited: no state, nothing extra read.
-            #expect(try ledger.reservations.reserve(accountID: id, amountMsat: 1, requestID: "u", owner: "w", admission: Admission(tokens: .max)) == nil)
+            #expect(try ledger.reservations.reserve(accountID: id, amountMsat: 1, requestID: "u", owner: "w", admission: Admission(tokens: .max)).rateLimit == nil)
             try ledger.reservations.settle(requestID: "u", costMsat: 1)
             try ledger.accounts.setKeyLimits(accountID: id, KeyLimits(requestsPerMinute: 5, concurrentStreams: 1))
             #expect(try ledger.accounts.account(id: id)?.limits == KeyLimits(requestsPerMinute: 5, concurrentStreams: 1))
