@@ -24,6 +24,7 @@ extension SatmeterConfig {
           # key_limits: {requests_per_minute: 60, tokens_per_minute: 200000, concurrent_streams: 4}  # accounts minted from ecash; absent: unlimited
         ledger:
           reservation_timeout_seconds: 3600       # no heartbeat for this long: the worker is gone, release
+          pool_size: 8                            # PostgreSQL connections per worker process (docs/postgres.md)
         admin:
           request_log_retention_days: 90          # 0 keeps every request-log record
           session_hours: 12                       # admin dashboard sessions
