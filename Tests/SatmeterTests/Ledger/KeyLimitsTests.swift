@@ -15,7 +15,7 @@ import Testing
     func withLimitedKey(_ limits: KeyLimits, _ body: (Ledger, Int64, MovableClock) throws -> Void) throws {
         try withTemporaryLedger { _, path in
             let clock = MovableClock()
-            let ledger = try Ledger(database: try Database(path: path), clock: { clock.now })
+            let ledger = try Ledger(database: try Database.open(path), clock: { clock.now })
             let (_, key) = try ledger.accounts.createKey(balanceMsat: 1_000_000, limits: limits)
             try body(ledger, key.id, clock)
             #expect(try ledger.reports.audit().isEmpty)
