@@ -213,6 +213,16 @@ enum Schema {
             PRIMARY KEY (request_id, attempt)
         );
         """,
+        // 7: per-key rate limits (nil: unlimited), and what each reservation counts against them:
+        // its tokens (admitted estimate, then billed) and whether it is a stream (`KeyPolicy+RateLimits`).
+        """
+        ALTER TABLE accounts ADD COLUMN limit_rpm INTEGER CHECK (limit_rpm > 0);
+        ALTER TABLE accounts ADD COLUMN limit_tpm INTEGER CHECK (limit_tpm > 0);
+        ALTER TABLE accounts ADD COLUMN limit_streams INTEGER CHECK (limit_streams > 0);
+        ALTER TABLE reservations ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reservations ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX IF NOT EXISTS reservations_key_window ON reservations(key_account_id, created_at, tokens);
+        """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)

@@ -1,4 +1,5 @@
 import SatmeterCashu
+import SatmeterLedger
 import SatmeterSupport
 
 /// Every error a client can see. Mapped to status, OpenAI `type` and `code` here and nowhere else.
@@ -37,6 +38,8 @@ public enum APIError: Error, Sendable, Equatable {
     case unauthorized
     case forbidden(String)
     case tooManyRequests(retryAfterSeconds: Int)
+    /// A key's requests or tokens per minute, or its concurrent streams (`RateLimitHeaders`).
+    case rateLimited(RateLimitRefusal)
     case conflict(String)
     /// The payment's request is still being served: its change is not known yet (retry shortly).
     case refundPending
@@ -55,7 +58,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .refundPending: 425
         case .bodyTooLarge: 413
         case .mintError: 422
-        case .tooManyRequests: 429
+        case .tooManyRequests, .rateLimited: 429
         case .internalError: 500
         case .upstreamFailed: 502
         case .priceUnavailable, .serviceUnavailable, .mintUnavailable: 503
@@ -75,6 +78,8 @@ public enum APIError: Error, Sendable, Equatable {
         case .upstreamFailed, .upstreamTimeout: "upstream_error"
         case .priceUnavailable, .serviceUnavailable: "service_unavailable"
         case .tooManyRequests: "rate_limit_error"
+        // OpenAI's types for its own 429s: which limit was hit.
+        case let .rateLimited(refusal): refusal.limit.rawValue
         case .conflict: "conflict"
         case .refundPending: "refund_pending"
         case .internalError: "server_error"
@@ -112,6 +117,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .unauthorized: "unauthorized"
         case .forbidden: "forbidden"
         case .tooManyRequests: "rate_limited"
+        case .rateLimited: "rate_limit_exceeded"
         case .conflict: "conflict"
         case .refundPending: "refund_pending"
         case .internalError: "internal_error"
@@ -151,6 +157,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .unauthorized: "Authentication required."
         case let .forbidden(why): why
         case let .tooManyRequests(seconds): "Too many attempts. Retry in \(seconds) s."
+        case let .rateLimited(refusal): RateLimitHeaders.message(refusal)
         case let .conflict(why): why
         case .refundPending: "Refund is pending: the request this token paid for is still running. Retry shortly."
         case let .internalError(why): "Internal error: \(why)"

@@ -75,7 +75,8 @@ struct LightningEndpoints {
             let settings = try KeySettings(fields: fields, headers: nil)
             let key = Self.apiKey(forInvoice: invoiceID)
             do {
-                account = try ledger.accounts.createAccount(keyHash: APIKey.hash(key), hint: APIKey.hint(key), kind: .key, label: "lightning")
+                account = try ledger.accounts.createAccount(keyHash: APIKey.hash(key), hint: APIKey.hint(key), kind: .key, label: "lightning",
+                                                            limits: handler.services.config.ecashKeyLimits)
             } catch { throw error.apiError }
             try settings.apply(to: account.id, ledger)
             apiKey = key

@@ -1,3 +1,4 @@
+import SatmeterLedger
 import SatmeterPricing
 import SatmeterSupport
 import SatmeterUpstream
@@ -52,6 +53,10 @@ struct OpenAIProxy {
         exchange.record.cohort = quote.cohort
         exchange.record.clientRef = exchange.clientRef
 
+        let admission = Admission(tokens: request.admittedTokens(quote), stream: request.stream)
+        // A per-request token pays for a fresh account with the ecash limits: a request those can
+        // never admit is refused before the token is taken.
+        if case .perRequestToken = credential { try gate.checkFreshAccountLimits(admission) }
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
         exchange.record.accountID = payer.account.id
         exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
@@ -59,11 +64,13 @@ struct OpenAIProxy {
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         settler.pricingRequest = pricingRequest
         do {
-            try ledger.reservations.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
-                               model: request.model)
+            let reserved = try ledger.reservations.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID,
+                                                            owner: services.owner, model: request.model, admission: admission)
+            if let rateLimit = reserved.rateLimit { exchange.responseHeaders += RateLimitHeaders.headers(rateLimit) }
         } catch {
-            // A per-request token was received already: it all goes back as change.
+            // A per-request token was received already: it all goes back as change, on the refusal.
             settler.returnChange()
+            if let change = settler.change { exchange.responseHeaders.append(("X-Cashu", change.token)) }
             throw error.apiError
         }
 
@@ -272,7 +279,8 @@ final class Settler {
         let total = provider?.applyingFee(cost.totalMsat) ?? cost.totalMsat
         var charged = total
         do {
-            if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: total) {
+            let billedTokens = PromptEstimate.adding(usage.promptTokens, usage.completionTokens)
+            if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: total, billedTokens: Int64(billedTokens)) {
                 charged = settlement.chargedMsat
                 exchange.record.paymentSettled = true
             }

@@ -36,7 +36,7 @@ struct WalletEndpoints {
         do { try wallet.verifyBeforeWriting(token) } catch { throw error.apiError }
         let key: String
         let account: Account
-        do { (key, account) = try ledger.accounts.createKey(balanceMsat: 0) } catch { throw error.apiError }
+        do { (key, account) = try ledger.accounts.createKey(balanceMsat: 0, limits: handler.services.config.ecashKeyLimits) } catch { throw error.apiError }
         do { try prepare(account) } catch {
             try? ledger.accounts.setDisabled(accountID: account.id, true)
             throw error
