@@ -18,8 +18,15 @@ import Testing
 
     @Test func aDatabaseThatMadeTheTableOnFirstUseKeepsItsRows() throws {
         try withTemporaryLedger { ledger, path in
-            // Back to version 5, with the table as the old code made it when a provider first failed.
+            // Back to version 5 (without step 7's rate-limit columns), with the table as the old code
+            // made it when a provider first failed.
             try ledger.db.execute("""
+                DROP INDEX reservations_key_window;
+                ALTER TABLE accounts DROP COLUMN limit_rpm;
+                ALTER TABLE accounts DROP COLUMN limit_tpm;
+                ALTER TABLE accounts DROP COLUMN limit_streams;
+                ALTER TABLE reservations DROP COLUMN tokens;
+                ALTER TABLE reservations DROP COLUMN stream;
                 DROP TABLE request_attempts;
                 CREATE TABLE request_attempts (request_id TEXT NOT NULL, attempt INTEGER NOT NULL, provider TEXT NOT NULL,
                     status INTEGER, failure TEXT, millis INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (request_id, attempt));
