@@ -199,6 +199,23 @@ enum Schema {
         UPDATE accounts SET granted_unspent_msat = MIN(balance_msat + reserved_msat, MAX(0,
             (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger l WHERE l.account_id = accounts.id AND l.kind = 'grant') - total_spent_msat));
         """,
+        // 6: flat-priced windows (session products): one row per key, product and window start,
+        // so a window's price is charged once however many requests race for it (`SessionStore`).
+        """
+        CREATE TABLE IF NOT EXISTS session_windows (
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            product TEXT NOT NULL,
+            window_start INTEGER NOT NULL,
+            window_end INTEGER NOT NULL,
+            requests INTEGER NOT NULL CHECK (requests >= 0),
+            tokens INTEGER NOT NULL CHECK (tokens >= 0),
+            paid_request_id TEXT,
+            paid_msat INTEGER CHECK (paid_msat >= 0),
+            paid_at INTEGER,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, product, window_start)
+        );
+        """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)

@@ -37,6 +37,8 @@ public enum APIError: Error, Sendable, Equatable {
     case unauthorized
     case forbidden(String)
     case tooManyRequests(retryAfterSeconds: Int)
+    /// A session product's window is used up (requests or tokens); it renews when the window ends.
+    case sessionCapReached(product: String, retryAfterSeconds: Int)
     case conflict(String)
     /// The payment's request is still being served: its change is not known yet (retry shortly).
     case refundPending
@@ -55,7 +57,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .refundPending: 425
         case .bodyTooLarge: 413
         case .mintError: 422
-        case .tooManyRequests: 429
+        case .tooManyRequests, .sessionCapReached: 429
         case .internalError: 500
         case .upstreamFailed: 502
         case .priceUnavailable, .serviceUnavailable, .mintUnavailable: 503
@@ -74,7 +76,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .mintUnavailable: "cashu_mint_unavailable"
         case .upstreamFailed, .upstreamTimeout: "upstream_error"
         case .priceUnavailable, .serviceUnavailable: "service_unavailable"
-        case .tooManyRequests: "rate_limit_error"
+        case .tooManyRequests, .sessionCapReached: "rate_limit_error"
         case .conflict: "conflict"
         case .refundPending: "refund_pending"
         case .internalError: "server_error"
@@ -112,6 +114,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .unauthorized: "unauthorized"
         case .forbidden: "forbidden"
         case .tooManyRequests: "rate_limited"
+        case .sessionCapReached: "session_cap_reached"
         case .conflict: "conflict"
         case .refundPending: "refund_pending"
         case .internalError: "internal_error"
@@ -151,6 +154,8 @@ public enum APIError: Error, Sendable, Equatable {
         case .unauthorized: "Authentication required."
         case let .forbidden(why): why
         case let .tooManyRequests(seconds): "Too many attempts. Retry in \(seconds) s."
+        case let .sessionCapReached(product, seconds):
+            "This key has used up its '\(product)' window (its request or token cap). Nothing was charged; the next window starts in \(seconds) s."
         case let .conflict(why): why
         case .refundPending: "Refund is pending: the request this token paid for is still running. Retry shortly."
         case let .internalError(why): "Internal error: \(why)"

@@ -67,6 +67,7 @@ final class Exchange {
         record.errorCode = error.code
         var extra = headers
         if case let .tooManyRequests(seconds) = error { extra.append(("Retry-After", String(seconds))) }
+        if case let .sessionCapReached(_, seconds) = error { extra.append(("Retry-After", String(seconds))) }
         if error == .refundPending { extra.append(("Retry-After", "2")) }
         if case let .paymentRequired(request) = error { extra.append(("X-Cashu", request)) }
         send(status: error.status, json: Self.errorBody(error), headers: extra)

@@ -1,3 +1,4 @@
+import SatmeterLedger
 import SatmeterPricing
 import SatmeterSupport
 import SatmeterUpstream
@@ -44,6 +45,7 @@ struct OpenAIProxy {
         guard !providers.isEmpty else { throw .unsupportedModel(request.model) }
         // Reserve for the dearest provider that may serve it; settle at the one that did.
         quote.maxCostMsat = providers.map { $0.applyingFee(quote.maxCostMsat) }.max() ?? quote.maxCostMsat
+        try prepareSession(&quote, credential: credential)
         exchange.record.pricingMode = quote.mode.rawValue
         exchange.record.pricingSource = quote.source.rawValue
         exchange.record.resolvedPrice = quote.resolvedPrice
@@ -55,17 +57,10 @@ struct OpenAIProxy {
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
         exchange.record.accountID = payer.account.id
         exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
-        let ledger = handler.ledger
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         settler.pricingRequest = pricingRequest
-        do {
-            try ledger.reservations.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
-                               model: request.model)
-        } catch {
-            // A per-request token was received already: it all goes back as change.
-            settler.returnChange()
-            throw error.apiError
-        }
+        // A per-request token was received already: if nothing can be held, it all goes back as change.
+        try hold(quote, payer: payer, settler: settler, model: request.model)
 
         CompletionLimit.write(into: &body, request: request, quote: quote, endpoint: endpoint)
         let clientBody = body
@@ -233,6 +228,8 @@ final class Settler {
     var pricingRequest: PricingRequest?
     /// The model the upstream says it served.
     var servedModel: String?
+    /// The session window this request was counted into, when a session product covers it.
+    var sessionSlot: SessionSlot?
 
     init(handler: GatewayHandler, exchange: Exchange, quote: PriceQuote, request: ProxiedRequest, payer: Payer) {
         self.handler = handler
@@ -257,6 +254,7 @@ final class Settler {
         let ledger = handler.ledger
         guard !done else { return nil }
         done = true
+        if let sessionSlot { return settledInSession(sessionSlot, usage: usage, estimated: estimated) }
         let started = Clock.monotonicMillis()
         let priced = quoteForServedModel()
         var units = Usage(usage)
@@ -300,6 +298,7 @@ final class Settler {
         let ledger = handler.ledger
         guard !done else { return }
         done = true
+        if let sessionSlot { try? ledger.sessions.giveBack(sessionSlot) }
         do {
             try ledger.reservations.release(requestID: exchange.requestID, note: String(reason.prefix(200)))
         } catch {
