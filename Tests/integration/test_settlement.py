@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -80,8 +81,8 @@ def metric(gateway: NginxServer, name: str) -> int:
     return int(line.split()[1])
 
 
-def uses_sqlite(satmeter: SatmeterServer) -> bool:
-    return (satmeter.state_dir / "satmeter.db").exists()
+def uses_sqlite() -> bool:
+    return os.environ.get("SATMETER_TEST_BACKEND", "sqlite") == "sqlite"
 
 
 # --- after-response ---------------------------------------------------------------------------
@@ -95,7 +96,7 @@ def test_after_response_admits_on_the_prompt_and_charges_the_bill(gateway: Nginx
     cost = priced_cost(PROMPT, 27)
     assert int(raw.headers["X-Satmeter-Cost-Msat"]) == cost
     assert balance(gateway, key)["balance"] == 20_000 - cost
-    if uses_sqlite(satmeter):
+    if uses_sqlite():
         held, charged = reservation(satmeter, raw.headers["X-Request-Id"])
         assert held < cost and charged == cost, (held, charged)
 
@@ -147,19 +148,8 @@ def test_x_cashu_on_an_after_response_route_still_covers_the_worst_case(gateway:
 
 def test_a_window_is_bought_once_even_by_racing_first_requests(gateway: NginxServer, create_key: Callable[..., Any]) -> None:
     key = create_key(20_000)["api_key"]
-    replies: list[Reply] = []
-    lock = threading.Lock()
-
-    def one() -> None:
-        reply = chat(gateway, key, X_Plan="batch")
-        with lock:
-            replies.append(reply)
-
-    threads = [threading.Thread(target=one) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(3) as pool:
+        replies = list(pool.map(lambda _: chat(gateway, key, X_Plan="batch"), range(3)))
     assert [r.status for r in replies] == [200, 200, 200], [r.body for r in replies]
     assert sorted(int(r.header("X-Satmeter-Cost-Msat")) for r in replies) == [0, 0, SESSION_PRICE_MSAT]
     assert balance(gateway, key)["balance"] == 20_000 - SESSION_PRICE_MSAT
