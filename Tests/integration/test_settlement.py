@@ -144,6 +144,23 @@ def test_x_cashu_on_an_after_response_route_still_covers_the_worst_case(gateway:
     assert receiver.balance() == cashu_token.value(change)
 
 
+def test_a_balance_with_a_bill_open_cannot_be_withdrawn_until_it_settles(gateway: NginxServer, create_key: Callable[..., Any],
+                                                                          make_token: TokenFactory, new_wallet: Callable[[], Wallet]) -> None:
+    key = create_key(1_000)["api_key"]
+    assert post_json(gateway, "/v1/wallet/topup", {"cashu_token": make_token(20)}, api_key=key).status == 200
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(chat, gateway, key, X_Mock_Behavior="slow", X_Mock_Sleep="2")
+        time.sleep(1)
+        early = post_json(gateway, "/v1/wallet/withdraw", {"amount": 20}, api_key=key)
+        assert_openai_error(early, early.body, 425, "refund_pending")
+        assert slow.result().status == 200
+    left = balance(gateway, key)["balance"]
+    assert left == 21_000 - priced_cost(PROMPT, 27)
+    withdrawn = post_json(gateway, "/v1/wallet/withdraw", {"amount": left // 1000}, api_key=key)
+    assert withdrawn.status == 200, withdrawn.body
+    new_wallet().receive(withdrawn.json["token"])
+
+
 # --- session products -------------------------------------------------------------------------
 
 def test_a_window_is_bought_once_even_by_racing_first_requests(gateway: NginxServer, create_key: Callable[..., Any]) -> None:

@@ -11,3 +11,8 @@ public enum RouteSettlement: String, Sendable, Equatable {
     case reserve = "reserve"
     case afterResponse = "after-response"
 }
+
+extension RouteTable {
+    /// Whether any route bills after the response (a balance may then owe more than it holds).
+    public var billsAfterResponse: Bool { routes.entries.contains { $0.value.settlement == .afterResponse } }
+}
