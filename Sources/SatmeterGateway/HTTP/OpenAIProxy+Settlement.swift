@@ -3,7 +3,7 @@ import SatmeterPricing
 import SatmeterSupport
 import SatmeterUpstream
 
-/// The reserve step per route (docs/pricing.md §8): worst case, after-response admission, or a
+/// The reserve step per route (docs/pricing.md §12): worst case, after-response admission, or a
 /// session product's window.
 extension OpenAIProxy {
     /// A session request may be asked for the window's price and no more (the 402's amount). An

@@ -1,4 +1,4 @@
-/// When a route's requests are paid (docs/pricing.md §8, "Settlement per route"):
+/// When a route's requests are paid (docs/pricing.md §12.1):
 /// - `reserve` (the default): hold the worst case before the upstream call, charge the actual
 ///   cost after it, return the rest;
 /// - `afterResponse`: admit on the request's cost without completion (its prompt bound, request
