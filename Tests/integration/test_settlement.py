@@ -182,7 +182,8 @@ def test_a_window_is_bought_once_even_by_racing_first_requests(gateway: NginxSer
 
 
 def test_a_window_needs_a_balance_a_failure_does_not_count_and_the_purchase_cannot_leave(
-        gateway: NginxServer, create_key: Callable[..., Any], make_token: TokenFactory, new_wallet: Callable[[], Wallet]) -> None:
+        gateway: NginxServer, create_key: Callable[..., Any], make_token: TokenFactory, new_wallet: Callable[[], Wallet],
+        gateway_client: Callable[..., Any]) -> None:
     key = create_key(1_000)["api_key"]
     poor = chat(gateway, key, X_Plan="batch")
     assert_openai_error(poor, poor.body, 402, "insufficient_balance")
@@ -193,8 +194,11 @@ def test_a_window_needs_a_balance_a_failure_does_not_count_and_the_purchase_cann
     for _ in range(4):  # failures: none counts against the cap of four, none is charged
         assert chat(gateway, key, X_Plan="batch", X_Mock_Behavior="fail-500").status == 502
     assert balance(gateway, key)["balance"] == funded
-    for _ in range(4):
+    for _ in range(3):
         assert chat(gateway, key, X_Plan="batch").status == 200
+    # A stream in the window: served, charged nothing more.
+    stream = gateway_client(key).chat.completions.create(**CHAT, stream=True, extra_headers={"X-Plan": "batch"})
+    assert sum(1 for chunk in stream if chunk.choices and chunk.choices[0].delta.content) == 27
     assert balance(gateway, key)["balance"] == funded - SESSION_PRICE_MSAT
     # What leaves as ecash is the balance left after the purchase (which spent the grant first), once.
     withdrawn = post_json(gateway, "/v1/wallet/withdraw", {"amount": 6}, api_key=key)
