@@ -105,6 +105,7 @@ struct RoutstrEndpoints {
         guard let bearer = exchange.bearer, bearer.hasPrefix("sk-"), exchange.header("X-Cashu") == nil else { return try wallet.refund() }
         let account = try handler.authenticate(key: bearer, allowExpired: true)
         guard let address = account.refundAddress, account.parentID == nil else { return try wallet.refund() }
+        try wallet.refuseWhileBillsAreOpen(account)
         let nodeWallet = try handler.wallet()
         let paid: NodeWallet.PayoutResult
         do { paid = try nodeWallet.refundToLightning(account) } catch {
