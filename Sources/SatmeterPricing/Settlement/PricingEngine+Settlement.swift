@@ -25,3 +25,19 @@ extension PriceQuote {
         settlement == .afterResponse && !perRequestToken ? admissionMsat : maxCostMsat
     }
 }
+
+extension PriceExplanation {
+    /// `pricing explain`'s lines for the route's settlement mode and a session product.
+    var settlementRows: [(String, String)] {
+        var rows: [(String, String)] = []
+        if quote.settlement == .afterResponse {
+            rows.append(("settlement", "after-response: admitted on \(quote.admissionMsat) msat, the bill charged after the response (an X-Cashu token still covers the reserve)"))
+        }
+        if let session = quote.session {
+            let caps = [session.product.maxRequests.map { "\($0) requests" }, session.product.maxTokens.map { "\($0) tokens" }].compactMap { $0 }
+            rows.append(("session", "\(session.product.name): \(session.priceMsat) msat buys the key's window [\(session.window.start), \(session.window.end)) (unix s); "
+                         + "nothing more within \(caps.joined(separator: " and ")), then 429"))
+        }
+        return rows
+    }
+}

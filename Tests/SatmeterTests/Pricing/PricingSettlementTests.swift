@@ -39,6 +39,14 @@ import Testing
         #expect(embeddings.settlement == .reserve && embeddings.holdMsat(perRequestToken: false) == embeddings.maxCostMsat)
     }
 
+    @Test func explainShowsTheSettlementModeAndTheSessionProduct() throws {
+        let engine = try PricingFixtures.engine(Self.yaml)
+        let text = try engine.explain(model: "gpt-4o", promptTokens: 10, completionTokens: 10, headers: ["X-Plan": "batch"]).render()
+        #expect(text.contains("after-response: admitted on 1000 msat"))
+        #expect(text.contains("batch-hour: 500000 msat buys the key's window"))
+        #expect(text.contains("3 requests and 10000 tokens, then 429"))
+    }
+
     @Test func aSessionQuoteCarriesItsClockAlignedWindowAndPrice() throws {
         let batch = try #require(try quote(["x-plan": "batch"], at: Self.midnight + 3 * 3600 + 59 * 60 + 59).session)
         #expect(batch.window == SessionWindowSpan(start: Self.midnight + 3 * 3600, end: Self.midnight + 4 * 3600))
