@@ -199,7 +199,21 @@ enum Schema {
         UPDATE accounts SET granted_unspent_msat = MIN(balance_msat + reserved_msat, MAX(0,
             (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger l WHERE l.account_id = accounts.id AND l.kind = 'grant') - total_spent_msat));
         """,
-        // 6: flat-priced windows (session products): one row per key, product and window start,
+        // 6: every try of every provider for a request that failed over (the request log names only
+        // the one that served). Older versions made it on first use, hence IF NOT EXISTS.
+        """
+        CREATE TABLE IF NOT EXISTS request_attempts (
+            request_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            provider TEXT NOT NULL,
+            status INTEGER,
+            failure TEXT,
+            millis INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (request_id, attempt)
+        );
+        """,
+        // 7: flat-priced windows (session products): one row per key, product and window start,
         // so a window's price is charged once however many requests race for it (`SessionStore`).
         """
         CREATE TABLE IF NOT EXISTS session_windows (

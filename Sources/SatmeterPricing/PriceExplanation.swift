@@ -3,7 +3,7 @@ import SatmeterSupport
 /// Everything behind one price: what `satmeter pricing explain` prints.
 public struct PriceExplanation: Sendable {
     public var quote: PriceQuote
-    public var usage: Usage
+    public var usage: BilledUsage
     public var cost: CostBreakdown
     /// Unix seconds when explained (for the BTC price's age).
     public var now: Int64

@@ -138,7 +138,7 @@ public enum APIError: Error, Sendable, Equatable {
         case let .modelNotAllowed(model): "This key may not use model \(model)"
         case let .spendingLimitReached(limit): "This key has reached its spending limit of \(Sats.display(limit)) sats."
         case let .bodyTooLarge(limit): "Request body too large (limit \(limit) bytes)."
-        case let .notFound(path): "Unknown endpoint: \(path)"
+        case let .notFound(what): what.hasPrefix("/") ? "Unknown endpoint: \(what)" : "Not found: \(what)"
         case let .methodNotAllowed(method): "Method \(method) is not allowed here."
         case let .upstreamFailed(why): "Upstream request failed: \(why). You were not charged."
         case .upstreamTimeout: "Upstream timed out. You were not charged."

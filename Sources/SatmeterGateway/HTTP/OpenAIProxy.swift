@@ -107,7 +107,7 @@ struct OpenAIProxy {
         let contentType = response.header("Content-Type") ?? "application/json"
         if endpoint == .audioSpeech {
             // Audio bytes, not JSON: priced by the characters asked for, known before the call.
-            let usage = UpstreamUsage(promptTokens: client.request.promptTokenBound, completionTokens: 0)
+            let usage = BilledUsage(promptTokens: client.request.promptTokenBound, completionTokens: 0)
             let receipt = settler.settle(usage: usage, estimated: false)
             exchange.send(status: response.status, body: response.body, contentType: contentType, headers: receipt?.headers ?? [])
             return
@@ -115,7 +115,7 @@ struct OpenAIProxy {
         guard let json = try? JSON.parse(response.body), case .object = json else {
             if client.isUpload, (200..<300).contains(response.status), !response.body.isEmpty {
                 // `response_format: text/srt/vtt` transcriptions: plain text, priced by the upload.
-                let receipt = settler.settle(usage: UpstreamUsage(promptTokens: 0, completionTokens: 0), estimated: true,
+                let receipt = settler.settle(usage: BilledUsage(promptTokens: 0, completionTokens: 0), estimated: true,
                                              audioSeconds: client.uploadSeconds ?? 0)
                 exchange.send(status: response.status, body: response.body, contentType: contentType, headers: receipt?.headers ?? [])
                 return
@@ -123,7 +123,7 @@ struct OpenAIProxy {
             settler.release(because: "upstream sent invalid JSON")
             throw .upstreamFailed("the upstream answered with invalid JSON")
         }
-        let reported = UpstreamUsage.found(in: json)
+        let reported = BilledUsage.found(in: json)
         if let failure = ErrorUnder200.message(json: json) {
             // An error under 200 (OpenRouter): the reported usage if any, else nothing.
             try settler.failUnder200(failure, reported: reported, response: response)
@@ -132,16 +132,16 @@ struct OpenAIProxy {
         settler.servedModel = ServedModel.named(in: json)
         var images = 0
         var seconds = 0
-        var usage: UpstreamUsage
+        var usage: BilledUsage
         switch endpoint {
         case .imageGenerations:
             images = json["data"]?.arrayValue?.count ?? 0
-            usage = reported ?? UpstreamUsage(promptTokens: 0, completionTokens: 0)
+            usage = reported ?? BilledUsage(promptTokens: 0, completionTokens: 0)
         case .audioTranscriptions, .audioTranslations:
             // Newer models report `usage: {type: "duration", seconds}`; verbose_json has `duration`.
             let reportedSeconds = json["usage"]?["type"]?.stringValue == "duration" ? json["usage"]?["seconds"] : nil
             seconds = UploadPricing.seconds(reportedDuration: reportedSeconds ?? json["duration"], upload: client.uploadSeconds)
-            usage = reported ?? UpstreamUsage(promptTokens: 0, completionTokens: 0)
+            usage = reported ?? BilledUsage(promptTokens: 0, completionTokens: 0)
         default:
             usage = reported ?? settler.estimate(completionTokens: GeneratedText.tokens(in: json))
         }
@@ -200,6 +200,10 @@ struct ProxiedRequest {
                 throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.maxChoices)")
             }
         }
+        // The prompt bound counts messages in a list only: anything else would go upstream unreserved.
+        if let messages = body["messages"], messages != .null, messages.arrayValue == nil {
+            throw .invalidRequest("'messages' must be an array")
+        }
         promptTokenBound = try PromptEstimate.upperBound(for: body, model: model)
         try adjust(for: endpoint, body: body)
         // Predicted output the model does not use is billed as completion tokens.
@@ -243,21 +247,21 @@ final class Settler {
 
     /// Usage when the upstream reported none: our prompt bound (in estimated tokens) and the
     /// tokens estimated in the generated text that came back (`GeneratedText`).
-    func estimate(completionTokens: Int) -> UpstreamUsage {
-        UpstreamUsage(promptTokens: PromptEstimate.tokens(inTextBytes: request.promptTokenBound),
+    func estimate(completionTokens: Int) -> BilledUsage {
+        BilledUsage(promptTokens: PromptEstimate.tokens(inTextBytes: request.promptTokenBound),
                       completionTokens: completionTokens)
     }
 
     /// Charges the usage; returns what the client is told it paid (nil if already settled).
     @discardableResult
-    func settle(usage: UpstreamUsage, estimated: Bool, images: Int = 0, audioSeconds: Int = 0) -> SettlementReceipt? {
+    func settle(usage: BilledUsage, estimated: Bool, images: Int = 0, audioSeconds: Int = 0) -> SettlementReceipt? {
         let ledger = handler.ledger
         guard !done else { return nil }
         done = true
         if let sessionSlot { return settledInSession(sessionSlot, usage: usage, estimated: estimated) }
         let started = Clock.monotonicMillis()
         let priced = quoteForServedModel()
-        var units = Usage(usage)
+        var units = usage
         units.images = images
         units.audioSeconds = audioSeconds
         let cost = priced.cost(for: units)

@@ -118,8 +118,12 @@ struct WalletEndpoints {
     func payerAccount(allowTokenInBody: Bool = false) throws(APIError) -> Account {
         let credential = exchange.credential
         var text = credential.token
-        if text == nil, allowTokenInBody, credential == .none, let body = try? exchange.readJSONBody(limit: 256 * 1024) {
-            text = body["cashu_token"]?.stringValue
+        if text == nil, allowTokenInBody, credential == .none {
+            // No body is a request without a credential (401); a body must be a valid one.
+            switch exchange.io.readBody(limit: 256 * 1024) {
+            case .tooLarge: throw .bodyTooLarge(limitBytes: 256 * 1024)
+            case let .complete(bytes): if !bytes.isEmpty { text = try Exchange.jsonBody(bytes)["cashu_token"]?.stringValue }
+            }
         }
         guard let text else { return try handler.authenticate(exchange, allowExpired: true) }
         let token = try PaymentGate.readToken(text)
