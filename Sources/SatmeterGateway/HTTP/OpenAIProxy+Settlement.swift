@@ -61,7 +61,7 @@ extension OpenAIProxy {
 extension Settler {
     /// A session request served: the window's price if this request is the one that buys it,
     /// else nothing; the window's token count becomes what the request used.
-    func settledInSession(_ slot: SessionSlot, usage: UpstreamUsage, estimated: Bool) -> SettlementReceipt {
+    func settledInSession(_ slot: SessionSlot, usage: BilledUsage, estimated: Bool) -> SettlementReceipt {
         let ledger = handler.ledger
         var charged: Int64 = 0
         do {
@@ -77,7 +77,7 @@ extension Settler {
         exchange.record.usageEstimated = estimated
         exchange.record.costMsat = charged
         exchange.record.revenueMsat = charged
-        exchange.record.upstreamCostMsat = quote.cost(for: Usage(usage)).upstreamCostMsat
+        exchange.record.upstreamCostMsat = quote.cost(for: usage).upstreamCostMsat
         var receipt = SettlementReceipt(costMsat: charged, promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                                         pricingSource: "session")
         receipt.balanceMsat = (try? ledger.accounts.account(id: payer.account.parentID ?? payer.account.id))?.balanceMsat

@@ -8,11 +8,11 @@ extension PricingEngine {
         // After-response admission: everything the request costs before it generates anything
         // (prompt bound, request and base fees, minimum charge); output images are left out.
         let reserved = quote.reservedUsage
-        let beforeOutput = quote.maximumCost(for: Usage(promptTokens: reserved.promptTokens, completionTokens: 0, audioSeconds: reserved.audioSeconds))
+        let beforeOutput = quote.maximumCost(for: BilledUsage(promptTokens: reserved.promptTokens, completionTokens: 0, audioSeconds: reserved.audioSeconds))
         quote.admissionMsat = max(1, min(quote.maxCostMsat, beforeOutput.totalMsat))
         guard let product = session, let at = request.at, let window = product.window(at: at) else { return }
         let conversion = product.price.currency == .usd ? try oracle.usdPerBTC().conversion : MsatConversion.sats
-        let priceMsat = TokenLines(price: product.price, usage: Usage(promptTokens: 0, completionTokens: 0), conversion: conversion).request
+        let priceMsat = TokenLines(price: product.price, usage: BilledUsage(promptTokens: 0, completionTokens: 0), conversion: conversion).request
         quote.session = SessionQuote(product: product, window: window, priceMsat: max(1, priceMsat))
     }
 }
