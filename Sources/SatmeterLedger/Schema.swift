@@ -223,6 +223,23 @@ enum Schema {
         ALTER TABLE reservations ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX IF NOT EXISTS reservations_key_window ON reservations(key_account_id, created_at, tokens);
         """,
+        // 8: flat-priced windows (session products): one row per key, product and window start,
+        // so a window's price is charged once however many requests race for it (`SessionStore`).
+        """
+        CREATE TABLE IF NOT EXISTS session_windows (
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            product TEXT NOT NULL,
+            window_start INTEGER NOT NULL,
+            window_end INTEGER NOT NULL,
+            requests INTEGER NOT NULL CHECK (requests >= 0),
+            tokens INTEGER NOT NULL CHECK (tokens >= 0),
+            paid_request_id TEXT,
+            paid_msat INTEGER CHECK (paid_msat >= 0),
+            paid_at INTEGER,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, product, window_start)
+        );
+        """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)

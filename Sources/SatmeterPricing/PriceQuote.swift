@@ -40,6 +40,11 @@ public struct PriceQuote: Sendable {
     public var providerCostMarkupPPM: [Int64] = []
     /// Rates the price leaves unset, taken in the catalog's proportion (docs/pricing.md §3.1).
     public var derivedRates: ModelPrice?
+    /// The route's settlement mode and, for after-response, what admission holds (`holdMsat`).
+    public var settlement = RouteSettlement.reserve
+    public var admissionMsat: Int64 = 0
+    /// The flat-priced window covering this request, when a session product applies now.
+    public var session: SessionQuote?
 
     /// The actual cost: each line rounded up to the msat, then the minimum charge. A dynamic
     /// price with a provider-reported cost charges that cost × the fees instead of the token lines.

@@ -44,6 +44,7 @@ public final class PricingEngine: Sendable {
         quote.derivedRates = resolved.derivedRates
         quote.maxCostMsat = quote.maximumCost(for: reserved).totalMsat
         if resolved.mode == .dynamic { quote.providerCostMarkupPPM = [config.exchangeFeePPM, config.upstreamFeePPM] + resolved.extraFeePPM }
+        try applySettlement(&quote, request: request, session: resolved.session)
         return quote
     }
 

@@ -40,6 +40,8 @@ public enum APIError: Error, Sendable, Equatable {
     case tooManyRequests(retryAfterSeconds: Int)
     /// A key's requests or tokens per minute, or its concurrent streams (`RateLimitHeaders`).
     case rateLimited(RateLimitRefusal)
+    /// A session product's window is used up (requests or tokens); it renews when the window ends.
+    case sessionCapReached(product: String, retryAfterSeconds: Int)
     case conflict(String)
     /// The payment's request is still being served: its change is not known yet (retry shortly).
     case refundPending
@@ -58,7 +60,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .refundPending: 425
         case .bodyTooLarge: 413
         case .mintError: 422
-        case .tooManyRequests, .rateLimited: 429
+        case .tooManyRequests, .rateLimited, .sessionCapReached: 429
         case .internalError: 500
         case .upstreamFailed: 502
         case .priceUnavailable, .serviceUnavailable, .mintUnavailable: 503
@@ -77,7 +79,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .mintUnavailable: "cashu_mint_unavailable"
         case .upstreamFailed, .upstreamTimeout: "upstream_error"
         case .priceUnavailable, .serviceUnavailable: "service_unavailable"
-        case .tooManyRequests: "rate_limit_error"
+        case .tooManyRequests, .sessionCapReached: "rate_limit_error"
         // OpenAI's types for its own 429s: which limit was hit.
         case let .rateLimited(refusal): refusal.limit.rawValue
         case .conflict: "conflict"
@@ -118,6 +120,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .forbidden: "forbidden"
         case .tooManyRequests: "rate_limited"
         case .rateLimited: "rate_limit_exceeded"
+        case .sessionCapReached: "session_cap_reached"
         case .conflict: "conflict"
         case .refundPending: "refund_pending"
         case .internalError: "internal_error"
@@ -158,6 +161,8 @@ public enum APIError: Error, Sendable, Equatable {
         case let .forbidden(why): why
         case let .tooManyRequests(seconds): "Too many attempts. Retry in \(seconds) s."
         case let .rateLimited(refusal): RateLimitHeaders.message(refusal)
+        case let .sessionCapReached(product, seconds):
+            "This key has used up its '\(product)' window (its request or token cap). Nothing was charged; the next window starts in \(seconds) s."
         case let .conflict(why): why
         case .refundPending: "Refund is pending: the request this token paid for is still running. Retry shortly."
         case let .internalError(why): "Internal error: \(why)"

@@ -68,6 +68,7 @@ final class Exchange {
         var extra = headers
         if case let .tooManyRequests(seconds) = error { extra.append(("Retry-After", String(seconds))) }
         if case let .rateLimited(refusal) = error { extra += RateLimitHeaders.refusal(refusal) }
+        if case let .sessionCapReached(_, seconds) = error { extra.append(("Retry-After", String(seconds))) }
         if error == .refundPending { extra.append(("Retry-After", "2")) }
         if case let .paymentRequired(request) = error { extra.append(("X-Cashu", request)) }
         send(status: error.status, json: Self.errorBody(error), headers: extra)

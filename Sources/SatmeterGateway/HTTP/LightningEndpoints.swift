@@ -115,6 +115,7 @@ struct LightningEndpoints {
     private func withdraw() throws(APIError) {
         let account = try handler.authenticate(exchange, allowExpired: true)
         guard account.parentID == nil else { throw .forbidden("A child key spends its parent's balance and cannot withdraw it.") }
+        try WalletEndpoints(handler: handler, exchange: exchange).refuseWhileBillsAreOpen(account)
         let body = try exchange.readJSONBody(limit: 16 * 1024)
         let wallet = try handler.wallet()
         let paid: NodeWallet.PayoutResult

@@ -45,6 +45,7 @@ struct OpenAIProxy {
         guard !providers.isEmpty else { throw .unsupportedModel(request.model) }
         // Reserve for the dearest provider that may serve it; settle at the one that did.
         quote.maxCostMsat = providers.map { $0.applyingFee(quote.maxCostMsat) }.max() ?? quote.maxCostMsat
+        try prepareSession(&quote, credential: credential)
         exchange.record.pricingMode = quote.mode.rawValue
         exchange.record.pricingSource = quote.source.rawValue
         exchange.record.resolvedPrice = quote.resolvedPrice
@@ -60,19 +61,10 @@ struct OpenAIProxy {
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
         exchange.record.accountID = payer.account.id
         exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
-        let ledger = handler.ledger
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         settler.pricingRequest = pricingRequest
-        do {
-            let reserved = try ledger.reservations.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID,
-                                                            owner: services.owner, model: request.model, admission: admission)
-            if let rateLimit = reserved.rateLimit { exchange.responseHeaders += RateLimitHeaders.headers(rateLimit) }
-        } catch {
-            // A per-request token was received already: it all goes back as change, on the refusal.
-            settler.returnChange()
-            if let change = settler.change { exchange.responseHeaders.append(("X-Cashu", change.token)) }
-            throw error.apiError
-        }
+        // A per-request token was received already: if nothing can be held, it all goes back as change.
+        try hold(quote, payer: payer, settler: settler, model: request.model, admission: admission)
 
         CompletionLimit.write(into: &body, request: request, quote: quote, endpoint: endpoint)
         let clientBody = body
@@ -244,6 +236,8 @@ final class Settler {
     var pricingRequest: PricingRequest?
     /// The model the upstream says it served.
     var servedModel: String?
+    /// The session window this request was counted into, when a session product covers it.
+    var sessionSlot: SessionSlot?
 
     init(handler: GatewayHandler, exchange: Exchange, quote: PriceQuote, request: ProxiedRequest, payer: Payer) {
         self.handler = handler
@@ -268,6 +262,7 @@ final class Settler {
         let ledger = handler.ledger
         guard !done else { return nil }
         done = true
+        if let sessionSlot { return settledInSession(sessionSlot, usage: usage, estimated: estimated) }
         let started = Clock.monotonicMillis()
         let priced = quoteForServedModel()
         var units = usage
@@ -312,6 +307,7 @@ final class Settler {
         let ledger = handler.ledger
         guard !done else { return }
         done = true
+        if let sessionSlot { try? ledger.sessions.giveBack(sessionSlot) }
         do {
             try ledger.reservations.release(requestID: exchange.requestID, note: String(reason.prefix(200)))
         } catch {

@@ -107,6 +107,7 @@ struct RoutstrEndpoints {
         guard case let .apiKey(key) = exchange.credential else { return try wallet.refund() }
         let account = try handler.authenticate(key: key, allowExpired: true)
         guard let address = account.refundAddress, account.parentID == nil else { return try wallet.refund() }
+        try wallet.refuseWhileBillsAreOpen(account)
         let nodeWallet = try handler.wallet()
         let paid: NodeWallet.PayoutResult
         do { paid = try nodeWallet.refundToLightning(account) } catch {

@@ -82,6 +82,7 @@ struct WalletEndpoints {
     /// The mint's input fee for the swap is taken from the balance on top of `amount`.
     func withdraw() throws(APIError) {
         let account = try payerAccount()
+        try refuseWhileBillsAreOpen(account)
         let body = try exchange.readJSONBody(limit: 64 * 1024)
         guard let amount = body["amount"]?.int64Value else { throw .invalidRequest("'amount' must be a whole number of sats, at least 1") }
         let result = try Withdrawal(ledger: handler.ledger, wallet: try handler.wallet())
@@ -96,6 +97,7 @@ struct WalletEndpoints {
         let account = try payerAccount(allowTokenInBody: true)
         // A per-request payment still being served: its change is not known yet (Routstr answers 425 too).
         if account.kind == .token, account.reservedMsat > 0 { throw .refundPending }
+        try refuseWhileBillsAreOpen(account)
         let wallet = try handler.wallet()
         let sent: SentToken?
         do { sent = try wallet.sendAll(accountID: account.id, mint: TokenAccount.mint(of: account), requestID: exchange.requestID) } catch {
