@@ -27,6 +27,7 @@ struct OpenAIProxy {
         let gate = PaymentGate(handler: handler, exchange: exchange)
         let credential = try gate.credential()
         let client = try ClientBody.read(exchange, endpoint: endpoint, limit: services.config.maxBodyBytes, router: services.router)
+        exchange.lap(.read)
         var body = client.json
         let request = client.request
         exchange.record.model = request.model
@@ -42,6 +43,7 @@ struct OpenAIProxy {
         let providers = services.router.candidates(model: request.model, pinned: quote.upstream)
             .filter { endpoint != .messages || $0.speaksMessages }
         guard !providers.isEmpty else { throw .unsupportedModel(request.model) }
+        exchange.lap(.pricing)
         // Reserve for the dearest provider that may serve it; settle at the one that did.
         quote.maxCostMsat = providers.map { $0.applyingFee(quote.maxCostMsat) }.max() ?? quote.maxCostMsat
         exchange.record.pricingMode = quote.mode.rawValue
@@ -53,6 +55,7 @@ struct OpenAIProxy {
         exchange.record.clientRef = exchange.clientRef
 
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
+        exchange.lap(.auth)
         exchange.record.accountID = payer.account.id
         exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
         let ledger = handler.ledger
@@ -66,6 +69,7 @@ struct OpenAIProxy {
             settler.returnChange()
             throw error.apiError
         }
+        exchange.lap(.reserve)
 
         CompletionLimit.write(into: &body, request: request, quote: quote, endpoint: endpoint)
         let clientBody = body
@@ -102,6 +106,7 @@ struct OpenAIProxy {
             }
             attempts.stream(build, withoutOptions: withoutOptions, idle: idle,
                             flavor: endpoint == .messages ? .messages : .openAI, clientWantsUsage: request.clientWantsUsage)
+            exchange.lap(.upstream)
         } else {
             try attempts.buffered(build) { response throws(APIError) in try forward(response, settler: settler, client: client) }
         }
@@ -109,6 +114,7 @@ struct OpenAIProxy {
 
     /// Non-streaming: the upstream's whole (2xx) answer is in; settle, then respond with the cost in headers.
     private func forward(_ response: HTTPResponse, settler: Settler, client: ClientBody) throws(APIError) {
+        exchange.lap(.upstream)
         let contentType = response.header("Content-Type") ?? "application/json"
         if endpoint == .audioSpeech {
             // Audio bytes, not JSON: priced by the characters asked for, known before the call.
@@ -152,7 +158,9 @@ struct OpenAIProxy {
         }
         let estimated = reported == nil && images == 0 && seconds == 0
         let receipt = settler.settle(usage: usage, estimated: estimated, images: images, audioSeconds: seconds)
+        exchange.lap(.settle)
         exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: receipt?.headers ?? [])
+        exchange.lap(.write)
     }
 }
 
