@@ -274,8 +274,8 @@ class Target:
     answered: int = 0                                      # 2xx answers the bench counted
     in_flight_bound: int = 0                               # requests wrk may have left unanswered
     results: dict = field(default_factory=dict)             # (threads, conns) -> [Run]
-    stage_seconds: dict[str, float] = field(default_factory=dict)
-    stage_counts: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict = field(default_factory=dict)     # (threads, conns) -> {stage: seconds}
+    stage_counts: dict = field(default_factory=dict)      # (threads, conns) -> {stage: passes}
     ttfb: list[float] = field(default_factory=list)
 
     def pids(self) -> list[int]:
@@ -460,10 +460,13 @@ routes:
     litellm_params: {{model: openai/{MODEL}, api_key: {UPSTREAM_KEY}, api_base: "http://127.0.0.1:{self.upstream_port}/v1"}}
 general_settings: {{master_key: {LITELLM_KEY}}}
 """)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SATMETER_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("SATMETER_")}, "LITELLM_LOG": "ERROR",
+               "LITELLM_TELEMETRY": "False", "NO_PROXY": "*", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+        # gunicorn with preload: imported once, then forked; uvicorn's own workers are killed when
+        # an import takes over 5 s, which it does on a loaded box.
         proc = self.procs.start("litellm", [str(venv / "bin/litellm"), "--config", str(conf), "--host", "127.0.0.1",
-                                            "--port", str(port), "--num_workers", "2"], env=env)
-        wait_for("litellm", lambda: port_open(port), seconds=120)
+                                            "--port", str(port), "--num_workers", "2", "--run_gunicorn"], env=env)
+        wait_for("litellm", lambda: post(port, "/v1/chat/completions", BODY, LITELLM_KEY)[0] == 200, seconds=300)
         target.roots = target.worker_roots = [proc.pid]
         target.stream_path = None  # LiteLLM would stream from a non-streaming upstream answer: not comparable
         self.proxy_nginx(target, f"127.0.0.1:{port}", "")
@@ -541,11 +544,13 @@ end
         if w["non2xx"]:
             self.failures.append(f"{target.name}: {int(w['non2xx'])} non-2xx answers at -t{threads} -c{conns}")
         if target.paid:
+            sums = target.stage_seconds.setdefault((threads, conns), {})
+            counts = target.stage_counts.setdefault((threads, conns), {})
             for pid, stages in self.stage_totals(target).items():
                 for stage, (seconds, count) in stages.items():
                     old_seconds, old_count = stages_before.get(pid, {}).get(stage, (0.0, 0))
-                    target.stage_seconds[stage] = target.stage_seconds.get(stage, 0.0) + seconds - old_seconds
-                    target.stage_counts[stage] = target.stage_counts.get(stage, 0) + count - old_count
+                    sums[stage] = sums.get(stage, 0.0) + seconds - old_seconds
+                    counts[stage] = counts.get(stage, 0) + count - old_count
 
     def measure_streams(self, target: Target) -> None:
         if target.stream_path is None:
@@ -682,13 +687,16 @@ end
                 added = (f"{p50 - percentile(bare.ttfb, 50):>13.2f} {p99 - percentile(bare.ttfb, 99):>13.2f}"
                          if bare and bare.ttfb and t is not bare else f"{'-':>13} {'-':>13}")
                 print(f"{t.label:<34} {p50:>8.2f} {p99:>8.2f} {added}")
-        profiled = [t for t in self.targets if t.stage_counts.get("log")]
-        if profiled:
-            print("\nper-stage profile, µs per paid request (worker wall time from satmeter_stage_seconds_total, all loads)")
+        for load in self.s.loads:
+            profiled = [t for t in self.targets if t.stage_counts.get(load, {}).get("log")]
+            if not profiled:
+                continue
+            print(f"\nper-stage profile at -t{load[0]} -c{load[1]}, µs per paid request "
+                  "(worker wall time, from satmeter_stage_seconds_total on /metrics)")
             print(f"{'target':<34} " + " ".join(f"{stage:>9}" for stage in STAGES) + f" {'total':>9}")
             for t in profiled:
-                n = t.stage_counts["log"]
-                per = [t.stage_seconds.get(stage, 0.0) * 1e6 / n for stage in STAGES]
+                n = t.stage_counts[load]["log"]
+                per = [t.stage_seconds[load].get(stage, 0.0) * 1e6 / n for stage in STAGES]
                 print(f"{t.label:<34} " + " ".join(f"{v:>9.1f}" for v in per) + f" {sum(per):>9.1f}")
 
 
