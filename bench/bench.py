@@ -651,7 +651,11 @@ end
         build = "release" if "/release/" in str(binary) else "debug" if "/debug/" in str(binary) else "?"
         print(f"bench: {os.cpu_count()} cores, load average {load[0]:.1f} at start "
               f"({'BUSY machine: other work shares the cores, compare ratios only' if load[0] > 1.5 else 'quiet'})")
-        print(f"bench: {binary} ({build} build); {s.seconds} s per run x {s.runs} run(s), {s.warmup} s warm-up; "
+        commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True,
+                                text=True).stdout.strip() or "?"
+        built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(binary.stat().st_mtime)) if binary.is_file() else "-"
+        print(f"bench: {binary} ({build} build, built {built}; repo at {commit})")
+        print(f"bench: {s.seconds} s per run x {s.runs} run(s), {s.warmup} s warm-up; "
               f"targets: {' '.join(t.name for t in self.targets)}{' (--quick)' if s.quick else ''}")
 
     def report(self) -> None:

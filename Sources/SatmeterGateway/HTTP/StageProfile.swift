@@ -17,10 +17,15 @@ final class StageProfile: Sendable {
     private let nanos: InlineArray<8, Atomic<UInt64>> = InlineArray { _ in Atomic(0) }
     private let counts: InlineArray<8, Atomic<UInt64>> = InlineArray { _ in Atomic(0) }
 
+    init() { precondition(RequestStage.allCases.count == 8, "one counter per RequestStage") }
+
     func add(_ stage: RequestStage, nanos elapsed: UInt64) {
         nanos[stage.rawValue].wrappingAdd(elapsed, ordering: .relaxed)
         counts[stage.rawValue].wrappingAdd(1, ordering: .relaxed)
     }
+
+    /// Requests that passed `stage` in this process so far.
+    func passes(_ stage: RequestStage) -> UInt64 { counts[stage.rawValue].load(ordering: .relaxed) }
 
     /// Prometheus text. Counters are this process's own, so each series carries its pid: with
     /// `--processes N` a scrape sees one process; the benchmark polls until it has seen all.
@@ -33,10 +38,16 @@ final class StageProfile: Sendable {
         for stage in RequestStage.allCases {
             let labels = "{\(process),stage=\"\(stage)\"}"
             let total = nanos[stage.rawValue].load(ordering: .relaxed)
-            seconds += "satmeter_stage_seconds_total\(labels) \(total / 1_000_000_000).\(String(total % 1_000_000_000).leftPadded(9))\n"
+            seconds += "satmeter_stage_seconds_total\(labels) \(Self.seconds(nanos: total))\n"
             passes += "satmeter_stage_count_total\(labels) \(counts[stage.rawValue].load(ordering: .relaxed))\n"
         }
         return seconds + passes
+    }
+
+    /// Nanoseconds as decimal seconds, exactly (no floating point on a counter that only grows).
+    static func seconds(nanos: UInt64) -> String {
+        let fraction = String(nanos % 1_000_000_000)
+        return "\(nanos / 1_000_000_000)." + String(repeating: "0", count: 9 - fraction.count) + fraction
     }
 
     static func monotonicNanos() -> UInt64 {
@@ -60,8 +71,4 @@ struct StageClock {
 extension Exchange {
     /// The hook on the request path: the time since the previous lap was spent in `stage`.
     func lap(_ stage: RequestStage) { stageClock.lap(stage) }
-}
-
-private extension String {
-    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }
