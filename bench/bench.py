@@ -541,6 +541,9 @@ end
             written_per_req=(after.write_bytes - before.write_bytes) / n,
             grown_per_req=(grown_after - grown_before) / n if target.files else None,
             mem_before=mem_before, mem_after=mem_after))
+        if not w["requests"]:
+            print(f"bench: note: no request to {target.name} completed within the {self.s.seconds} s run at "
+                  f"-t{threads} -c{conns}; its per-request figures are per one request", file=sys.stderr)
         if w["non2xx"]:
             self.failures.append(f"{target.name}: {int(w['non2xx'])} non-2xx answers at -t{threads} -c{conns}")
         if target.paid:
