@@ -13,6 +13,8 @@ final class Exchange {
     /// Filled in as the request goes; written to the request log at the end.
     var record: RequestRecord
     let startedAt = Clock.monotonicMillis()
+    /// Per-stage timing for /metrics (`StageProfile`).
+    var stageClock = StageClock()
 
     init(_ io: any RequestIO) {
         self.io = io

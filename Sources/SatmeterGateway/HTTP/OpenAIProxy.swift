@@ -28,6 +28,7 @@ struct OpenAIProxy {
         let gate = PaymentGate(handler: handler, exchange: exchange)
         let credential = try gate.credential()
         let client = try ClientBody.read(exchange, endpoint: endpoint, limit: services.config.maxBodyBytes, router: services.router)
+        exchange.lap(.read)
         var body = client.json
         let request = client.request
         exchange.record.model = request.model
@@ -43,6 +44,7 @@ struct OpenAIProxy {
         let providers = services.router.candidates(model: request.model, pinned: quote.upstream)
             .filter { endpoint != .messages || $0.speaksMessages }
         guard !providers.isEmpty else { throw .unsupportedModel(request.model) }
+        exchange.lap(.pricing)
         // Reserve for the dearest provider that may serve it; settle at the one that did.
         quote.maxCostMsat = providers.map { $0.applyingFee(quote.maxCostMsat) }.max() ?? quote.maxCostMsat
         try prepareSession(&quote, credential: credential)
@@ -59,12 +61,14 @@ struct OpenAIProxy {
         // never admit is refused before the token is taken.
         if case .perRequestToken = credential { try gate.checkFreshAccountLimits(admission) }
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
+        exchange.lap(.auth)
         exchange.record.accountID = payer.account.id
         exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         settler.pricingRequest = pricingRequest
         // A per-request token was received already: if nothing can be held, it all goes back as change.
         try hold(quote, payer: payer, settler: settler, model: request.model, admission: admission)
+        exchange.lap(.reserve)
 
         CompletionLimit.write(into: &body, request: request, quote: quote, endpoint: endpoint)
         let clientBody = body
@@ -101,6 +105,7 @@ struct OpenAIProxy {
             }
             attempts.stream(build, withoutOptions: withoutOptions, idle: idle,
                             flavor: endpoint == .messages ? .messages : .openAI, clientWantsUsage: request.clientWantsUsage)
+            exchange.lap(.upstream)
         } else {
             try attempts.buffered(build) { response throws(APIError) in try forward(response, settler: settler, client: client) }
         }
@@ -108,6 +113,7 @@ struct OpenAIProxy {
 
     /// Non-streaming: the upstream's whole (2xx) answer is in; settle, then respond with the cost in headers.
     private func forward(_ response: HTTPResponse, settler: Settler, client: ClientBody) throws(APIError) {
+        exchange.lap(.upstream)
         let contentType = response.header("Content-Type") ?? "application/json"
         if endpoint == .audioSpeech {
             // Audio bytes, not JSON: priced by the characters asked for, known before the call.
@@ -151,7 +157,9 @@ struct OpenAIProxy {
         }
         let estimated = reported == nil && images == 0 && seconds == 0
         let receipt = settler.settle(usage: usage, estimated: estimated, images: images, audioSeconds: seconds)
+        exchange.lap(.settle)
         exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: receipt?.headers ?? [])
+        exchange.lap(.write)
     }
 }
 
