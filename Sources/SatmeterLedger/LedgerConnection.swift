@@ -27,13 +27,24 @@ package final class LedgerConnection: @unchecked Sendable {
         }
     }
 
+    /// How a PostgreSQL transaction keeps concurrent writers apart (SQLite has one writer at a time).
+    package enum Isolation: Sendable {
+        /// SERIALIZABLE: the loser of a conflict runs again. Right for anything that reads, then decides.
+        case serializable
+        /// READ COMMITTED: for hot paths whose body takes row locks first (`forUpdate`) and changes
+        /// money only by conditional UPDATEs; concurrent requests on one key then queue on its row
+        /// instead of failing and retrying.
+        case rowLocked
+    }
+
     @discardableResult
-    package func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+    package func transaction<T>(_ isolation: Isolation = .serializable, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         try exclusive { () throws(LedgerError) -> T in
             if db.isPostgres {
                 // The connection lent to this thread knows whether it is inside BEGIN…COMMIT.
                 if db.inPostgresTransaction { return try body() }
-                return try retryingConflicts { () throws(LedgerError) -> T in try transactionOnce(body) }
+                let begin = isolation == .rowLocked ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN IMMEDIATE"
+                return try retryingConflicts { () throws(LedgerError) -> T in try transactionOnce(begin, body) }
             }
             guard depth == 0 else {
                 depth += 1
@@ -42,7 +53,7 @@ package final class LedgerConnection: @unchecked Sendable {
             }
             depth = 1
             defer { depth = 0 }
-            return try retryingConflicts { () throws(LedgerError) -> T in try transactionOnce(body) }
+            return try retryingConflicts { () throws(LedgerError) -> T in try transactionOnce("BEGIN IMMEDIATE", body) }
         }
     }
 
@@ -50,10 +61,11 @@ package final class LedgerConnection: @unchecked Sendable {
     /// pooled connection busy) for up to `seconds` instead of failing: only for idempotent work,
     /// such as closing a reservation, whose commit may have happened just before the connection
     /// broke. The connection is given back between attempts, so other requests fail fast (503).
-    package func transaction<T>(waitingOutOutageFor seconds: Int64, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+    package func transaction<T>(waitingOutOutageFor seconds: Int64, _ isolation: Isolation = .serializable,
+                                _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         let deadline = Clock.monotonicMillis() + seconds * 1000
         while true {
-            do { return try transaction(body) } catch .storage(let error) where db.isPostgres && error.isOutage {
+            do { return try transaction(isolation, body) } catch .storage(let error) where db.isPostgres && error.isOutage {
                 guard Clock.monotonicMillis() < deadline else { throw .storage(error) }
                 usleep(250_000)
             }
@@ -65,8 +77,8 @@ package final class LedgerConnection: @unchecked Sendable {
         db.isPostgres ? try db.pinned(body) : try lock.withLock(body)
     }
 
-    private func transactionOnce<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        do { try db.execute("BEGIN IMMEDIATE") } catch { throw .storage(error) }
+    private func transactionOnce<T>(_ begin: String, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        do { try db.execute(begin) } catch { throw .storage(error) }
         let result: T
         do { result = try body() } catch {
             try? db.execute("ROLLBACK")

@@ -15,9 +15,13 @@ extension LedgerStore {
     }
 
     @discardableResult
-    func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        try connection.transaction(body)
+    func transaction<T>(_ isolation: LedgerConnection.Isolation = .serializable, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        try connection.transaction(isolation, body)
     }
+
+    /// Appended to a SELECT in a `.rowLocked` transaction: PostgreSQL locks the rows it returns
+    /// (SQLite's BEGIN IMMEDIATE already holds the whole database).
+    var forUpdate: String { db.isPostgres ? " FOR UPDATE" : "" }
 
     // MARK: Balance movements shared by the account, reservation and wallet stores
 

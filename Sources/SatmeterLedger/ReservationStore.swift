@@ -20,7 +20,14 @@ public struct ReservationStore: LedgerStore {
                         admission: Admission = Admission()) throws(LedgerError) -> Reserved {
         guard amountMsat > 0 else { throw .invalidAmount }
         let now = clock()
-        return try transaction { () throws(LedgerError) -> Reserved in
+        return try transaction(.rowLocked) { () throws(LedgerError) -> Reserved in
+            // The key's row and its parent's, locked first (in id order, so two reserves never wait
+            // on each other crosswise): every policy read below then sees the last committed hold,
+            // and requests on one key queue here as they do on SQLite's write lock.
+            if db.isPostgres {
+                try run("SELECT id FROM accounts WHERE id = ?1 OR id = (SELECT parent_id FROM accounts WHERE id = ?1) ORDER BY id FOR UPDATE",
+                        [.integer(accountID)])
+            }
             let policy = KeyPolicy(accounts: AccountStore(connection: connection), now: now)
             let (payer, rateLimit) = try policy.payingAccount(keyID: accountID, amountMsat: amountMsat, model: model, admission: admission)
             try run("""
@@ -81,10 +88,12 @@ public struct ReservationStore: LedgerStore {
         let now = clock()
         // Closing is idempotent (only a held reservation closes), so it waits out a PostgreSQL outage
         // rather than leave the hold to the sweeper.
-        return try connection.transaction(waitingOutOutageFor: 30) { () throws(LedgerError) -> Settlement? in
+        // Row-locked: the reservation row first (a second closer waits, then finds it closed), then
+        // the payer's, so the balance read below is the one the UPDATE's MIN sees.
+        return try connection.transaction(waitingOutOutageFor: 30, .rowLocked) { () throws(LedgerError) -> Settlement? in
             guard let held = try run("""
                 SELECT account_id, amount_msat, COALESCE(key_account_id, account_id) AS key_id FROM reservations WHERE request_id = ? AND state = 'held'
-                """, [.text(requestID)]).first
+                """ + forUpdate, [.text(requestID)]).first
             else { return nil }
             let accountID = try held.int("account_id")
             let reserved = try held.int("amount_msat")
@@ -95,7 +104,7 @@ public struct ReservationStore: LedgerStore {
             // Cost above the reservation comes from what is left of the balance, never below zero:
             // the MIN in this one statement is the invariant; the read before it only reports it.
             // Granted credit is spent first (`AccountStore+Solvency`).
-            let balanceBefore = try run("SELECT balance_msat FROM accounts WHERE id = ?", [.integer(accountID)]).first?.int("balance_msat") ?? 0
+            let balanceBefore = try run("SELECT balance_msat FROM accounts WHERE id = ?" + forUpdate, [.integer(accountID)]).first?.int("balance_msat") ?? 0
             try run("""
                 UPDATE accounts SET reserved_msat = reserved_msat - ?1, balance_msat = balance_msat + ?2 - MIN(?6, balance_msat),
                     total_spent_msat = total_spent_msat + ?3 + MIN(?6, balance_msat), last_used_at = ?4,
