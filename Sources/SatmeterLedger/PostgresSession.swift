@@ -10,6 +10,9 @@ final class PostgresSession {
     private var connection: OpaquePointer?
     private let url: String
     private var translated: [String: String] = [:]
+    /// Statements prepared on this connection (server-side, named), by text and parameter types:
+    /// each is parsed and planned once per connection instead of once per call.
+    private var prepared: [PreparedKey: String] = [:]
     private(set) var changes = 0
     /// Inside BEGIN…COMMIT a reconnect would silently drop the transaction: never then.
     private(set) var inTransaction = false
@@ -32,6 +35,7 @@ final class PostgresSession {
     private func connect() throws(Database.Error) {
         PQfinish(connection)
         connection = PQconnectdb(url)
+        prepared.removeAll()
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = lastMessage
             PQfinish(connection)
@@ -46,7 +50,10 @@ final class PostgresSession {
     private func ensureConnected() throws(Database.Error) {
         if connection != nil, PQstatus(connection) == CONNECTION_OK { return }
         guard !inTransaction else { throw .unwritable("connection to the database lost") }
-        if let connection { PQreset(connection) } else { try connect() }
+        if let connection {
+            PQreset(connection)
+            prepared.removeAll()  // a new server session knows none of them
+        } else { try connect() }
         guard PQstatus(connection) == CONNECTION_OK else { throw .unwritable("database unreachable: \(lastMessage)") }
     }
 
@@ -113,13 +120,30 @@ final class PostgresSession {
             case let .blob(v): types.append(17); values.append("\\x" + v.map { String($0, radix: 16).leftPadded }.joined())
             }
         }
+        let name = try preparedName(text, types)
         let result = withCStrings(values) { pointers in
-            PQexecParams(connection, text, Int32(bindings.count), types, pointers, nil, nil, 0)
+            if let name { return PQexecPrepared(connection, name, Int32(bindings.count), pointers, nil, nil, 0) }
+            return PQexecParams(connection, text, Int32(bindings.count), types, pointers, nil, nil, 0)
         }
         defer { PQclear(result) }
         try check(result)
         changes = Int(String(cString: PQcmdTuples(result))) ?? 0
         return rows(result)
+    }
+
+    /// The server-side name of `text` prepared with these parameter types, preparing it on first
+    /// use; nil for statements not worth keeping (DDL, whose plans a migration would invalidate).
+    private func preparedName(_ text: String, _ types: [Oid]) throws(Database.Error) -> String? {
+        let key = PreparedKey(text: text, types: types)
+        if let name = prepared[key] { return name }
+        let verb = text.drop { $0.isWhitespace }.prefix { $0.isLetter }.uppercased()
+        guard ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"].contains(verb) else { return nil }
+        let name = "s\(prepared.count)"
+        let result = PQprepare(connection, name, text, Int32(types.count), types)
+        defer { PQclear(result) }
+        try check(result)
+        prepared[key] = name
+        return name
     }
 
     private func translate(_ sql: String) throws(Database.Error) -> String {
@@ -199,6 +223,11 @@ final class PostgresSession {
         default: return .text(raw)
         }
     }
+}
+
+private struct PreparedKey: Hashable {
+    let text: String
+    let types: [Oid]
 }
 
 private extension String {
