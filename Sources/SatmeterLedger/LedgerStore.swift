@@ -44,8 +44,18 @@ extension LedgerStore {
     }
 
     func record(_ accountID: Int64, _ kind: LedgerEntry.Kind, _ amount: Int64, _ requestID: String?, _ note: String?) throws(LedgerError) {
-        try run("INSERT INTO ledger(account_id, kind, amount_msat, request_id, created_at, note) VALUES (?, ?, ?, ?, ?, ?)",
-                [.integer(accountID), .text(kind.rawValue), .integer(amount), .optional(requestID), .integer(clock()), .optional(note)])
+        try record(accountID, requestID, [(kind, amount, note)])
+    }
+
+    /// Several rows for one account and request in one INSERT, in order.
+    func record(_ accountID: Int64, _ requestID: String?, _ entries: [(LedgerEntry.Kind, Int64, String?)]) throws(LedgerError) {
+        guard !entries.isEmpty else { return }
+        let now = clock()
+        let rows = Array(repeating: "(?, ?, ?, ?, ?, ?)", count: entries.count).joined(separator: ", ")
+        let bindings = entries.flatMap { kind, amount, note -> [SQLValue] in
+            [.integer(accountID), .text(kind.rawValue), .integer(amount), .optional(requestID), .integer(now), .optional(note)]
+        }
+        try run("INSERT INTO ledger(account_id, kind, amount_msat, request_id, created_at, note) VALUES " + rows, bindings)
     }
 
 }
