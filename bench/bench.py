@@ -441,7 +441,9 @@ routes:
         subprocess.run([*as_owner, str(pg_bin / "initdb"), "-D", str(pg_dir / "data"), "-A", "trust", "-U", "satmeter",
                         "--no-sync"], check=True, stdout=subprocess.DEVNULL, timeout=180)
         ctl = [*as_owner, str(pg_bin / "pg_ctl"), "-D", str(pg_dir / "data"), "-l", str(pg_dir / "log")]
-        subprocess.run([*ctl, "-w", "-o", f"-k {pg_dir} -c listen_addresses=127.0.0.1 -p {port} -c max_connections=300",
+        # BENCH_PG_OPTIONS: more server settings, e.g. "-c shared_preload_libraries=pg_stat_statements".
+        extra = os.environ.get("BENCH_PG_OPTIONS", "")
+        subprocess.run([*ctl, "-w", "-o", f"-k {pg_dir} -c listen_addresses=127.0.0.1 -p {port} -c max_connections=300 {extra}",
                         "start"], check=True, stdout=subprocess.DEVNULL, timeout=120)
         self.procs.stops.append([*ctl, "-m", "fast", "-w", "stop"])
         subprocess.run(["psql", "-X", "-q", "-h", str(pg_dir), "-p", str(port), "-U", "satmeter", "-d", "postgres",
