@@ -12,6 +12,8 @@ package final class LedgerConnection: @unchecked Sendable {
     /// SQLite transactions nest: an inner one joins the outer (guarded by `lock`).
     private var depth = 0
     package let clock: @Sendable () -> Int64
+    /// PostgreSQL: `.rowLocked` transactions arriving together share one commit.
+    private let group = GroupCommit()
 
     init(database: Database, clock: @escaping @Sendable () -> Int64) {
         db = database
@@ -39,7 +41,10 @@ package final class LedgerConnection: @unchecked Sendable {
 
     @discardableResult
     package func transaction<T>(_ isolation: Isolation = .serializable, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        try exclusive { () throws(LedgerError) -> T in
+        if isolation == .rowLocked, db.isPostgres, !db.inPostgresTransaction {
+            return try group.run(body, batch: transactionGrouped)
+        }
+        return try exclusive { () throws(LedgerError) -> T in
             if db.isPostgres {
                 // The connection lent to this thread knows whether it is inside BEGIN…COMMIT.
                 if db.inPostgresTransaction { return try body() }
@@ -75,6 +80,45 @@ package final class LedgerConnection: @unchecked Sendable {
     /// SQLite: the one connection, under the lock. PostgreSQL: this thread's pooled connection.
     private func exclusive<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         db.isPostgres ? try db.pinned(body) : try lock.withLock(body)
+    }
+
+    /// Several `.rowLocked` bodies in one READ COMMITTED transaction on one connection, each behind
+    /// a savepoint so a body that fails undoes only its own statements. A conflict (deadlock) or a
+    /// lost connection fails the whole batch: run again, or every body gets the error.
+    private func transactionGrouped(_ bodies: [() throws(LedgerError) -> Void]) -> [LedgerError?] {
+        do {
+            return try retryingConflicts { () throws(LedgerError) -> [LedgerError?] in
+                try db.pinned { () throws(LedgerError) -> [LedgerError?] in try groupedOnce(bodies) }
+            }
+        } catch {
+            return bodies.map { _ in error }
+        }
+    }
+
+    private func groupedOnce(_ bodies: [() throws(LedgerError) -> Void]) throws(LedgerError) -> [LedgerError?] {
+        func execute(_ sql: String) throws(LedgerError) {
+            do { try db.execute(sql) } catch { throw .storage(error) }
+        }
+        var errors: [LedgerError?] = []
+        do throws(LedgerError) {
+            try execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            for body in bodies {
+                try execute("SAVEPOINT grouped")
+                do { try body() } catch .storage(let error) where error.isOutage || error.isConflict {
+                    throw LedgerError.storage(error)
+                } catch {
+                    errors.append(error)
+                    try execute("ROLLBACK TO SAVEPOINT grouped")
+                    continue
+                }
+                errors.append(nil)
+            }
+            try execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+        return errors
     }
 
     private func transactionOnce<T>(_ begin: String, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
@@ -114,5 +158,10 @@ extension Database.Error {
         case .unwritable, .busy: true
         default: false
         }
+    }
+
+    var isConflict: Bool {
+        if case .conflict = self { return true }
+        return false
     }
 }
