@@ -58,7 +58,8 @@ import Testing
 
     @Test func onlyTheFourObjectRoutesWithAPlainIdAreForwarded() throws {
         typealias Target = ResponseObjectPassthrough.Target
-        #expect(try Target(method: "GET", path: "/v1/responses/resp_1") == Target(id: "resp_1", upstreamPath: "/responses/resp_1"))
+        let plain = try Target(method: "GET", path: "/v1/responses/resp_1")
+        #expect(plain.id == "resp_1" && plain.upstreamPath == "/responses/resp_1")
         #expect(try Target(method: "DELETE", path: "/v1/responses/resp_1/").upstreamPath == "/responses/resp_1")
         #expect(try Target(method: "GET", path: "/v1/responses/resp_1/input_items").upstreamPath == "/responses/resp_1/input_items")
         #expect(try Target(method: "POST", path: "/v1/responses/resp_1/cancel").upstreamPath == "/responses/resp_1/cancel")
