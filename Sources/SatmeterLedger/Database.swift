@@ -148,6 +148,9 @@ public final class Database {
         try query(sql, bindings).first
     }
 
+    /// True between BEGIN and COMMIT/ROLLBACK (SQLite ends a transaction itself on some errors).
+    public var inTransaction: Bool { postgres == nil && sqlite3_get_autocommit(handle) == 0 }
+
     /// Rows changed by the last INSERT/UPDATE/DELETE: how a conditional debit knows it happened.
     public var changes: Int { postgres?.changes ?? Int(sqlite3_changes(handle)) }
 

@@ -3,12 +3,14 @@ import SatmeterSupport
 
 /// The one SQLite connection every store of a process shares, and the one way to use it: each
 /// statement under `lock` (see `ConnectionLock` for why), each change inside `transaction`, which
-/// nests (an inner transaction joins the outer one). `clock` is injected so tests can move time.
+/// nests (an inner transaction joins the outer one) and on SQLite commits together with the
+/// transactions of other threads (`CommitQueue`). `clock` is injected so tests can move time.
 package final class LedgerConnection: @unchecked Sendable {
     package let db: Database
-    private let lock = ConnectionLock()
+    let lock = ConnectionLock()
+    let commits = CommitQueue()
     /// Transactions nest: an inner one joins the outer (guarded by `lock`).
-    private var depth = 0
+    var depth = 0
     package let clock: @Sendable () -> Int64
 
     init(database: Database, clock: @escaping @Sendable () -> Int64) {
@@ -27,7 +29,8 @@ package final class LedgerConnection: @unchecked Sendable {
 
     @discardableResult
     package func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        try lock.withLock { () throws(LedgerError) -> T in
+        if LedgerTuning.groupCommit, !db.isPostgres, !lock.isHeldByCurrentThread { return try groupCommitted(body) }
+        return try lock.withLock { () throws(LedgerError) -> T in
             guard depth == 0 else {
                 depth += 1
                 defer { depth -= 1 }
