@@ -76,10 +76,19 @@ public final class Database {
         sqlite3_extended_result_codes(db, 1)
         if !readOnly {
             try execute("PRAGMA journal_mode=WAL")
-            // Checkpoints run in the housekeeping tick; this is only the safety net.
+            // A server's checkpoints run in its housekeeping tick (and its request connection
+            // turns this off); this is the safety net for commands and tests.
             try execute("PRAGMA wal_autocheckpoint=20000")
-            // Reads straight from the mapped file instead of a pread per page.
-            try execute("PRAGMA mmap_size=268435456")
+            if LedgerTuning.oldIO {
+                try execute("PRAGMA mmap_size=268435456")
+            } else {
+                // When the WAL starts over, the file is cut back to this: disk use stays bounded.
+                try execute("PRAGMA journal_size_limit=\(Self.walSizeLimitBytes)")
+                // No memory map: a mapped file counts as resident memory and grows with the database.
+                // A page cache of bounded size holds the hot pages (accounts, the B-tree ends) instead.
+                try execute("PRAGMA mmap_size=0")
+                try execute("PRAGMA cache_size=-8192")
+            }
         }
         try execute("PRAGMA synchronous=NORMAL")
         try execute("PRAGMA foreign_keys=ON")
@@ -90,12 +99,28 @@ public final class Database {
         sqlite3_close_v2(handle)
     }
 
-    /// Moves the write-ahead log into the database without blocking readers or writers (PASSIVE).
-    /// Run it on a connection of its own, off the request path: SQLite's automatic checkpoint
-    /// would otherwise run inside some request's commit.
-    public func checkpoint() {
-        guard postgres == nil else { return }
-        try? execute("PRAGMA wal_checkpoint(PASSIVE)")
+    /// The WAL file's size after it starts over (`journal_size_limit`).
+    public static let walSizeLimitBytes = 16 << 20
+
+    public enum CheckpointMode: Int32, Sendable {
+        /// Copies what it can without blocking readers or writers.
+        case passive = 0
+        /// Waits for the writer, copies everything, and makes the next writer start the WAL over
+        /// (new writers wait meanwhile).
+        case restart = 2
+    }
+
+    /// Moves the write-ahead log into the database. Run it on a connection of its own, off the
+    /// request path: SQLite's automatic checkpoint would otherwise run inside some request's commit.
+    /// Returns the WAL's frames and how many of them the database has now; nil on PostgreSQL or error.
+    @discardableResult
+    public func checkpoint(_ mode: CheckpointMode = .passive) -> (walFrames: Int, checkpointed: Int)? {
+        guard postgres == nil else { return nil }
+        var frames: Int32 = 0
+        var copied: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, mode.rawValue, &frames, &copied)
+        guard rc == SQLITE_OK || rc == SQLITE_BUSY else { return nil }
+        return (Int(frames), Int(copied))
     }
 
     /// Runs SQL that returns no rows (several statements allowed).
