@@ -30,7 +30,12 @@ final class WALCheckpointer: @unchecked Sendable {
         return checkpointer
     }
 
-    private init(database: Database) { self.database = database }
+    private init(database: Database) {
+        // A reader that stays on an old snapshot (a long report, a command in another process)
+        // makes the RESTART give up and try again later rather than hold the writers.
+        database.limitBusyWait(milliseconds: 100)
+        self.database = database
+    }
 
     fileprivate func run() -> Never {
         while true {

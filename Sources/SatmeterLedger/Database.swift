@@ -119,6 +119,13 @@ public final class Database {
         case restart = 2
     }
 
+    /// Waits at most this long for a lock, in SQLite's own steps (replaces the 10 s busy handler):
+    /// for a checkpointer, whose RESTART keeps writers waiting while it waits for readers.
+    public func limitBusyWait(milliseconds: Int32) {
+        guard postgres == nil else { return }
+        sqlite3_busy_timeout(handle, milliseconds)
+    }
+
     /// Moves the write-ahead log into the database. Run it on a connection of its own, off the
     /// request path: SQLite's automatic checkpoint would otherwise run inside some request's commit.
     /// Returns the WAL's frames and how many of them the database has now; nil on PostgreSQL or error.
