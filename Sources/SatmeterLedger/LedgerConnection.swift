@@ -3,14 +3,16 @@ import SatmeterSupport
 
 /// The database every store of a process shares, and the one way to use it: each statement, and
 /// each change inside `transaction`, which nests (an inner transaction joins the outer one).
-/// SQLite: one connection, every statement under `lock` (see `ConnectionLock` for why).
+/// SQLite: one connection, every statement under `lock` (see `ConnectionLock` for why), and write
+/// transactions committed together with those of other threads (`CommitQueue`).
 /// PostgreSQL: no process-wide lock; each thread is lent a pooled connection for a statement or a
 /// whole transaction (`PostgresPool`). `clock` is injected so tests can move time.
 package final class LedgerConnection: @unchecked Sendable {
     package let db: Database
-    private let lock = ConnectionLock()
+    let lock = ConnectionLock()
+    let commits = CommitQueue()
     /// SQLite transactions nest: an inner one joins the outer (guarded by `lock`).
-    private var depth = 0
+    var depth = 0
     package let clock: @Sendable () -> Int64
 
     init(database: Database, clock: @escaping @Sendable () -> Int64) {
@@ -29,7 +31,8 @@ package final class LedgerConnection: @unchecked Sendable {
 
     @discardableResult
     package func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        try exclusive { () throws(LedgerError) -> T in
+        if LedgerTuning.groupCommit, !db.isPostgres, !lock.isHeldByCurrentThread { return try groupCommitted(body) }
+        return try exclusive { () throws(LedgerError) -> T in
             if db.isPostgres {
                 // The connection lent to this thread knows whether it is inside BEGIN…COMMIT.
                 if db.inPostgresTransaction { return try body() }
