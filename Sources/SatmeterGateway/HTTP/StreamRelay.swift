@@ -110,8 +110,10 @@ final class StreamRelay {
                     if errorBody.count < 65_536 { errorBody.append(contentsOf: bytes) }
                     return true
                 }
+                // One flush per chunk received: each event goes out as soon as its chunk is in,
+                // without a FastCGI record and a write(2) per event when several arrive at once.
                 for event in splitter.feed(bytes) where !relay(event) { return false }
-                return !splitter.isOverflowing
+                return io.flush() && !splitter.isOverflowing
             },
             shouldAbort: { [self] in io.peerHasClosed() || silenceTooLong() || pastStreamLimit() })
         lastProgressAt = Clock.monotonicMillis()
@@ -137,7 +139,7 @@ final class StreamRelay {
         return overLimit
     }
 
-    /// Passes one event on; false when the client is gone.
+    /// Passes one event on (the caller flushes); false when the client is gone.
     private func relay(_ event: [UInt8]) -> Bool {
         // Comments (`: keep-alive`, `: OPENROUTER PROCESSING`) are passed on but are not progress.
         if let data = SSEEventSplitter.data(of: event) {
@@ -156,11 +158,11 @@ final class StreamRelay {
                     // client that did not ask gets the choices without it.
                     var stripped = json
                     stripped.remove("usage")
-                    return exchange.io.write("data: " + stripped.serialized + "\n\n") && exchange.io.flush()
+                    return exchange.io.write("data: " + stripped.serialized + "\n\n")
                 }
             }
         }
-        return exchange.io.write(event) && exchange.io.flush()
+        return exchange.io.write(event)
     }
 
     /// Takes usage, model, errors and text from one event; false to keep it from the client.
