@@ -122,7 +122,7 @@ public enum FastCGIParams {
 
     /// `X_API_KEY=value` → ("x-api-key", "value") straight from the C string, for the usual
     /// all-ASCII name (what nginx passes); nil for any other name, which takes the general path.
-    static func asciiHeader(_ entry: UnsafePointer<CChar>) -> (String, String)? {
+    public static func asciiHeader(_ entry: UnsafePointer<CChar>) -> (String, String)? {
         var name: [UInt8] = []
         name.reserveCapacity(32)
         var cursor = UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self)
