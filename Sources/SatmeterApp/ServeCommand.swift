@@ -15,7 +15,7 @@ public enum Gateway {
         if Supervisor.shouldSupervise(config) { try superviseWorkers(config: config) }
         // Open (and migrate) once before any thread, so a bad database stops the start, not a request.
         let ledger: Ledger
-        do { ledger = try Ledger(path: config.databaseLocation) } catch { throw .state("\(error)") }
+        do { ledger = try Ledger(path: config.databaseLocation, poolSize: config.ledgerPoolSize) } catch { throw .state("\(error)") }
         Housekeeping.sweepAbandoned(ledger, timeout: config.reservationTimeoutSeconds)
         do { try AdminPassword.bootstrapFromEnvironment(ledger: ledger) } catch { throw .state("\(error)") }
         let pricing: PricingConfig

@@ -24,7 +24,8 @@ extension Gateway {
     /// Runs the supervisor in this process; never returns unless a start check fails.
     static func superviseWorkers(config: SatmeterConfig) throws(GatewayStartError) -> Never {
         // A bad database or price table would kill every worker as it starts: refuse here instead.
-        do { _ = try Ledger(path: config.databasePath) } catch { throw .state("\(error)") }
+        // The ledger the workers will open (PostgreSQL when configured); closed again before the fork.
+        do { _ = try Ledger(path: config.databaseLocation, poolSize: 1) } catch { throw .state("\(error)") }
         do { _ = try PricingAdmin(config: config).effectiveConfig() } catch { throw .state("price table: \(error)") }
         FastCGIServer.initializeLibrary()
         let address: FastCGIListenAddress = FastCGIListenAddress.systemdSocketAvailable ? .inherited(fd: 3) : config.listen

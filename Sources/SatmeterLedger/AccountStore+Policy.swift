@@ -95,8 +95,10 @@ extension AccountStore {
     /// Keys for the admin list: newest first, optionally only those whose id, hint or label
     /// contains `search`, and only one kind.
     public func accounts(search: String?, kind: Account.Kind?, limit: Int, offset: Int) throws(LedgerError) -> (total: Int64, page: [Account]) {
-        var filter = "WHERE (?1 IS NULL OR kind = ?1)"
-        filter += " AND (?2 IS NULL OR CAST(id AS TEXT) = ?2 OR instr(lower(key_hint), lower(?2)) > 0 OR instr(lower(COALESCE(label, '')), lower(?2)) > 0)"
+        // The parameters typed once (a bare `? IS NULL` gives PostgreSQL nothing to type it by).
+        var filter = "WHERE (CAST(?1 AS TEXT) IS NULL OR kind = CAST(?1 AS TEXT))"
+        filter += " AND (CAST(?2 AS TEXT) IS NULL OR CAST(id AS TEXT) = CAST(?2 AS TEXT)"
+        filter += " OR instr(lower(key_hint), lower(CAST(?2 AS TEXT))) > 0 OR instr(lower(COALESCE(label, '')), lower(CAST(?2 AS TEXT))) > 0)"
         let bindings: [SQLValue] = [.optional(kind?.rawValue), .optional(search.flatMap { $0.isEmpty ? nil : $0 })]
         let total = try run("SELECT COUNT(*) AS total FROM accounts \(filter)", bindings).first?.int("total") ?? 0
         let page = try run("SELECT \(Account.columns) FROM accounts \(filter) ORDER BY id DESC LIMIT ?3 OFFSET ?4",

@@ -18,6 +18,8 @@ public final class Database {
         case decoding(String)
         /// A concurrent transaction won (PostgreSQL serialization failure or deadlock): run it again.
         case conflict(String)
+        /// Every pooled PostgreSQL connection stayed busy for the whole wait: refuse, nothing done.
+        case busy(String)
 
         public var description: String {
             switch self {
@@ -27,13 +29,14 @@ public final class Database {
             case let .unwritable(message): "database not writable: \(message)"
             case let .decoding(message): "unexpected row: \(message)"
             case let .conflict(message): "concurrent update: \(message)"
+            case let .busy(message): "database busy: \(message)"
             }
         }
     }
 
     /// SQLite's handle; nil when the ledger lives in PostgreSQL.
     private let handle: OpaquePointer?
-    private let postgres: PostgresSession?
+    let postgres: PostgresPool?
     private var statements: [String: OpaquePointer] = [:]
     /// The file, or the PostgreSQL URL without its password.
     public let path: String
@@ -45,14 +48,20 @@ public final class Database {
         location.hasPrefix("postgres://") || location.hasPrefix("postgresql://")
     }
 
-    public static func open(_ location: String) throws(Error) -> Database {
-        isPostgresURL(location) ? try Database(postgresURL: location) : try Database(path: location)
+    /// `poolSize`: PostgreSQL connections this process may open (SQLite has its one).
+    public static func open(_ location: String, poolSize: Int = defaultPoolSize) throws(Error) -> Database {
+        isPostgresURL(location) ? try Database(postgresURL: location, poolSize: poolSize) : try Database(path: location)
     }
 
-    public init(postgresURL url: String) throws(Error) {
+    /// PostgreSQL connections per process unless configured (`ledger.pool_size`).
+    public static let defaultPoolSize = 8
+    /// How long a thread waits for a pooled connection before the request gets a 503.
+    public static let defaultPoolWaitMillis: Int64 = 5_000
+
+    public init(postgresURL url: String, poolSize: Int = defaultPoolSize, poolWaitMillis: Int64 = defaultPoolWaitMillis) throws(Error) {
         path = PostgresSession.redacted(url)
         handle = nil
-        postgres = try PostgresSession(url: url)
+        postgres = try PostgresPool(url: url, size: poolSize, waitMillis: poolWaitMillis)
     }
 
     public init(path: String, readOnly: Bool = false) throws(Error) {
@@ -100,7 +109,7 @@ public final class Database {
 
     /// Runs SQL that returns no rows (several statements allowed).
     public func execute(_ sql: String) throws(Error) {
-        if let postgres { return try postgres.execute(sql) }
+        if let postgres { return try postgres.withSession({ session throws(Error) in try session.execute(sql) }, unavailable: { $0 }) }
         var message: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &message)
         if rc != SQLITE_OK {
@@ -113,7 +122,7 @@ public final class Database {
     /// Runs one statement and returns every row.
     @discardableResult
     public func query(_ sql: String, _ bindings: [SQLValue] = []) throws(Error) -> [Row] {
-        if let postgres { return try postgres.query(sql, bindings) }
+        if let postgres { return try postgres.withSession({ session throws(Error) in try session.query(sql, bindings) }, unavailable: { $0 }) }
         let statement = try prepared(sql)
         defer {
             sqlite3_reset(statement)
@@ -149,12 +158,22 @@ public final class Database {
     }
 
     /// Rows changed by the last INSERT/UPDATE/DELETE: how a conditional debit knows it happened.
-    public var changes: Int { postgres?.changes ?? Int(sqlite3_changes(handle)) }
+    /// On PostgreSQL, this thread's last statement's (each thread has its own connection meanwhile).
+    public var changes: Int { postgres?.changesOnThisThread ?? Int(sqlite3_changes(handle)) }
 
-    public var lastInsertRowID: Int64 { postgres?.lastInsertRowID ?? sqlite3_last_insert_rowid(handle) }
+    /// On PostgreSQL only meaningful inside a transaction (`pinned`): the id comes from the connection.
+    public var lastInsertRowID: Int64 {
+        guard let postgres else { return sqlite3_last_insert_rowid(handle) }
+        return (try? postgres.withSession({ session throws(Error) in session.lastInsertRowID }, unavailable: { $0 })) ?? 0
+    }
 
     /// A write transaction taken with `BEGIN IMMEDIATE`; rolled back if `body` throws.
     public func write<T>(_ body: () throws(Error) -> T) throws(Error) -> T {
+        if let postgres { return try postgres.withSession({ _ throws(Error) in try writeOnce(body) }, unavailable: { $0 }) }
+        return try writeOnce(body)
+    }
+
+    private func writeOnce<T>(_ body: () throws(Error) -> T) throws(Error) -> T {
         try execute("BEGIN IMMEDIATE")
         do {
             let result = try body()

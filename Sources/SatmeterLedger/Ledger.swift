@@ -22,17 +22,9 @@ public final class Ledger: Sendable {
 
     public init(database: Database, clock: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) throws(LedgerError) {
         // Processes and commands open the ledger side by side: on PostgreSQL their schema checks
-        // can collide (a serialization failure); the loser checks again after a short pause.
-        var attempt = 0
-        while true {
-            do {
-                try Schema.migrate(database)
-                break
-            } catch {
-                guard case .conflict = error, attempt < 20 else { throw .storage(error) }
-                attempt += 1
-                usleep(UInt32.random(in: 20_000...200_000))
-            }
+        // can collide (a serialization failure); the loser checks again.
+        try retryingConflicts { () throws(LedgerError) in
+            do throws(Database.Error) { try Schema.migrate(database) } catch { throw .storage(error) }
         }
         connection = LedgerConnection(database: database, clock: clock)
         accounts = AccountStore(connection: connection)
@@ -43,10 +35,11 @@ public final class Ledger: Sendable {
         admin = AdminStore(connection: connection)
     }
 
-    /// `path` is a SQLite file, or a `postgres://` URL (see `Database.open`).
-    public convenience init(path: String) throws(LedgerError) {
+    /// `path` is a SQLite file, or a `postgres://` URL (see `Database.open`) with up to
+    /// `poolSize` connections.
+    public convenience init(path: String, poolSize: Int = Database.defaultPoolSize) throws(LedgerError) {
         let database: Database
-        do { database = try Database.open(path) } catch { throw .storage(error) }
+        do { database = try Database.open(path, poolSize: poolSize) } catch { throw .storage(error) }
         try self.init(database: database)
     }
 }

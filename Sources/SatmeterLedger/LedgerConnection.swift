@@ -1,13 +1,15 @@
 import Glibc
 import SatmeterSupport
 
-/// The one SQLite connection every store of a process shares, and the one way to use it: each
-/// statement under `lock` (see `ConnectionLock` for why), each change inside `transaction`, which
-/// nests (an inner transaction joins the outer one). `clock` is injected so tests can move time.
+/// The database every store of a process shares, and the one way to use it: each statement, and
+/// each change inside `transaction`, which nests (an inner transaction joins the outer one).
+/// SQLite: one connection, every statement under `lock` (see `ConnectionLock` for why).
+/// PostgreSQL: no process-wide lock; each thread is lent a pooled connection for a statement or a
+/// whole transaction (`PostgresPool`). `clock` is injected so tests can move time.
 package final class LedgerConnection: @unchecked Sendable {
     package let db: Database
     private let lock = ConnectionLock()
-    /// Transactions nest: an inner one joins the outer (guarded by `lock`).
+    /// SQLite transactions nest: an inner one joins the outer (guarded by `lock`).
     private var depth = 0
     package let clock: @Sendable () -> Int64
 
@@ -18,7 +20,7 @@ package final class LedgerConnection: @unchecked Sendable {
 
     @discardableResult
     package func run(_ sql: String, _ bindings: [SQLValue] = []) throws(LedgerError) -> [Row] {
-        try lock.withLock { () throws(LedgerError) -> [Row] in
+        try exclusive { () throws(LedgerError) -> [Row] in
             do { return try db.query(sql, bindings) } catch let error as Database.Error { throw .storage(error) } catch {
                 throw .storage(.sqlite(code: -1, message: "\(error)"))
             }
@@ -27,7 +29,12 @@ package final class LedgerConnection: @unchecked Sendable {
 
     @discardableResult
     package func transaction<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        try lock.withLock { () throws(LedgerError) -> T in
+        try exclusive { () throws(LedgerError) -> T in
+            if db.isPostgres {
+                // The connection lent to this thread knows whether it is inside BEGIN…COMMIT.
+                if db.inPostgresTransaction { return try body() }
+                return try retryingConflicts { () throws(LedgerError) -> T in try transactionOnce(body) }
+            }
             guard depth == 0 else {
                 depth += 1
                 defer { depth -= 1 }
@@ -35,36 +42,27 @@ package final class LedgerConnection: @unchecked Sendable {
             }
             depth = 1
             defer { depth = 0 }
-            return try transactionLocked(body)
+            return try retryingConflicts { () throws(LedgerError) -> T in try transactionOnce(body) }
         }
     }
 
-    /// A transaction that waits out a database outage (PostgreSQL restarting, unreachable) for up
-    /// to `seconds` instead of failing: only for idempotent work, such as closing a reservation,
-    /// whose commit may have happened just before the connection broke. The lock is let go
-    /// between attempts, so other requests fail fast (503) meanwhile.
+    /// A transaction that waits out a database outage (PostgreSQL restarting, unreachable, every
+    /// pooled connection busy) for up to `seconds` instead of failing: only for idempotent work,
+    /// such as closing a reservation, whose commit may have happened just before the connection
+    /// broke. The connection is given back between attempts, so other requests fail fast (503).
     package func transaction<T>(waitingOutOutageFor seconds: Int64, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         let deadline = Clock.monotonicMillis() + seconds * 1000
         while true {
-            do { return try transaction(body) } catch .storage(.unwritable(let message)) where db.isPostgres {
-                guard Clock.monotonicMillis() < deadline else { throw .storage(.unwritable(message)) }
+            do { return try transaction(body) } catch .storage(let error) where db.isPostgres && error.isOutage {
+                guard Clock.monotonicMillis() < deadline else { throw .storage(error) }
                 usleep(250_000)
             }
         }
     }
 
-    /// Other processes sharing the file still meet at BEGIN IMMEDIATE. On PostgreSQL, hosts run
-    /// serializable transactions side by side and the loser of a conflict runs again (the body
-    /// only touches the database, so running it again is safe).
-    private func transactionLocked<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        var attempt = 0
-        while true {
-            do { return try transactionOnce(body) } catch .storage(.conflict(let message)) {
-                attempt += 1
-                guard attempt < 20 else { throw .storage(.unwritable("too many concurrent updates: \(message)")) }
-                usleep(UInt32.random(in: 200...(2_000 * UInt32(min(attempt, 10)))))
-            }
-        }
+    /// SQLite: the one connection, under the lock. PostgreSQL: this thread's pooled connection.
+    private func exclusive<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        db.isPostgres ? try db.pinned(body) : try lock.withLock(body)
     }
 
     private func transactionOnce<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
@@ -79,5 +77,30 @@ package final class LedgerConnection: @unchecked Sendable {
             throw .storage(error)
         }
         return result
+    }
+}
+
+/// Runs `body` again when it lost to a concurrent transaction (PostgreSQL serialization failure
+/// or deadlock; SQLite's BEGIN IMMEDIATE never does): hosts run serializable transactions side by
+/// side and the loser runs again, after a growing random pause. Only for bodies that touch
+/// nothing but the database, so running them again is safe.
+func retryingConflicts<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+    var attempt = 0
+    while true {
+        do { return try body() } catch .storage(.conflict(let message)) {
+            attempt += 1
+            guard attempt < 20 else { throw .storage(.unwritable("too many concurrent updates: \(message)")) }
+            usleep(UInt32.random(in: 200...(5_000 * UInt32(min(attempt, 10)))))
+        }
+    }
+}
+
+extension Database.Error {
+    /// The database cannot be reached or lent no connection: a short outage, nothing written.
+    var isOutage: Bool {
+        switch self {
+        case .unwritable, .busy: true
+        default: false
+        }
     }
 }

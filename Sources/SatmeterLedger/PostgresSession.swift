@@ -3,18 +3,19 @@ import Glibc
 
 /// One libpq connection, used like `Database`'s SQLite handle: statements in SQLite's dialect are
 /// rewritten once (`PostgresDialect`), parameters are sent as typed text, rows come back as the
-/// same `Row`s. A lost connection is re-opened on the next statement outside a transaction; until
-/// then every statement fails as `.unwritable` (the gateway answers 503, nothing charged).
+/// same `Row`s. One thread uses it at a time (`PostgresPool` lends it). A lost connection is
+/// re-opened on the next statement outside a transaction; until then every statement fails as
+/// `.unwritable` (the gateway answers 503, nothing charged).
 final class PostgresSession {
     private var connection: OpaquePointer?
     private let url: String
     private var translated: [String: String] = [:]
-    /// Statements where a NULL parameter has no context to take its type from (`?2 IS NULL OR …`):
-    /// their NULLs are sent as text.
-    private var textNulls: Set<String> = []
     private(set) var changes = 0
     /// Inside BEGIN…COMMIT a reconnect would silently drop the transaction: never then.
-    private var inTransaction = false
+    private(set) var inTransaction = false
+
+    /// Connected and outside a transaction: fit to lend to the next thread.
+    var isReusable: Bool { connection != nil && PQstatus(connection) == CONNECTION_OK && !inTransaction }
 
     init(url: String) throws(Database.Error) {
         self.url = url
@@ -69,8 +70,16 @@ final class PostgresSession {
             return
         }
         try ensureConnected()
-        let result = PQexec(connection, text)
+        var result = PQexec(connection, text)
         defer { PQclear(result) }
+        if upper.hasPrefix("BEGIN"), PQstatus(connection) != CONNECTION_OK {
+            // An idle connection to a server that restarted since: BEGIN did nothing, so it is
+            // safe to reconnect and begin again.
+            PQclear(result)
+            result = nil  // the defer must not clear it again if reconnecting fails
+            try ensureConnected()
+            result = PQexec(connection, text)
+        }
         try check(result)
         if upper.hasPrefix("BEGIN") { inTransaction = true }
         if upper == "COMMIT" || upper == "ROLLBACK" || upper == "END" { inTransaction = false }
@@ -83,19 +92,22 @@ final class PostgresSession {
             text = try translate(sql)
             translated[sql] = text
         }
-        do { return try run(text, bindings, nullType: textNulls.contains(text) ? 25 : 0) } catch .sqlite(_, let message)
-            where message.hasPrefix("postgres 42P08") && !textNulls.contains(text) {
-            textNulls.insert(text)
-            return try run(text, bindings, nullType: 25)
+        do { return try run(text, bindings) } catch .unwritable(let message)
+            where !inTransaction && PQstatus(connection) != CONNECTION_OK && text.hasPrefix("SELECT") {
+            // A read outside a transaction on a connection that died while idle (the server
+            // restarted): it changed nothing, so read again on a fresh connection.
+            do { try ensureConnected() } catch { throw .unwritable(message) }
+            return try run(text, bindings)
         }
     }
 
-    private func run(_ text: String, _ bindings: [SQLValue], nullType: Oid) throws(Database.Error) -> [Row] {
+    private func run(_ text: String, _ bindings: [SQLValue]) throws(Database.Error) -> [Row] {
         var types: [Oid] = []
         var values: [String?] = []
         for binding in bindings {
             switch binding {
-            case .null: types.append(nullType); values.append(nil)
+            // No type: PostgreSQL takes it from the context (a bare `? IS NULL` needs a CAST).
+            case .null: types.append(0); values.append(nil)
             case let .integer(v): types.append(20); values.append(String(v))
             case let .text(v): types.append(25); values.append(v)
             case let .blob(v): types.append(17); values.append("\\x" + v.map { String($0, radix: 16).leftPadded }.joined())
@@ -117,7 +129,7 @@ final class PostgresSession {
             SELECT a.attname AS name, COALESCE(a.attnum = ANY(i.indkey), false) AS key
             FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
-            """, [.text(table)], nullType: 0)
+            """, [.text(table)])
         var names: [String] = []
         var key: [String] = []
         for row in columns {

@@ -23,6 +23,7 @@ extension SatmeterConfig {
           payout_interval_seconds: 900
         ledger:
           reservation_timeout_seconds: 3600       # no heartbeat for this long: the worker is gone, release
+          pool_size: 8                            # PostgreSQL connections per worker process (docs/postgres.md)
         admin:
           request_log_retention_days: 90          # 0 keeps every request-log record
           session_hours: 12                       # admin dashboard sessions

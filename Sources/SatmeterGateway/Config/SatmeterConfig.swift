@@ -1,6 +1,7 @@
 import Glibc
 import Yams
 import SatmeterCashu
+import SatmeterLedger
 import SatmeterPricing
 import SatmeterSupport
 import SatmeterUpstream
@@ -33,6 +34,8 @@ public struct SatmeterConfig: Sendable {
     public var ledgerURL: String?
     /// Where the ledger lives: the shared PostgreSQL URL when set, else the state directory's SQLite file.
     public var databaseLocation: String { ledgerURL ?? databasePath }
+    /// `ledger.pool_size`: PostgreSQL connections per worker process (SQLite has one).
+    public var ledgerPoolSize = Database.defaultPoolSize
 
     public init() {}
 
@@ -97,7 +100,8 @@ public struct SatmeterConfig: Sendable {
             }
         }
         if let ledger = top["ledger"] {
-            try reader.allowOnly(["reservation_timeout_seconds", "url"], in: ledger)
+            try reader.allowOnly(["reservation_timeout_seconds", "url", "pool_size"], in: ledger)
+            if let node = ledger.mapping?["pool_size"] { config.ledgerPoolSize = try reader.int(node, in: 1...200) }
             if let node = ledger.mapping?["url"] {
                 let url = try reader.string(node)
                 guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") else {

@@ -63,6 +63,7 @@ extension LedgerError {
         case let .storage(db):
             switch db {
             case .unwritable: .serviceUnavailable("The balance database is not writable; nothing was charged.")
+            case .busy: .serviceUnavailable("The balance database is busy; nothing was charged. Try again.")
             default: .internalError("balance database error")
             }
         }

@@ -146,6 +146,9 @@ import Testing
             #expect(found.total == 1 && found.page.first?.refundAddress == "alice@example.com")
             #expect(try ledger.accounts.accounts(search: "bob", kind: nil, limit: 10, offset: 0).total == 0)
             #expect(try ledger.accounts.accounts(search: String(key.id), kind: nil, limit: 10, offset: 0).total == 1)
+            // No filter at all: both parameters NULL (typed in the SQL, so PostgreSQL needs no guess).
+            #expect(try ledger.accounts.accounts(search: nil, kind: nil, limit: 10, offset: 0).total == 1)
+            #expect(try ledger.accounts.accounts(search: nil, kind: .token, limit: 10, offset: 0).total == 0)
         }
     }
 

@@ -35,4 +35,11 @@ import Testing
         #expect(throws: ConfigError.self) { try SatmeterConfig.parse(yaml: "server:\n  threads: 0\n", file: "f") }
         #expect(throws: ConfigError.self) { try SatmeterConfig.parse(yaml: "upstream:\n  base_url: ftp://x\n", file: "f") }
     }
+
+    @Test func ledgerPoolSizeIsReadAndBounded() throws {
+        #expect(try SatmeterConfig.load(path: nil, environment: [:]).ledgerPoolSize == 8)
+        #expect(try SatmeterConfig.parse(yaml: "ledger:\n  pool_size: 20\n", file: "f").ledgerPoolSize == 20)
+        #expect(throws: ConfigError.self) { try SatmeterConfig.parse(yaml: "ledger:\n  pool_size: 0\n", file: "f") }
+        #expect(throws: ConfigError.self) { try SatmeterConfig.parse(yaml: "ledger:\n  pool_size: 1000\n", file: "f") }
+    }
 }

@@ -2,8 +2,12 @@ import Foundation
 import Testing
 @testable import SatmeterLedger
 
-/// A fresh database file per test, removed afterwards.
+/// A fresh database file per test, removed afterwards; with SATMETER_TEST_POSTGRES_URL set, a
+/// fresh PostgreSQL database instead (`path` is then its URL).
 func withTemporaryLedger<T>(_ body: (Ledger, String) throws -> T) throws -> T {
+    if TestPostgres.serverURL != nil {
+        return try TestPostgres.withDatabase { url in try body(try Ledger(path: url), url) }
+    }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("satmeter-ledger-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
