@@ -4,11 +4,11 @@ import PackageDescription
 // The module graph, bottom to top; each layer sees only the layers named in its dependencies, so
 // an upward reference is a compile error:
 //
-//   SatmeterSupport     JSON, clocks, logging, typed money, config reading, HTTP fetching protocol
+//   SatmeterSupport     JSON, clocks, logging, typed money, config reading, HTTP fetching protocol, billed usage
 //   SatmeterLedger      where money moves: SQLite (or PostgreSQL) stores (accounts, reservations, wallet, request log, reports)
 //   SatmeterCashu       NUT crypto, tokens, keysets, the mint client
 //   SatmeterPricing     where a price is decided
-//   SatmeterUpstream    libcurl sessions, SSE splitting, upstream usage
+//   SatmeterUpstream    libcurl sessions, SSE splitting
 //   SatmeterWallet      the node's ecash wallet: receive, send, payouts, audit (Cashu + Ledger)
 //   SatmeterGateway     FastCGI, the OpenAI API, wallet endpoints, admin API; domain errors → APIError
 //   SatmeterApp         the composition root: serve, supervisor, housekeeping scheduler

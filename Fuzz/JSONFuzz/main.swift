@@ -35,7 +35,7 @@ Fuzzer.run { bytes in
     }
     Fuzzer.require(quote.maxCostMsat >= 0, "negative reservation \(quote.maxCostMsat)")
     let usage = quote.reservedUsage
-    for used in [Usage(promptTokens: 0, completionTokens: 0), Usage(promptTokens: usage.promptTokens, completionTokens: 0), usage] {
+    for used in [BilledUsage(promptTokens: 0, completionTokens: 0), BilledUsage(promptTokens: usage.promptTokens, completionTokens: 0), usage] {
         Fuzzer.require(quote.cost(for: used).totalMsat <= quote.maxCostMsat, "cost of \(used) above the reservation \(quote.maxCostMsat)")
     }
 }

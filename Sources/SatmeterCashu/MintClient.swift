@@ -99,9 +99,15 @@ public struct MintClient {
         }
     }
 
+    /// The calls that spend proofs or a paid quote: a second delivery would be refused as spent
+    /// (or paid twice), hiding that the first one happened.
+    static let spendingPaths: Set<String> = ["/v1/swap", "/v1/melt/bolt11", "/v1/mint/bolt11"]
+
     func call(_ method: String, _ path: String, body: JSON?) throws(MintError) -> JSON {
-        let request = HTTPRequest(method: method, url: url + path, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+        var request = HTTPRequest(method: method, url: url + path, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
                                   body: body?.serializedBytes ?? [], timeout: timeout)
+        // Spending proofs or a paid quote: delivered once, or its outcome is asked for (NUT-07/09).
+        request.freshConnection = Self.spendingPaths.contains(path)
         let response: HTTPResponse
         do { response = try send(request) } catch {
             switch error {

@@ -27,11 +27,13 @@ public struct Account: Sendable, Equatable {
     public var allowedModels: [String]?
     /// Where the balance of an expired key should go (a Lightning address), as the operator set it.
     public var refundAddress: String?
+    /// Requests and tokens per minute, concurrent streams (`KeyLimits`).
+    public var limits: KeyLimits
 
     static let columns = """
         id, key_hint, kind, label, balance_msat, reserved_msat, total_deposited_msat, total_spent_msat,
         total_withdrawn_msat, request_count, created_at, last_used_at, expires_at, disabled,
-        parent_id, spend_limit_msat, allowed_models, refund_address
+        parent_id, spend_limit_msat, allowed_models, refund_address, \(KeyLimits.columns)
         """
 
     init(_ row: Row) throws(LedgerError) {
@@ -53,6 +55,8 @@ public struct Account: Sendable, Equatable {
         spendLimitMsat = try row.optionalInt("spend_limit_msat")
         allowedModels = try row.optionalText("allowed_models").map(Self.parseModels)
         refundAddress = try row.optionalText("refund_address")
+        limits = KeyLimits(requestsPerMinute: try row.optionalInt("limit_rpm"), tokensPerMinute: try row.optionalInt("limit_tpm"),
+                           concurrentStreams: try row.optionalInt("limit_streams"))
     }
 
     public func isExpired(at now: Int64) -> Bool { expiresAt.map { $0 <= now } ?? false }

@@ -11,9 +11,17 @@ struct KeyPolicy {
     let accounts: AccountStore
     let now: Int64
 
-    /// The account whose balance pays for `keyID`'s request: the key itself, or its parent.
-    func payingAccount(keyID: Int64, amountMsat: Int64, model: String?) throws(LedgerError) -> Int64 {
+    /// The account whose balance pays for `keyID`'s request: the key itself, or its parent; and
+    /// the key's use of its rate limits with this request admitted (nil: the key has none).
+    func payingAccount(keyID: Int64, amountMsat: Int64, model: String?, admission: Admission = Admission()) throws(LedgerError)
+        -> (payer: Int64, rateLimit: RateLimitState?) {
         guard let key = try accounts.account(id: keyID) else { throw .unknownAccount }
+        let payer = try payingAccount(key: key, amountMsat: amountMsat, model: model)
+        return (payer, try admit(key: key, admission))
+    }
+
+    private func payingAccount(key: Account, amountMsat: Int64, model: String?) throws(LedgerError) -> Int64 {
+        let keyID = key.id
         if let model, !key.allows(model: model) { throw .modelNotAllowed(model) }
         if let limit = key.spendLimitMsat {
             let held = key.parentID == nil ? key.reservedMsat : try heldMsat(keyID: keyID)

@@ -6,22 +6,25 @@ public struct AccountStore: LedgerStore {
     package let connection: LedgerConnection
 
     /// Creates an API key account. The key itself is returned once and never stored: only its hash.
-    public func createKey(balanceMsat: Int64, label: String? = nil, expiresAt: Int64? = nil) throws(LedgerError) -> (apiKey: String, account: Account) {
+    public func createKey(balanceMsat: Int64, label: String? = nil, expiresAt: Int64? = nil,
+                          limits: KeyLimits = KeyLimits()) throws(LedgerError) -> (apiKey: String, account: Account) {
         guard balanceMsat >= 0 else { throw .invalidAmount }
         let apiKey = APIKey.generate()
         let account = try createAccount(keyHash: APIKey.hash(apiKey), hint: APIKey.hint(apiKey), kind: .key,
-                                        label: label, expiresAt: expiresAt, initialGrantMsat: balanceMsat)
+                                        label: label, expiresAt: expiresAt, initialGrantMsat: balanceMsat, limits: limits)
         return (apiKey, account)
     }
 
     /// Creates an account for a secret the caller already hashed (a raw Cashu token used as a key).
     public func createAccount(keyHash: String, hint: String, kind: Account.Kind, label: String? = nil, expiresAt: Int64? = nil,
-                              initialGrantMsat: Int64 = 0) throws(LedgerError) -> Account {
+                              initialGrantMsat: Int64 = 0, limits: KeyLimits = KeyLimits()) throws(LedgerError) -> Account {
         let now = clock()
+        let limits = try limits.checked()
         return try transaction { () throws(LedgerError) in
             try run("""
-                INSERT INTO accounts(key_hash, key_hint, kind, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, [.text(keyHash), .text(hint), .text(kind.rawValue), .optional(label), .integer(now), .optional(expiresAt)])
+                INSERT INTO accounts(key_hash, key_hint, kind, label, created_at, expires_at, \(KeyLimits.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(keyHash), .text(hint), .text(kind.rawValue), .optional(label), .integer(now), .optional(expiresAt),
+                      .optional(limits.requestsPerMinute), .optional(limits.tokensPerMinute), .optional(limits.concurrentStreams)])
             let id = db.lastInsertRowID
             if initialGrantMsat > 0 {
                 try creditInTransaction(accountID: id, amountMsat: initialGrantMsat, kind: .grant, requestID: nil, note: "created by the operator")

@@ -61,6 +61,8 @@ public enum LedgerError: Error, Sendable, Equatable {
     case keyExpired
     /// An operator's key setting was refused (the reason says why).
     case invalidKeySetting(String)
+    /// One of the key's rate limits (requests or tokens per minute, concurrent streams) is reached.
+    case rateLimited(RateLimitRefusal)
     case storage(Database.Error)
 }
 

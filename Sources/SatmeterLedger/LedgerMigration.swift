@@ -42,11 +42,6 @@ public enum LedgerMigration {
 
     private static func copyTable(_ table: String, _ from: LedgerConnection, _ to: LedgerConnection) throws(LedgerError) -> Copied {
         let rows = try from.run("SELECT * FROM \(table) ORDER BY rowid")
-        // A table a store makes on first use (e.g. request_attempts) may not exist here yet.
-        if try to.run("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?", [.text(table)]).isEmpty,
-           let create = try from.run("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [.text(table)]).first?.optionalText("sql") {
-            try to.run(create)
-        }
         // `meta` already holds the destination's schema version: everything else must be empty.
         if table != "meta", try to.run("SELECT COUNT(*) AS n FROM \(table)").first?.int("n") != 0 {
             throw .storage(.constraint("destination table \(table) is not empty"))

@@ -1,6 +1,6 @@
 /// Every try of every provider for a request that needed more than one (failover), so an
 /// operator can see which provider failed how; `request_log.provider` names the one that served.
-/// The table is made on first use: it is written only when a provider failed, which is rare.
+/// Rows are written only when a provider failed, which is rare (schema step 6 makes the table).
 extension Ledger {
     public struct ProviderAttemptRow: Sendable {
         public var provider: String
@@ -18,12 +18,6 @@ extension Ledger {
 
     public func recordProviderAttempts(requestID: String, _ attempts: [ProviderAttemptRow]) throws(LedgerError) {
         try connection.transaction { () throws(LedgerError) in
-            try connection.run("""
-                CREATE TABLE IF NOT EXISTS request_attempts (
-                    request_id TEXT NOT NULL, attempt INTEGER NOT NULL, provider TEXT NOT NULL,
-                    status INTEGER, failure TEXT, millis INTEGER NOT NULL, created_at INTEGER NOT NULL,
-                    PRIMARY KEY (request_id, attempt))
-                """)
             for (index, attempt) in attempts.enumerated() {
                 try connection.run("INSERT OR REPLACE INTO request_attempts VALUES (?, ?, ?, ?, ?, ?, ?)", [
                     .text(requestID), .int(index + 1), .text(attempt.provider), attempt.status.map { .int($0) } ?? .null,
@@ -35,9 +29,7 @@ extension Ledger {
 
     /// A request's attempts, oldest first.
     public func providerAttempts(requestID: String) throws(LedgerError) -> [ProviderAttemptRow] {
-        let exists = try connection.run("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request_attempts'")
-        guard !exists.isEmpty else { return [] }
-        return try connection.run("SELECT * FROM request_attempts WHERE request_id = ? ORDER BY attempt", [.text(requestID)]).map { row throws(LedgerError) in
+        try connection.run("SELECT * FROM request_attempts WHERE request_id = ? ORDER BY attempt", [.text(requestID)]).map { row throws(LedgerError) in
             ProviderAttemptRow(provider: try row.text("provider"), status: try row.optionalInt("status").map { Int($0) },
                                failure: try row.optionalText("failure"), millis: try row.int("millis"))
         }

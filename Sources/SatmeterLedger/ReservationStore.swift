@@ -12,11 +12,17 @@ public struct ReservationStore: LedgerStore {
     /// The key's policies are checked in the same transaction (see `KeyPolicy`): its spending
     /// limit, its allowed models (when `model` is given), and for a child key its parent's state,
     /// limit and models. A child key's hold is taken from its parent's balance.
-    public func reserve(accountID: Int64, amountMsat: Int64, requestID: String, owner: String, model: String? = nil) throws(LedgerError) {
+    ///
+    /// Its rate limits too (`KeyPolicy+RateLimits`): `admission` is what this request counts
+    /// against them. Returns the key's use of its limits with this request in.
+    @discardableResult
+    public func reserve(accountID: Int64, amountMsat: Int64, requestID: String, owner: String, model: String? = nil,
+                        admission: Admission = Admission()) throws(LedgerError) -> Reserved {
         guard amountMsat > 0 else { throw .invalidAmount }
         let now = clock()
-        try transaction { () throws(LedgerError) in
-            let payer = try KeyPolicy(accounts: AccountStore(connection: connection), now: now).payingAccount(keyID: accountID, amountMsat: amountMsat, model: model)
+        return try transaction { () throws(LedgerError) -> Reserved in
+            let policy = KeyPolicy(accounts: AccountStore(connection: connection), now: now)
+            let (payer, rateLimit) = try policy.payingAccount(keyID: accountID, amountMsat: amountMsat, model: model, admission: admission)
             try run("""
                 UPDATE accounts SET balance_msat = balance_msat - ?1, reserved_msat = reserved_msat + ?1
                 WHERE id = ?2 AND balance_msat >= ?1
@@ -24,25 +30,28 @@ public struct ReservationStore: LedgerStore {
             guard db.changes == 1 else { throw try shortfall(accountID: payer, requiredMsat: amountMsat) }
             try run("UPDATE accounts SET request_count = request_count + 1, last_used_at = ?1 WHERE id = ?2", [.integer(now), .integer(accountID)])
             try run("""
-                INSERT INTO reservations(request_id, account_id, key_account_id, amount_msat, state, owner, created_at)
-                VALUES (?, ?, ?, ?, 'held', ?, ?)
-                """, [.text(requestID), .integer(payer), .integer(accountID), .integer(amountMsat), .text(owner), .integer(now)])
+                INSERT INTO reservations(request_id, account_id, key_account_id, amount_msat, state, owner, created_at, tokens, stream)
+                VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?)
+                """, [.text(requestID), .integer(payer), .integer(accountID), .integer(amountMsat), .text(owner), .integer(now),
+                      .integer(admission.tokens), .integer(admission.stream ? 1 : 0)])
             try record(payer, .reserve, amountMsat, requestID, nil)
+            return Reserved(rateLimit: rateLimit)
         }
     }
 
     /// Charges the actual cost of a request and returns the rest of its reservation to the balance.
     /// Returns nil if the reservation was no longer held (already settled, or released by a sweep).
+    /// `billedTokens` replaces the tokens admitted for the key's tokens-per-minute (nil: kept).
     @discardableResult
-    public func settle(requestID: String, costMsat: Int64) throws(LedgerError) -> Settlement? {
+    public func settle(requestID: String, costMsat: Int64, billedTokens: Int64? = nil) throws(LedgerError) -> Settlement? {
         guard costMsat >= 0 else { throw .invalidAmount }
-        return try close(requestID: requestID, costMsat: costMsat, state: "settled", note: nil)
+        return try close(requestID: requestID, costMsat: costMsat, state: "settled", note: nil, tokens: billedTokens.map { max(0, $0) })
     }
 
     /// Returns a whole reservation to the balance: the request failed, charge nothing.
     @discardableResult
     public func release(requestID: String, note: String? = nil) throws(LedgerError) -> Settlement? {
-        try close(requestID: requestID, costMsat: 0, state: "released", note: note)
+        try close(requestID: requestID, costMsat: 0, state: "released", note: note, tokens: 0)
     }
 
     /// Releases reservations left by a worker that is gone (its owner tag) or older than a cut-off.
@@ -68,7 +77,7 @@ public struct ReservationStore: LedgerStore {
         }
     }
 
-    private func close(requestID: String, costMsat: Int64, state: String, note: String?) throws(LedgerError) -> Settlement? {
+    private func close(requestID: String, costMsat: Int64, state: String, note: String?, tokens: Int64?) throws(LedgerError) -> Settlement? {
         let now = clock()
         // Closing is idempotent (only a held reservation closes), so it waits out a PostgreSQL outage
         // rather than leave the hold to the sweeper.
@@ -100,8 +109,8 @@ public struct ReservationStore: LedgerStore {
                 // A child key: its own total counts toward its own limit (the parent's counts the family).
                 try run("UPDATE accounts SET total_spent_msat = total_spent_msat + ?1 WHERE id = ?2", [.integer(charged), .integer(keyID)])
             }
-            try run("UPDATE reservations SET state = ?, closed_at = ?, charged_msat = ? WHERE request_id = ?",
-                    [.text(state), .integer(now), .integer(charged), .text(requestID)])
+            try run("UPDATE reservations SET state = ?, closed_at = ?, charged_msat = ?, tokens = COALESCE(?, tokens) WHERE request_id = ?",
+                    [.text(state), .integer(now), .integer(charged), .optional(tokens), .text(requestID)])
             // What was collected above the reservation is held, then charged with it (the audit's rows stay simple).
             if collected > 0 { try record(accountID, .reserve, collected, requestID, "cost above reservation, from the balance") }
             if charged > 0 { try record(accountID, .charge, charged, requestID, note) }

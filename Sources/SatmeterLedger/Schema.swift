@@ -199,6 +199,47 @@ enum Schema {
         UPDATE accounts SET granted_unspent_msat = MIN(balance_msat + reserved_msat, MAX(0,
             (SELECT COALESCE(SUM(amount_msat), 0) FROM ledger l WHERE l.account_id = accounts.id AND l.kind = 'grant') - total_spent_msat));
         """,
+        // 6: every try of every provider for a request that failed over (the request log names only
+        // the one that served). Older versions made it on first use, hence IF NOT EXISTS.
+        """
+        CREATE TABLE IF NOT EXISTS request_attempts (
+            request_id TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            provider TEXT NOT NULL,
+            status INTEGER,
+            failure TEXT,
+            millis INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (request_id, attempt)
+        );
+        """,
+        // 7: per-key rate limits (nil: unlimited), and what each reservation counts against them:
+        // its tokens (admitted estimate, then billed) and whether it is a stream (`KeyPolicy+RateLimits`).
+        """
+        ALTER TABLE accounts ADD COLUMN limit_rpm INTEGER CHECK (limit_rpm > 0);
+        ALTER TABLE accounts ADD COLUMN limit_tpm INTEGER CHECK (limit_tpm > 0);
+        ALTER TABLE accounts ADD COLUMN limit_streams INTEGER CHECK (limit_streams > 0);
+        ALTER TABLE reservations ADD COLUMN tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reservations ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX IF NOT EXISTS reservations_key_window ON reservations(key_account_id, created_at, tokens);
+        """,
+        // 8: flat-priced windows (session products): one row per key, product and window start,
+        // so a window's price is charged once however many requests race for it (`SessionStore`).
+        """
+        CREATE TABLE IF NOT EXISTS session_windows (
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            product TEXT NOT NULL,
+            window_start INTEGER NOT NULL,
+            window_end INTEGER NOT NULL,
+            requests INTEGER NOT NULL CHECK (requests >= 0),
+            tokens INTEGER NOT NULL CHECK (tokens >= 0),
+            paid_request_id TEXT,
+            paid_msat INTEGER CHECK (paid_msat >= 0),
+            paid_at INTEGER,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, product, window_start)
+        );
+        """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)

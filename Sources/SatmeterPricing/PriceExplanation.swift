@@ -3,7 +3,7 @@ import SatmeterSupport
 /// Everything behind one price: what `satmeter pricing explain` prints.
 public struct PriceExplanation: Sendable {
     public var quote: PriceQuote
-    public var usage: Usage
+    public var usage: BilledUsage
     public var cost: CostBreakdown
     /// Unix seconds when explained (for the BTC price's age).
     public var now: Int64
@@ -46,6 +46,7 @@ public struct PriceExplanation: Sendable {
             ("total", "\(cost.totalMsat) msat (\(Sats.display(cost.totalMsat)) sat)"),
             ("reserve", "\(quote.maxCostMsat) msat for \(quote.reservedUsage.promptTokens) prompt + \(quote.reservedUsage.completionTokens) completion tokens"),
         ]
+        rows += settlementRows
         if cost.upstreamCostMsat > 0 { rows.append(("operator cost", "\(cost.upstreamCostMsat) msat (upstream estimate, no fees)")) }
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0 + ":" + String(repeating: " ", count: width - $0.0.count + 1) + $0.1 }.joined(separator: "\n") + "\n"

@@ -24,7 +24,7 @@ public struct PriceQuote: Sendable {
     /// The selling price.
     public var price: ModelPrice
     /// The usage `maxCostMsat` was computed for.
-    public var reservedUsage: Usage
+    public var reservedUsage: BilledUsage
     /// How the price becomes msats: sats directly, USD at the BTC price below.
     public var conversion: MsatConversion
     /// The BTC price used (nil when the price is in sats and no BTC price was at hand).
@@ -40,13 +40,18 @@ public struct PriceQuote: Sendable {
     public var providerCostMarkupPPM: [Int64] = []
     /// Rates the price leaves unset, taken in the catalog's proportion (docs/pricing.md §3.1).
     public var derivedRates: ModelPrice?
+    /// The route's settlement mode and, for after-response, what admission holds (`holdMsat`).
+    public var settlement = RouteSettlement.reserve
+    public var admissionMsat: Int64 = 0
+    /// The flat-priced window covering this request, when a session product applies now.
+    public var session: SessionQuote?
 
     /// The actual cost: each line rounded up to the msat, then the minimum charge. A dynamic
     /// price with a provider-reported cost charges that cost × the fees instead of the token lines.
-    public func cost(for usage: Usage) -> CostBreakdown {
+    public func cost(for usage: BilledUsage) -> CostBreakdown {
         var breakdown = CostBreakdown()
         let lines = TokenLines(price: price, usage: usage, conversion: conversion, derived: derivedRates)
-        if !providerCostMarkupPPM.isEmpty, let reported = usage.providerCostUSD, conversion.currency == .usd,
+        if !providerCostMarkupPPM.isEmpty, let reported = usage.providerCost, conversion.currency == .usd,
            let marked = providerCostMarkupPPM.reduce(Optional(reported), { $0?.timesPPM($1) }) {
             breakdown.providerCostMsat = conversion.msat(units: 1, at: marked)
         } else {
@@ -60,7 +65,7 @@ public struct PriceQuote: Sendable {
                    breakdown.audioMsat, breakdown.providerCostMsat].reduce(0, WideMath.saturatingAdd)
         breakdown.minimumTopUpMsat = max(0, minChargeMsat - sum)
         breakdown.totalMsat = WideMath.saturatingAdd(sum, breakdown.minimumTopUpMsat)
-        if let snapshot = btcPrice, let reported = usage.providerCostUSD {
+        if let snapshot = btcPrice, let reported = usage.providerCost {
             breakdown.upstreamCostMsat = snapshot.conversion.msat(units: 1, at: reported)
         } else if let upstreamCost, let snapshot = btcPrice {
             breakdown.upstreamCostMsat = TokenLines(price: upstreamCost, usage: usage, conversion: snapshot.conversion).total
@@ -71,14 +76,14 @@ public struct PriceQuote: Sendable {
     /// The most `usage` could cost at any of the rates it may be billed at: the reservation.
     /// Each special rate the operator set above the plain rate raises the bound; the defaults
     /// never do (cache writes aside, which the byte-count prompt bound covers many times over).
-    func maximumCost(for usage: Usage) -> CostBreakdown {
+    func maximumCost(for usage: BilledUsage) -> CostBreakdown {
         var worst = self
         worst.providerCostMarkupPPM = []
         for (plain, specials) in [(PriceComponent.prompt, [PriceComponent.cachedPrompt, .cacheWrite, .audioPrompt, .imagePrompt]),
                                   (.completion, [.reasoning, .audioCompletion])] {
             worst.price[plain] = specials.map { price[$0] }.reduce(price[plain]) { $1 > $0 ? $1 : $0 }
         }
-        return worst.cost(for: Usage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
+        return worst.cost(for: BilledUsage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                                      images: usage.images, audioSeconds: usage.audioSeconds))
     }
 

@@ -69,6 +69,8 @@ package struct ResolvedPrice: Sendable {
     /// Cache, reasoning and audio rates the operator's price leaves unset, in the catalog's
     /// proportion to its plain rates; kept apart so the written price stays as written.
     var derivedRates: ModelPrice?
+    /// The session product of the matching rule, else of the route.
+    var session: SessionProduct?
 }
 
 /// Applies the strategies in the documented order. Pure: config + catalog + request → price.
@@ -107,6 +109,7 @@ package struct PriceResolver {
             tokenPrice(base, model ?? "", layers)
         }
         guard var resolved else { throw .unsupportedModel(model ?? request.route) }
+        resolved.session = matched?.rule.session ?? route.session
         fillLimits(&resolved)
         return resolved
     }

@@ -44,11 +44,12 @@ public final class PricingEngine: Sendable {
         quote.derivedRates = resolved.derivedRates
         quote.maxCostMsat = quote.maximumCost(for: reserved).totalMsat
         if resolved.mode == .dynamic { quote.providerCostMarkupPPM = [config.exchangeFeePPM, config.upstreamFeePPM] + resolved.extraFeePPM }
+        try applySettlement(&quote, request: request, session: resolved.session)
         return quote
     }
 
     /// The price of a request and of the given usage, with every factor: `satmeter pricing explain`.
-    public func explain(_ request: PricingRequest, usage: Usage) throws(PricingError) -> PriceExplanation {
+    public func explain(_ request: PricingRequest, usage: BilledUsage) throws(PricingError) -> PriceExplanation {
         let quote = try quote(request)
         return PriceExplanation(quote: quote, usage: usage, cost: quote.cost(for: usage), now: oracle.currentTime)
     }
@@ -60,7 +61,7 @@ public final class PricingEngine: Sendable {
         let lowered = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { _, last in last })
         let request = PricingRequest(route: route, model: model, headers: lowered, body: ["model": .string(model)],
                                      estimatedPromptTokens: promptTokens, maxCompletionTokens: completionTokens)
-        return try explain(request, usage: Usage(promptTokens: promptTokens, completionTokens: completionTokens))
+        return try explain(request, usage: BilledUsage(promptTokens: promptTokens, completionTokens: completionTokens))
     }
 
     /// Fetches the provider's model list into the catalog (call at start and every refresh_seconds).
@@ -72,7 +73,7 @@ public final class PricingEngine: Sendable {
     /// The usage a reservation covers. Completion: the request's max_tokens, else the model's
     /// max completion, else what is left of its context, else `default_max_completion_tokens`;
     /// times `n` choices (`best_of` on completions: each candidate is billed). Images: `n` on image routes. Audio: the default on audio routes.
-    func reservedUsage(_ request: PricingRequest, _ price: ModelPrice) -> Usage {
+    func reservedUsage(_ request: PricingRequest, _ price: ModelPrice) -> BilledUsage {
         let prompt = max(0, request.estimatedPromptTokens)
         let n = Self.choices(in: request.body)
         let isImageRoute = request.route.contains("/images/")
@@ -90,7 +91,7 @@ public final class PricingEngine: Sendable {
         let images = request.maxImages ?? (isImageRoute ? (n ?? 1) : 0)
         let audio = request.maxAudioSeconds ?? (request.route.contains("/audio/") ? config.defaultMaxAudioSeconds : 0)
         let (allChoices, overflow) = completion.multipliedReportingOverflow(by: choices)
-        return Usage(promptTokens: prompt, completionTokens: overflow ? Int.max : allChoices,
+        return BilledUsage(promptTokens: prompt, completionTokens: overflow ? Int.max : allChoices,
                      images: max(0, images), audioSeconds: max(0, audio))
     }
 

@@ -46,35 +46,6 @@ public enum PricingError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// What a request consumed, as reported by the upstream (or the maxima, for a reservation).
-/// `promptTokens` and `completionTokens` are totals; the token counts below are the parts of
-/// them billed at their own rate (docs/pricing.md §3.1).
-public struct Usage: Sendable, Equatable {
-    public var promptTokens: Int
-    public var completionTokens: Int
-    public var images: Int
-    public var audioSeconds: Int
-    /// Parts of `promptTokens`: cache reads, cache writes, audio and image input.
-    public var cachedPromptTokens = 0
-    public var cacheWriteTokens = 0
-    public var audioPromptTokens = 0
-    public var imagePromptTokens = 0
-    /// Parts of `completionTokens`: reasoning and audio output.
-    public var reasoningTokens = 0
-    public var audioCompletionTokens = 0
-    /// Whose discount applies when no cached rate is configured.
-    public var cacheConvention: CacheConvention = .openAI
-    /// What the provider says it charged (USD), when it says (OpenRouter `usage.cost`).
-    public var providerCostUSD: Fixed18?
-
-    public init(promptTokens: Int, completionTokens: Int, images: Int = 0, audioSeconds: Int = 0) {
-        self.promptTokens = promptTokens
-        self.completionTokens = completionTokens
-        self.images = images
-        self.audioSeconds = audioSeconds
-    }
-}
-
 /// A cost in msats, each line rounded up to the msat; total = lines + minimum top-up.
 public struct CostBreakdown: Sendable, Equatable {
     public var totalMsat: Int64

@@ -7,8 +7,8 @@ struct RouteSectionParser {
     var otherRouteKeys: [String] = []
     var entries: PriceEntryParser { PriceEntryParser(reader: reader) }
 
-    static let routeKeys = ["upstream", "type", "models", "fallback", "price", "allow", "deny", "match"]
-    static let ruleKeys = ["where", "models", "fallback", "price", "upstream"]
+    static let routeKeys = ["upstream", "type", "models", "fallback", "price", "allow", "deny", "match", "settlement", "session"]
+    static let ruleKeys = ["where", "models", "fallback", "price", "upstream", "session"]
     static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE", "*"]
 
     func parse(_ node: Node) throws(ConfigError) -> RouteTable {
@@ -16,7 +16,9 @@ struct RouteSectionParser {
         for (key, keyNode, value) in try reader.fields(node, "routes").pairs {
             routes.append(try route(key, keyNode: keyNode, value))
         }
-        return RouteTable(routes)
+        let table = RouteTable(routes)
+        try table.checkSessionNames(file: reader.file)
+        return table
     }
 
     private func route(_ key: String, keyNode: Node, _ node: Node) throws(ConfigError) -> Route {
@@ -36,6 +38,8 @@ struct RouteSectionParser {
         route.prices = try prices(f, what, type: route.type)
         if let n = f["allow"] { route.allow = try patterns(n, "\(what).allow") }
         if let n = f["deny"] { route.deny = try patterns(n, "\(what).deny") }
+        if let n = f["settlement"] { route.settlement = try settlement(n, what) }
+        if let n = f["session"] { route.session = try session(n, what) }
         if let n = f["match"] {
             for item in try reader.list(n, "\(what).match") {
                 route.match.append(try rule(item, "\(what).match", type: route.type))
@@ -59,6 +63,7 @@ struct RouteSectionParser {
         var rule = MatchRule(conditions: conditions, line: node.mark?.line ?? 0)
         rule.prices = try prices(f, what, type: type)
         if let n = f["upstream"] { rule.upstream = try reader.string(n, "\(what).upstream") }
+        if let n = f["session"] { rule.session = try session(n, what) }
         return rule
     }
 

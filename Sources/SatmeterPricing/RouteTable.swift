@@ -65,6 +65,8 @@ public struct MatchRule: Sendable {
     public var prices = RoutePrices()
     /// Replaces the route's upstream for matching requests, when set.
     public var upstream: String?
+    /// A flat-priced window product for matching requests (`SessionProduct`).
+    public var session: SessionProduct?
     public var line: Int
 
     public func matches(_ request: PricingRequest) -> Bool {
@@ -84,6 +86,10 @@ public struct Route: Sendable {
     public var deny: [ModelPattern] = []
     /// Evaluated top to bottom; the first rule that matches applies.
     public var match: [MatchRule] = []
+    /// When requests are paid: before (worst case held) or after the response (`RouteSettlement`).
+    public var settlement = RouteSettlement.reserve
+    /// A flat-priced window product for the route's requests no rule's product covers.
+    public var session: SessionProduct?
     public var line: Int
 
     public init(key: String, type: RouteType = .tokenBased, upstream: String? = nil, line: Int = 0) {

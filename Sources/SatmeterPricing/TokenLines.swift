@@ -1,13 +1,5 @@
 import SatmeterSupport
 
-/// Whose prompt-cache discount applies when no cached rate is configured or listed.
-public enum CacheConvention: String, Sendable, Equatable {
-    /// OpenAI bills cached input at 50% of the input price (and reports no cache writes).
-    case openAI
-    /// Anthropic bills cache reads at 10% of the input price, cache writes at 125%.
-    case anthropic
-}
-
 /// A cost's lines, each rounded up to the msat on its own. The prompt line is the sum of the
 /// plain, cached, cache-write, audio and image input parts; the completion line of the plain,
 /// reasoning and audio output parts; each part at its own rate (docs/pricing.md §3.1).
@@ -20,7 +12,7 @@ struct TokenLines {
 
     var total: Int64 { [prompt, completion, request, image, audio].reduce(0, WideMath.saturatingAdd) }
 
-    init(price: ModelPrice, usage: Usage, conversion: MsatConversion, derived: ModelPrice? = nil) {
+    init(price: ModelPrice, usage: BilledUsage, conversion: MsatConversion, derived: ModelPrice? = nil) {
         func msat(_ units: Int, _ rate: Fixed18) -> Int64 { conversion.msat(units: Int64(max(0, units)), at: rate) }
         func rate(_ component: PriceComponent) -> Fixed18 { Self.rate(component, of: price, derived: derived, usage.cacheConvention) }
         // Each part is clamped to what is left of its total, so no token is billed twice.

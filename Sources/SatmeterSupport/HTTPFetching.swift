@@ -15,6 +15,10 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Whole-transfer limit in seconds.
     public var timeout: Double
+    /// Sent on a new connection, never a kept-alive one: libcurl sends a request again, unasked,
+    /// when a reused connection turns out dead before any answer, and a request that moves value
+    /// (a mint swap or melt) must reach the server once; its lost answer is recovered instead.
+    public var freshConnection = false
 
     public init(method: String = "GET", url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeout: Double = 10) {
         self.method = method

@@ -69,6 +69,7 @@ public final class CurlSession: HTTPClient {
             ccurl_setopt_str(handle, CURLOPT_URL, request.url)
             ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
             ccurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1)
+            ccurl_setopt_long(handle, CURLOPT_FRESH_CONNECT, request.freshConnection ? 1 : 0)
             ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
             // Only web protocols: a configured URL must never reach file:// or other schemes.
             ccurl_setopt_str(handle, CURLOPT_PROTOCOLS_STR, "http,https")

@@ -84,6 +84,13 @@ package final class NodeWallet {
                     throw .mintUnavailable("\(error)")
                 }
             }
+            if error.isAlreadySpent {
+                switch afterSpentInputs(operation) {
+                case .done?: return (try? ledger.wallet.operation(id: operation.id))?.amountMsat ?? 0
+                case .pending?, nil: throw .mintUnavailable("\(error)")
+                case .failed?: break
+                }
+            }
             try? ledger.wallet.failOperation(operationID: operation.id, reason: "\(error)")
             if error.isAlreadySpent { throw .alreadySpent }
             if case .unreachable = error { throw .mintUnavailable("\(error)") }
@@ -221,6 +228,15 @@ package final class NodeWallet {
                 Log.warning("send \(operation.id): \(error); left pending for recovery (or refunded)")
                 throw .mintUnavailable("\(error)")
             }
+            if error.isAlreadySpent {
+                switch afterSpentInputs(operation) {
+                case .done?:
+                    let token = (try? ledger.wallet.operation(id: operation.id))?.result ?? ""
+                    return SentToken(token: token, amountSat: plan.amount, feeSat: plan.fee, mint: plan.mint)
+                case .pending?, nil: throw .mintUnavailable("\(error)")
+                case .failed?: break
+                }
+            }
             try? ledger.wallet.failOperation(operationID: operation.id, reason: "\(error)")
             if error.isAlreadySpent {
                 try? ledger.wallet.markSpent(secrets: plan.inputs.map(\.secret))
@@ -280,6 +296,17 @@ package final class NodeWallet {
         } catch {
             throw .storage("\(error)")
         }
+    }
+
+    /// A swap refused because its inputs are spent (or pending) may have spent them itself: HTTP
+    /// clients send a request again when a reused connection dies before the answer (libcurl
+    /// does, POSTs too), and the second delivery finds the first one's work done. Recovery asks
+    /// the mint for our outputs' signatures (NUT-09): done, the swap was ours and is complete;
+    /// failed, someone else spent the inputs; pending, the mint cannot say yet (left to recovery).
+    private func afterSpentInputs(_ operation: MintOperation) -> MintOperation.State? {
+        let state = settleNow(operation)
+        if state == .pending { Log.warning("\(operation.kind.rawValue) \(operation.id): inputs spent or pending; left pending for recovery") }
+        return state
     }
 
     /// Tries to close an operation this thread started and lost the answer for; its state after.

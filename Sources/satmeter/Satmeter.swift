@@ -178,7 +178,7 @@ struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and inspect API keys.",
         subcommands: [Create.self, List.self, Show.self, Disable.self,
-                      SetExpiry.self, SetLimit.self, SetModels.self, SetRefundAddress.self, CreateChild.self, Withdraw.self])
+                      SetExpiry.self, SetLimit.self, SetModels.self, SetRefundAddress.self, SetRateLimits.self, CreateChild.self, Withdraw.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an API key with a starting balance. The key is shown once.")
@@ -189,12 +189,13 @@ struct Keys: ParsableCommand {
         @Flag(name: .customLong("withdrawable-grant"),
               help: "Let the holder withdraw the granted balance as ecash (paid from the node's wallet; `wallet audit` then checks it is covered).")
         var withdrawableGrant = false
+        @OptionGroup var limits: RateLimitOptions
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
             guard balanceMsat >= 0 else { throw ValidationError("--balance-msat must not be negative") }
             let admin = try KeyAdmin(config: try common.load())
-            var created = try admin.create(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
+            var created = try admin.create(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt, limits: try limits.forNewKey())
             if withdrawableGrant, let id = created["id"]?.int64Value {
                 try admin.ledger.accounts.setGrantWithdrawable(accountID: id, true)
                 created.set("withdrawable_grant", true)

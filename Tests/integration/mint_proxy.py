@@ -3,9 +3,14 @@
 Modes (set `proxy.mode`):
     pass          forward everything
     down          answer every request 503 at once, as a load balancer does for a dead mint
-    lose-swap     forward POST /v1/swap to the mint, which performs it, then drop the answer:
-                  the caller cannot know whether the swap happened
+    lose-swap     forward the next POST /v1/swap to the mint, which performs it, then drop the
+                  answer (the caller cannot know whether the swap happened); then back to pass,
+                  so swaps the node makes afterwards (change) go through whatever its wallet holds
     lose-swap-then-down   as lose-swap, then switch to down (the mint "dies" mid-swap)
+
+The switch after a lost swap happens when the mint answers, which under load may be after the
+caller has given up on the swap (its timeout): `wait_for_lost_swaps()` waits for it, so a test
+that sets the next mode does not race it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class MintProxy:
         self.mint_url = mint_url.rstrip("/")
         self.mode = "pass"
         self.swaps_lost = 0
+        self._lost = threading.Condition()
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,9 +61,11 @@ class MintProxy:
                     info.get("nuts", {}).pop("17", None)
                     payload = json.dumps(info).encode()
                 if proxy.mode.startswith("lose-swap") and self.path.startswith("/v1/swap"):
-                    proxy.swaps_lost += 1
-                    if proxy.mode == "lose-swap-then-down":
-                        proxy.mode = "down"
+                    # The next mode is in place before the caller can see the answer is lost.
+                    with proxy._lost:
+                        proxy.mode = "down" if proxy.mode == "lose-swap-then-down" else "pass"
+                        proxy.swaps_lost += 1
+                        proxy._lost.notify_all()
                     self.close_connection = True
                     self.connection.close()
                     return
@@ -76,6 +84,12 @@ class MintProxy:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def wait_for_lost_swaps(self, count: int, timeout: float = 60) -> None:
+        """Until `count` swaps have been lost (and the mode switched after each)."""
+        with self._lost:
+            if not self._lost.wait_for(lambda: self.swaps_lost >= count, timeout):
+                raise AssertionError(f"{self.swaps_lost} swaps lost after {timeout} s, expected {count}")
 
     @property
     def url(self) -> str:

@@ -317,3 +317,20 @@ def test_withdraw_a_keys_balance_as_a_redeemable_token(satmeter_bin: Path, mock_
         assert sent["token"] not in gateway.satmeter.stderr()
     finally:
         gateway.stop()
+
+
+def test_rate_limits_are_set_and_changed_from_the_admin_api(admin_gateway: AdminGateway, admin: AdminClient) -> None:
+    created = admin.ok("POST", "keys", {"balance_msat": 100_000, "requests_per_minute": 1, "concurrent_streams": 3})
+    assert (created["requests_per_minute"], created["tokens_per_minute"], created["concurrent_streams"]) == (1, None, 3)
+    assert chat(admin_gateway, created["api_key"])[0] == 200
+    status, body = chat(admin_gateway, created["api_key"])
+    assert status == 429 and body["error"]["code"] == "rate_limit_exceeded" and body["error"]["type"] == "requests"
+    # Only the fields sent change; null clears one.
+    updated = admin.ok("PATCH", f"keys/{created['id']}", {"requests_per_minute": None, "tokens_per_minute": 100_000})
+    assert (updated["requests_per_minute"], updated["tokens_per_minute"], updated["concurrent_streams"]) == (None, 100_000, 3)
+    assert chat(admin_gateway, created["api_key"])[0] == 200
+    for bad in [{"requests_per_minute": 0}, {"tokens_per_minute": -1}, {"concurrent_streams": "many"}, {"concurrent_streams": 10**30}]:
+        refused = admin.call("PATCH", f"keys/{created['id']}", bad)
+        assert refused.status == 400, (bad, refused.body)
+    assert admin.ok("GET", f"keys/{created['id']}")["tokens_per_minute"] == 100_000
+    audit(admin_gateway.satmeter)

@@ -206,6 +206,7 @@ def test_keys_page_lists_searches_and_edits_a_key(browser: Any, gateway: AdminGa
     refund.send_keys("bob@example.com")
     models = browser.find_element(By.CSS_SELECTOR, "input[name=allowed_models]")
     models.send_keys("gpt-4o*")
+    browser.find_element(By.CSS_SELECTOR, "input[name=requests_per_minute]").send_keys("60")
     browser.execute_script("document.querySelector('input[name=expires_at]').value = '2031-01-01T00:00'")
     browser.find_element(By.CSS_SELECTOR, "#key-settings button[type=submit]").click()
     wait_text(browser, "dl.facts", "bob@example.com")
@@ -215,6 +216,7 @@ def test_keys_page_lists_searches_and_edits_a_key(browser: Any, gateway: AdminGa
     stored = api.ok("GET", f"keys/{bob['id']}")
     assert stored["refund_address"] == "bob@example.com" and stored["allowed_models"] == ["gpt-4o*"]
     assert stored["expires_at"] == 1924992000 and stored["spend_limit_msat"] == 300_000
+    assert (stored["requests_per_minute"], stored["tokens_per_minute"], stored["concurrent_streams"]) == (60, None, None)
     screenshot(browser, "key-detail")
 
     alice = traffic["alice"]

@@ -152,6 +152,18 @@ def test_fifty_concurrent_requests_over_two_hosts_on_a_key_that_affords_ten(host
         assert audit(server)["consistent"]
 
 
+def test_a_requests_per_minute_limit_holds_over_two_hosts(hosts: Hosts) -> None:
+    """Issue 10.9: the limit is decided in the reservation's serializable transaction."""
+    key = hosts.servers[0].cli.json("keys", "create", "--balance-msat", "100000", "--rpm", "10", "--json")["api_key"]
+    statuses = in_parallel(40, lambda: call(hosts.nginx, key))
+    assert statuses.count(200) == 10 and statuses.count(429) == 30, statuses
+    assert balance(hosts.nginx, key)["total_spent"] == 10_000
+    answered = hosts.nginx.answers_by_host()
+    assert len(answered) == 2 and all(len(statuses) >= 10 for statuses in answered.values()), answered  # both hosts decided
+    for server in hosts.servers:
+        assert audit(server)["consistent"]
+
+
 def test_a_host_killed_mid_stream_is_swept_by_the_other_which_keeps_serving(hosts: Hosts) -> None:
     key = hosts.servers[0].create_key(1_000_000)["api_key"]
     body = json.dumps({"model": "gpt-4o-mini", "stream": True, "max_tokens": 40,

@@ -53,12 +53,21 @@
     const models = h("input", { name: "allowed_models", placeholder: "any model (e.g. gpt-4o*, text-embedding-3-small)",
       value: (key.allowed_models || []).join(", ") });
     const label = h("input", { name: "label", value: key.label || "" });
+    // Rate limits: empty is unlimited.
+    const rateLimit = (name, value) => h("input", { name, type: "number", min: "1", step: "1", placeholder: "unlimited",
+      value: value === null || value === undefined ? "" : String(value) });
+    const rpm = rateLimit("requests_per_minute", key.requests_per_minute);
+    const tpm = rateLimit("tokens_per_minute", key.tokens_per_minute);
+    const streams = rateLimit("concurrent_streams", key.concurrent_streams);
     const form = h("form", { class: "card", id: "key-settings" }, h("h2", {}, "Settings"),
       field("Label", label),
       field("Expires (UTC)", expires, "Empty: never. An expired key stops working; its balance stays withdrawable here."),
       field("Refund address", refund, "Where the balance of this key should go when it expires."),
       field("Spending limit (sat)", limit, "Charged plus in flight, over the key's life. A parent's limit counts its children."),
       field("Allowed models", models, "Comma-separated ids or patterns. Empty: every model."),
+      field("Requests per minute", rpm, "Over the last 60 s. Empty: unlimited. Over the limit: 429."),
+      field("Tokens per minute", tpm, "Prompt estimate plus completion limit at admission, billed tokens once settled."),
+      field("Concurrent streams", streams, "Streaming requests open at once."),
       h("button", { type: "submit", class: "primary" }, "Save"));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -69,6 +78,9 @@
           refund_address: refund.value.trim() || null,
           spend_limit_msat: limit.value === "" ? null : Math.round(Number(limit.value) * 1000),
           allowed_models: models.value.trim() ? models.value.split(",").map((m) => m.trim()).filter(Boolean) : null,
+          requests_per_minute: rpm.value === "" ? null : Number(rpm.value),
+          tokens_per_minute: tpm.value === "" ? null : Number(tpm.value),
+          concurrent_streams: streams.value === "" ? null : Number(streams.value),
         });
         reload();
       });

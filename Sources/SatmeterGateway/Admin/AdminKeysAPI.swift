@@ -28,7 +28,8 @@ struct AdminKeysAPI {
             var created = try admin.create(balanceMsat: balance, label: try Self.optionalString(body["label"], "label"),
                                            expiresAt: try Self.optionalInt(body["expires_at"], "expires_at"),
                                            spendLimitMsat: try Self.optionalInt(body["spend_limit_msat"], "spend_limit_msat"),
-                                           allowedModels: try Self.models(body["allowed_models"]))
+                                           allowedModels: try Self.models(body["allowed_models"]),
+                                           limits: try Self.limits(in: body, over: KeyLimits()) ?? KeyLimits())
             // The operator's own decision per key: its granted credit may leave as ecash.
             if body["withdrawable_grant"]?.boolValue == true, let id = created["id"]?.int64Value {
                 try admin.ledger.accounts.setGrantWithdrawable(accountID: id, true)
@@ -51,7 +52,8 @@ struct AdminKeysAPI {
         let body = try api.body()
         let ledger = api.ledger
         try mapped { () throws(LedgerError) in
-            guard try ledger.accounts.account(id: id) != nil else { throw .unknownAccount }
+            guard let account = try ledger.accounts.account(id: id) else { throw .unknownAccount }
+            if let limits = try Self.limits(in: body, over: account.limits) { try ledger.accounts.setKeyLimits(accountID: id, limits) }
             if let v = body["label"] { try ledger.accounts.setLabel(accountID: id, try Self.optionalString(v, "label")) }
             if let v = body["expires_at"] { try ledger.accounts.setExpiry(accountID: id, try Self.optionalInt(v, "expires_at")) }
             if let v = body["spend_limit_msat"] { try ledger.accounts.setSpendLimit(accountID: id, try Self.optionalInt(v, "spend_limit_msat")) }

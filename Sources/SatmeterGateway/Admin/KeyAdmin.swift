@@ -23,8 +23,8 @@ public struct KeyAdmin {
 
     /// Creates a key; the returned JSON is the only place the key itself ever appears.
     public func create(balanceMsat: Int64, label: String?, expiresAt: Int64?, spendLimitMsat: Int64? = nil,
-                       allowedModels: [String]? = nil) throws(LedgerError) -> JSON {
-        let (key, account) = try ledger.accounts.createKey(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt)
+                       allowedModels: [String]? = nil, limits: KeyLimits = KeyLimits()) throws(LedgerError) -> JSON {
+        let (key, account) = try ledger.accounts.createKey(balanceMsat: balanceMsat, label: label, expiresAt: expiresAt, limits: limits)
         if spendLimitMsat != nil { try ledger.accounts.setSpendLimit(accountID: account.id, spendLimitMsat) }
         if allowedModels != nil { try ledger.accounts.setAllowedModels(accountID: account.id, allowedModels) }
         return try created(key, account.id)
@@ -109,7 +109,7 @@ public struct KeyAdmin {
     }
 
     public static func describe(_ account: Account) -> JSON {
-        [
+        var json: JSON = [
             "id": .int(account.id),
             "hint": .string(account.hint),
             "label": account.label.map { .string($0) } ?? .null,
@@ -130,6 +130,8 @@ public struct KeyAdmin {
             "allowed_models": account.allowedModels.map { .array($0.map { .string($0) }) } ?? .null,
             "refund_address": account.refundAddress.map { .string($0) } ?? .null,
         ]
+        for (name, value) in account.limits.json { json.set(name, value) }
+        return json
     }
 }
 

@@ -21,6 +21,7 @@ extension SatmeterConfig {
           mints: []                               # trusted mints (SATMETER_CASHU_MINTS); empty: ecash off
           payout_threshold_sat: 210               # with RECEIVE_LN_ADDRESS set, earnings above this are paid out
           payout_interval_seconds: 900
+          # key_limits: {requests_per_minute: 60, tokens_per_minute: 200000, concurrent_streams: 4}  # accounts minted from ecash; absent: unlimited
         ledger:
           reservation_timeout_seconds: 3600       # no heartbeat for this long: the worker is gone, release
           pool_size: 8                            # PostgreSQL connections per worker process (docs/postgres.md)

@@ -23,6 +23,8 @@ public struct SatmeterConfig: Sendable {
     public var reservationTimeoutSeconds: Int64 = 3600
     public var pricing = PricingConfig.defaults
     public var cashu = CashuConfig()
+    /// Rate limits for accounts minted from ecash (`cashu.key_limits`; `SatmeterConfig+KeyLimits`).
+    public var ecashKeyLimits = KeyLimits()
     public var admin = AdminConfig()
     /// Several upstreams with failover (`providers:`); empty: `upstream` is the one provider.
     public var providers: [ProviderSpec] = []
@@ -114,7 +116,9 @@ public struct SatmeterConfig: Sendable {
             }
         }
         if let cashu = top["cashu"] {
-            try reader.allowOnly(["mints", "receive_ln_address", "payout_threshold_sat", "payout_interval_seconds", "mint_timeout_seconds"], in: cashu)
+            try reader.allowOnly(["mints", "receive_ln_address", "payout_threshold_sat", "payout_interval_seconds", "mint_timeout_seconds",
+                                  "key_limits"], in: cashu)
+            if let node = cashu.mapping?["key_limits"] { config.ecashKeyLimits = try keyLimits(node, reader: reader) }
             if let node = cashu.mapping?["mints"] {
                 guard let items = node.sequence else { throw reader.error(node, "expected a list of mint URLs") }
                 config.cashu.mints = try items.map { item throws(ConfigError) in Token.normalizedMint(try reader.url(item)) }

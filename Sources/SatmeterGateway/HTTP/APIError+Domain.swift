@@ -60,6 +60,7 @@ extension LedgerError {
         case .keyDisabled: .keyDisabled
         case .keyExpired: .keyExpired
         case let .invalidKeySetting(why): .invalidRequest(why)
+        case let .rateLimited(refusal): .rateLimited(refusal)
         case let .storage(db):
             switch db {
             case .unwritable: .serviceUnavailable("The balance database is not writable; nothing was charged.")

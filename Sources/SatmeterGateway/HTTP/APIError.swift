@@ -1,4 +1,5 @@
 import SatmeterCashu
+import SatmeterLedger
 import SatmeterSupport
 
 /// Every error a client can see. Mapped to status, OpenAI `type` and `code` here and nowhere else.
@@ -37,6 +38,10 @@ public enum APIError: Error, Sendable, Equatable {
     case unauthorized
     case forbidden(String)
     case tooManyRequests(retryAfterSeconds: Int)
+    /// A key's requests or tokens per minute, or its concurrent streams (`RateLimitHeaders`).
+    case rateLimited(RateLimitRefusal)
+    /// A session product's window is used up (requests or tokens); it renews when the window ends.
+    case sessionCapReached(product: String, retryAfterSeconds: Int)
     case conflict(String)
     /// The payment's request is still being served: its change is not known yet (retry shortly).
     case refundPending
@@ -55,7 +60,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .refundPending: 425
         case .bodyTooLarge: 413
         case .mintError: 422
-        case .tooManyRequests: 429
+        case .tooManyRequests, .rateLimited, .sessionCapReached: 429
         case .internalError: 500
         case .upstreamFailed: 502
         case .priceUnavailable, .serviceUnavailable, .mintUnavailable: 503
@@ -74,7 +79,9 @@ public enum APIError: Error, Sendable, Equatable {
         case .mintUnavailable: "cashu_mint_unavailable"
         case .upstreamFailed, .upstreamTimeout: "upstream_error"
         case .priceUnavailable, .serviceUnavailable: "service_unavailable"
-        case .tooManyRequests: "rate_limit_error"
+        case .tooManyRequests, .sessionCapReached: "rate_limit_error"
+        // OpenAI's types for its own 429s: which limit was hit.
+        case let .rateLimited(refusal): refusal.limit.rawValue
         case .conflict: "conflict"
         case .refundPending: "refund_pending"
         case .internalError: "server_error"
@@ -112,6 +119,8 @@ public enum APIError: Error, Sendable, Equatable {
         case .unauthorized: "unauthorized"
         case .forbidden: "forbidden"
         case .tooManyRequests: "rate_limited"
+        case .rateLimited: "rate_limit_exceeded"
+        case .sessionCapReached: "session_cap_reached"
         case .conflict: "conflict"
         case .refundPending: "refund_pending"
         case .internalError: "internal_error"
@@ -135,7 +144,7 @@ public enum APIError: Error, Sendable, Equatable {
         case let .modelNotAllowed(model): "This key may not use model \(model)"
         case let .spendingLimitReached(limit): "This key has reached its spending limit of \(Sats.display(limit)) sats."
         case let .bodyTooLarge(limit): "Request body too large (limit \(limit) bytes)."
-        case let .notFound(path): "Unknown endpoint: \(path)"
+        case let .notFound(what): what.hasPrefix("/") ? "Unknown endpoint: \(what)" : "Not found: \(what)"
         case let .methodNotAllowed(method): "Method \(method) is not allowed here."
         case let .upstreamFailed(why): "Upstream request failed: \(why). You were not charged."
         case .upstreamTimeout: "Upstream timed out. You were not charged."
@@ -151,6 +160,9 @@ public enum APIError: Error, Sendable, Equatable {
         case .unauthorized: "Authentication required."
         case let .forbidden(why): why
         case let .tooManyRequests(seconds): "Too many attempts. Retry in \(seconds) s."
+        case let .rateLimited(refusal): RateLimitHeaders.message(refusal)
+        case let .sessionCapReached(product, seconds):
+            "This key has used up its '\(product)' window (its request or token cap). Nothing was charged; the next window starts in \(seconds) s."
         case let .conflict(why): why
         case .refundPending: "Refund is pending: the request this token paid for is still running. Retry shortly."
         case let .internalError(why): "Internal error: \(why)"

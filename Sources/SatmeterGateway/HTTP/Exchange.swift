@@ -13,6 +13,8 @@ final class Exchange {
     /// Filled in as the request goes; written to the request log at the end.
     var record: RequestRecord
     let startedAt = Clock.monotonicMillis()
+    /// Per-stage timing for /metrics (`StageProfile`).
+    var stageClock = StageClock()
 
     init(_ io: any RequestIO) {
         self.io = io
@@ -67,6 +69,8 @@ final class Exchange {
         record.errorCode = error.code
         var extra = headers
         if case let .tooManyRequests(seconds) = error { extra.append(("Retry-After", String(seconds))) }
+        if case let .rateLimited(refusal) = error { extra += RateLimitHeaders.refusal(refusal) }
+        if case let .sessionCapReached(_, seconds) = error { extra.append(("Retry-After", String(seconds))) }
         if error == .refundPending { extra.append(("Retry-After", "2")) }
         if case let .paymentRequired(request) = error { extra.append(("X-Cashu", request)) }
         send(status: error.status, json: Self.errorBody(error), headers: extra)

@@ -36,6 +36,7 @@ public final class GatewayHandler: FastCGIHandler {
         exchange.record.totalMillis = Clock.monotonicMillis() - exchange.startedAt
         if services.requestLog.add(exchange.record) { services.requestLog.flush(into: ledger) }
         if let path = services.config.admin.requestLogJSONL { RequestLogFile.append(exchange.record, to: path) }
+        exchange.lap(.log)
     }
 
     private func route(_ exchange: Exchange) throws(APIError) {
@@ -67,7 +68,7 @@ public final class GatewayHandler: FastCGIHandler {
         case .metrics:
             // nginx restricts /metrics to the operator's network (nginx/satmeter-locations.conf).
             let text: String
-            do { text = try MetricsCatalog.render(ledger: ledger) } catch { throw error.apiError }
+            do { text = try MetricsCatalog.render(ledger: ledger) + StageProfile.shared.render() } catch { throw error.apiError }
             exchange.send(status: 200, body: Array(text.utf8), contentType: "text/plain; version=0.0.4")
         case .admin:
             // The dashboard's JSON API; it checks its own session and CSRF token (Admin/AdminAPI.swift).

@@ -75,7 +75,8 @@ struct LightningEndpoints {
             let settings = try KeySettings(fields: fields, headers: nil)
             let key = Self.apiKey(forInvoice: invoiceID)
             do {
-                account = try ledger.accounts.createAccount(keyHash: APIKey.hash(key), hint: APIKey.hint(key), kind: .key, label: "lightning")
+                account = try ledger.accounts.createAccount(keyHash: APIKey.hash(key), hint: APIKey.hint(key), kind: .key, label: "lightning",
+                                                            limits: handler.services.config.ecashKeyLimits)
             } catch { throw error.apiError }
             try settings.apply(to: account.id, ledger)
             apiKey = key
@@ -114,6 +115,7 @@ struct LightningEndpoints {
     private func withdraw() throws(APIError) {
         let account = try handler.authenticate(exchange, allowExpired: true)
         guard account.parentID == nil else { throw .forbidden("A child key spends its parent's balance and cannot withdraw it.") }
+        try WalletEndpoints(handler: handler, exchange: exchange).refuseWhileBillsAreOpen(account)
         let body = try exchange.readJSONBody(limit: 16 * 1024)
         let wallet = try handler.wallet()
         let paid: NodeWallet.PayoutResult

@@ -1,3 +1,4 @@
+import SatmeterLedger
 import SatmeterPricing
 import SatmeterSupport
 import SatmeterUpstream
@@ -27,6 +28,7 @@ struct OpenAIProxy {
         let gate = PaymentGate(handler: handler, exchange: exchange)
         let credential = try gate.credential()
         let client = try ClientBody.read(exchange, endpoint: endpoint, limit: services.config.maxBodyBytes, router: services.router)
+        exchange.lap(.read)
         var body = client.json
         let request = client.request
         exchange.record.model = request.model
@@ -42,8 +44,10 @@ struct OpenAIProxy {
         let providers = services.router.candidates(model: request.model, pinned: quote.upstream)
             .filter { endpoint != .messages || $0.speaksMessages }
         guard !providers.isEmpty else { throw .unsupportedModel(request.model) }
+        exchange.lap(.pricing)
         // Reserve for the dearest provider that may serve it; settle at the one that did.
         quote.maxCostMsat = providers.map { $0.applyingFee(quote.maxCostMsat) }.max() ?? quote.maxCostMsat
+        try prepareSession(&quote, credential: credential)
         exchange.record.pricingMode = quote.mode.rawValue
         exchange.record.pricingSource = quote.source.rawValue
         exchange.record.resolvedPrice = quote.resolvedPrice
@@ -52,20 +56,19 @@ struct OpenAIProxy {
         exchange.record.cohort = quote.cohort
         exchange.record.clientRef = exchange.clientRef
 
+        let admission = Admission(tokens: request.admittedTokens(quote), stream: request.stream)
+        // A per-request token pays for a fresh account with the ecash limits: a request those can
+        // never admit is refused before the token is taken.
+        if case .perRequestToken = credential { try gate.checkFreshAccountLimits(admission) }
         let payer = try gate.payer(for: credential, maxCostMsat: quote.maxCostMsat, model: request.model)
+        exchange.lap(.auth)
         exchange.record.accountID = payer.account.id
         exchange.record.paymentMethod = payer.perRequest ? "x-cashu" : (payer.account.kind == .key ? "key" : "token")
-        let ledger = handler.ledger
         let settler = Settler(handler: handler, exchange: exchange, quote: quote, request: request, payer: payer)
         settler.pricingRequest = pricingRequest
-        do {
-            try ledger.reservations.reserve(accountID: payer.account.id, amountMsat: quote.maxCostMsat, requestID: exchange.requestID, owner: services.owner,
-                               model: request.model)
-        } catch {
-            // A per-request token was received already: it all goes back as change.
-            settler.returnChange()
-            throw error.apiError
-        }
+        // A per-request token was received already: if nothing can be held, it all goes back as change.
+        try hold(quote, payer: payer, settler: settler, model: request.model, admission: admission)
+        exchange.lap(.reserve)
 
         CompletionLimit.write(into: &body, request: request, quote: quote, endpoint: endpoint)
         let clientBody = body
@@ -102,6 +105,7 @@ struct OpenAIProxy {
             }
             attempts.stream(build, withoutOptions: withoutOptions, idle: idle,
                             flavor: endpoint == .messages ? .messages : .openAI, clientWantsUsage: request.clientWantsUsage)
+            exchange.lap(.upstream)
         } else {
             try attempts.buffered(build) { response throws(APIError) in try forward(response, settler: settler, client: client) }
         }
@@ -109,10 +113,11 @@ struct OpenAIProxy {
 
     /// Non-streaming: the upstream's whole (2xx) answer is in; settle, then respond with the cost in headers.
     private func forward(_ response: HTTPResponse, settler: Settler, client: ClientBody) throws(APIError) {
+        exchange.lap(.upstream)
         let contentType = response.header("Content-Type") ?? "application/json"
         if endpoint == .audioSpeech {
             // Audio bytes, not JSON: priced by the characters asked for, known before the call.
-            let usage = UpstreamUsage(promptTokens: client.request.promptTokenBound, completionTokens: 0)
+            let usage = BilledUsage(promptTokens: client.request.promptTokenBound, completionTokens: 0)
             let receipt = settler.settle(usage: usage, estimated: false)
             exchange.send(status: response.status, body: response.body, contentType: contentType, headers: receipt?.headers ?? [])
             return
@@ -120,7 +125,7 @@ struct OpenAIProxy {
         guard let json = try? JSON.parse(response.body), case .object = json else {
             if client.isUpload, (200..<300).contains(response.status), !response.body.isEmpty {
                 // `response_format: text/srt/vtt` transcriptions: plain text, priced by the upload.
-                let receipt = settler.settle(usage: UpstreamUsage(promptTokens: 0, completionTokens: 0), estimated: true,
+                let receipt = settler.settle(usage: BilledUsage(promptTokens: 0, completionTokens: 0), estimated: true,
                                              audioSeconds: client.uploadSeconds ?? 0)
                 exchange.send(status: response.status, body: response.body, contentType: contentType, headers: receipt?.headers ?? [])
                 return
@@ -128,7 +133,7 @@ struct OpenAIProxy {
             settler.release(because: "upstream sent invalid JSON")
             throw .upstreamFailed("the upstream answered with invalid JSON")
         }
-        let reported = UpstreamUsage.found(in: json)
+        let reported = BilledUsage.found(in: json)
         if let failure = ErrorUnder200.message(json: json) {
             // An error under 200 (OpenRouter): the reported usage if any, else nothing.
             try settler.failUnder200(failure, reported: reported, response: response)
@@ -137,22 +142,24 @@ struct OpenAIProxy {
         settler.servedModel = ServedModel.named(in: json)
         var images = 0
         var seconds = 0
-        var usage: UpstreamUsage
+        var usage: BilledUsage
         switch endpoint {
         case .imageGenerations:
             images = json["data"]?.arrayValue?.count ?? 0
-            usage = reported ?? UpstreamUsage(promptTokens: 0, completionTokens: 0)
+            usage = reported ?? BilledUsage(promptTokens: 0, completionTokens: 0)
         case .audioTranscriptions, .audioTranslations:
             // Newer models report `usage: {type: "duration", seconds}`; verbose_json has `duration`.
             let reportedSeconds = json["usage"]?["type"]?.stringValue == "duration" ? json["usage"]?["seconds"] : nil
             seconds = UploadPricing.seconds(reportedDuration: reportedSeconds ?? json["duration"], upload: client.uploadSeconds)
-            usage = reported ?? UpstreamUsage(promptTokens: 0, completionTokens: 0)
+            usage = reported ?? BilledUsage(promptTokens: 0, completionTokens: 0)
         default:
             usage = reported ?? settler.estimate(completionTokens: GeneratedText.tokens(in: json))
         }
         let estimated = reported == nil && images == 0 && seconds == 0
         let receipt = settler.settle(usage: usage, estimated: estimated, images: images, audioSeconds: seconds)
+        exchange.lap(.settle)
         exchange.send(status: response.status, body: response.body, contentType: "application/json", headers: receipt?.headers ?? [])
+        exchange.lap(.write)
     }
 }
 
@@ -205,6 +212,10 @@ struct ProxiedRequest {
                 throw .invalidRequest("'\(field)' must be a whole number from 1 to \(Self.maxChoices)")
             }
         }
+        // The prompt bound counts messages in a list only: anything else would go upstream unreserved.
+        if let messages = body["messages"], messages != .null, messages.arrayValue == nil {
+            throw .invalidRequest("'messages' must be an array")
+        }
         promptTokenBound = try PromptEstimate.upperBound(for: body, model: model)
         try adjust(for: endpoint, body: body)
         // Predicted output the model does not use is billed as completion tokens.
@@ -233,6 +244,8 @@ final class Settler {
     var pricingRequest: PricingRequest?
     /// The model the upstream says it served.
     var servedModel: String?
+    /// The session window this request was counted into, when a session product covers it.
+    var sessionSlot: SessionSlot?
 
     init(handler: GatewayHandler, exchange: Exchange, quote: PriceQuote, request: ProxiedRequest, payer: Payer) {
         self.handler = handler
@@ -246,20 +259,21 @@ final class Settler {
 
     /// Usage when the upstream reported none: our prompt bound (in estimated tokens) and the
     /// tokens estimated in the generated text that came back (`GeneratedText`).
-    func estimate(completionTokens: Int) -> UpstreamUsage {
-        UpstreamUsage(promptTokens: PromptEstimate.tokens(inTextBytes: request.promptTokenBound),
+    func estimate(completionTokens: Int) -> BilledUsage {
+        BilledUsage(promptTokens: PromptEstimate.tokens(inTextBytes: request.promptTokenBound),
                       completionTokens: completionTokens)
     }
 
     /// Charges the usage; returns what the client is told it paid (nil if already settled).
     @discardableResult
-    func settle(usage: UpstreamUsage, estimated: Bool, images: Int = 0, audioSeconds: Int = 0) -> SettlementReceipt? {
+    func settle(usage: BilledUsage, estimated: Bool, images: Int = 0, audioSeconds: Int = 0) -> SettlementReceipt? {
         let ledger = handler.ledger
         guard !done else { return nil }
         done = true
+        if let sessionSlot { return settledInSession(sessionSlot, usage: usage, estimated: estimated) }
         let started = Clock.monotonicMillis()
         let priced = quoteForServedModel()
-        var units = Usage(usage)
+        var units = usage
         units.images = images
         units.audioSeconds = audioSeconds
         let cost = priced.cost(for: units)
@@ -268,7 +282,8 @@ final class Settler {
         let total = provider?.applyingFee(cost.totalMsat) ?? cost.totalMsat
         var charged = total
         do {
-            if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: total) {
+            let billedTokens = PromptEstimate.adding(usage.promptTokens, usage.completionTokens)
+            if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: total, billedTokens: Int64(billedTokens)) {
                 charged = settlement.chargedMsat
                 exchange.record.paymentSettled = true
             }
@@ -300,6 +315,7 @@ final class Settler {
         let ledger = handler.ledger
         guard !done else { return }
         done = true
+        if let sessionSlot { try? ledger.sessions.giveBack(sessionSlot) }
         do {
             try ledger.reservations.release(requestID: exchange.requestID, note: String(reason.prefix(200)))
         } catch {

@@ -93,7 +93,8 @@ struct PaymentGate {
         } else {
             do {
                 // The label keeps the token's mint: change and refunds go back from the same mint.
-                account = try ledger.accounts.createAccount(keyHash: keyHash, hint: TokenAccount.hint(token), kind: .token, label: token.mint)
+                account = try ledger.accounts.createAccount(keyHash: keyHash, hint: TokenAccount.hint(token), kind: .token, label: token.mint,
+                                                            limits: handler.services.config.ecashKeyLimits)
             } catch {
                 // Another request created it a moment ago: use that one.
                 guard let raced = try? ledger.accounts.account(keyHash: keyHash) else { throw error.apiError }

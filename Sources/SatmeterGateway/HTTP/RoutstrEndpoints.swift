@@ -35,8 +35,8 @@ struct RoutstrEndpoints {
     func create() throws(APIError) {
         var fields = query
         if fields["initial_balance_token"] == nil, exchange.method == "POST" {
-            for (name, value) in try exchange.readJSONBody(limit: 256 * 1024).objectValue ?? [] {
-                if let text = value.stringValue ?? value.int64Value.map(String.init) { fields[name] = fields[name] ?? text }
+            for (name, value) in try exchange.readJSONBody(limit: 256 * 1024).objectValue ?? [] where Self.createFields.contains(name) {
+                if let text = try Self.text(of: value, name: name) { fields[name] = fields[name] ?? text }
             }
         }
         guard let text = fields["initial_balance_token"] ?? fields["cashu_token"] else {
@@ -54,16 +54,18 @@ struct RoutstrEndpoints {
     /// `GET /v1/balance/info` (and `/v1/balance`): Routstr's fields, plus ours. A token used as the
     /// key is redeemed on first sight, as Routstr does.
     func info() throws(APIError) {
+        let credential = exchange.credential
         var account: Account
-        if let bearer = exchange.bearer, bearer.hasPrefix("cashu") {
+        if case .cashuKey = credential {
             let gate = PaymentGate(handler: handler, exchange: exchange)
-            account = try gate.payer(for: .cashuKey(bearer), maxCostMsat: 0, model: "").account
+            account = try gate.payer(for: credential, maxCostMsat: 0, model: "").account
         } else {
             account = try wallet.payerAccount()
         }
         let ledger = handler.ledger
         var json = WalletEndpoints.describe(account)
-        json.set("api_key", .string(exchange.bearer ?? exchange.header("X-Cashu") ?? ""))
+        // What named the account: the key, the token used as one, or the X-Cashu token.
+        json.set("api_key", .string(credential.bearer ?? credential.token ?? ""))
         json.set("is_child", .bool(account.parentID != nil))
         json.set("total_requests", .int(account.requestCount))
         json.set("balance_limit", account.spendLimitMsat.map { .int($0) } ?? .null)
@@ -102,9 +104,10 @@ struct RoutstrEndpoints {
     /// `POST /v1/balance/refund`: as `/v1/wallet/refund`, except that a key with a refund address
     /// (`Refund-LNURL` at create) is paid there by Lightning, as Routstr does: `{"recipient", "sats", "fee_sats"}`.
     func refund() throws(APIError) {
-        guard let bearer = exchange.bearer, bearer.hasPrefix("sk-"), exchange.header("X-Cashu") == nil else { return try wallet.refund() }
-        let account = try handler.authenticate(key: bearer, allowExpired: true)
+        guard case let .apiKey(key) = exchange.credential else { return try wallet.refund() }
+        let account = try handler.authenticate(key: key, allowExpired: true)
         guard let address = account.refundAddress, account.parentID == nil else { return try wallet.refund() }
+        try wallet.refuseWhileBillsAreOpen(account)
         let nodeWallet = try handler.wallet()
         let paid: NodeWallet.PayoutResult
         do { paid = try nodeWallet.refundToLightning(account) } catch {
@@ -129,7 +132,7 @@ struct RoutstrEndpoints {
         }
         var fields: [String: String] = [:]
         for name in ["balance_limit", "balance_limit_reset", "validity_date"] {
-            if let value = body[name], value != .null { fields[name] = value.stringValue ?? value.int64Value.map(String.init) ?? "?" }
+            if let value = body[name], let text = try Self.text(of: value, name: name) { fields[name] = text }
         }
         let settings = try KeySettings(fields: fields, headers: nil)
         let ledger = handler.ledger
@@ -144,6 +147,18 @@ struct RoutstrEndpoints {
         let balance = try wallet.reload(parent.id).balanceMsat
         exchange.send(status: 200, json: ["api_keys": .array(keys), "count": .int(count), "cost_msats": 0, "cost_sats": 0,
                                           "parent_balance": .int(balance), "parent_balance_sats": .int(balance / 1000)])
+    }
+
+    static let createFields: Set<String> = ["initial_balance_token", "cashu_token", "balance_limit", "balance_limit_reset", "validity_date"]
+
+    /// A body field as the query would carry it: a string, or a number's own digits (so a limit
+    /// past Int64 is refused as one, not dropped); nil for null. Anything else is refused.
+    static func text(of value: JSON, name: String) throws(APIError) -> String? {
+        switch value {
+        case .null: nil
+        case let .string(text), let .number(text): text
+        case .bool, .array, .object: throw .invalidRequest("'\(name)' must be a string or a number")
+        }
     }
 
     /// `GET /v1/info`: who this node is and which mints it takes.

@@ -23,7 +23,7 @@ extension Settler {
     /// upstream's message (a status inside the body, as OpenRouter writes it, may be about the
     /// gateway's own account). With usage (a generation that failed part way): the provider
     /// bills it, so it is charged, and the body goes to the client as it came, with the cost.
-    func failUnder200(_ message: String, reported: UpstreamUsage?, response: HTTPResponse) throws(APIError) {
+    func failUnder200(_ message: String, reported: BilledUsage?, response: HTTPResponse) throws(APIError) {
         exchange.record.errorCode = "upstream_error_under_200"
         guard let reported else {
             release(because: "upstream error under 200: \(message)")

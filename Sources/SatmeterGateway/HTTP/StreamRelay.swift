@@ -24,12 +24,15 @@ final class StreamRelay {
     private let clientWantsUsage: Bool
 
     private var splitter = SSEEventSplitter()
-    private var usage: UpstreamUsage?
+    private var usage: BilledUsage?
     private var sawDone = false
     /// The Responses API ends with `response.completed` (or `.incomplete`/`.failed`), not `[DONE]`.
     private var sawEndEvent = false
     /// Estimated tokens of the generated text relayed so far (`GeneratedText`), for a stream without usage.
     private var outputTokens = 0
+    /// The same for the event being relayed: counted into `outputTokens` once the client took it,
+    /// so a client that hangs up pays for what it was sent, not for the event that found it gone.
+    private var eventTokens = 0
     /// When `upstream.stream_max_seconds` ends the stream (monotonic ms), and whether it did.
     private var deadline = Int64.max
     private var overLimit = false
@@ -49,7 +52,7 @@ final class StreamRelay {
     /// OpenAI streams (chat, completions, Responses), or Anthropic's Messages events.
     private let flavor: StreamFlavor
     /// Messages streams report usage as they go; it becomes `usage` at `message_stop`.
-    private var runningUsage: UpstreamUsage?
+    private var runningUsage: BilledUsage?
     private var connectTimeout: Double = 5
 
     init(handler: GatewayHandler, exchange: Exchange, settler: Settler, clientWantsUsage: Bool, flavor: StreamFlavor = .openAI) {
@@ -110,10 +113,8 @@ final class StreamRelay {
                     if errorBody.count < 65_536 { errorBody.append(contentsOf: bytes) }
                     return true
                 }
-                // One flush per chunk received: each event goes out as soon as its chunk is in,
-                // without a FastCGI record and a write(2) per event when several arrive at once.
                 for event in splitter.feed(bytes) where !relay(event) { return false }
-                return io.flush() && !splitter.isOverflowing
+                return !splitter.isOverflowing
             },
             shouldAbort: { [self] in io.peerHasClosed() || silenceTooLong() || pastStreamLimit() })
         lastProgressAt = Clock.monotonicMillis()
@@ -139,8 +140,9 @@ final class StreamRelay {
         return overLimit
     }
 
-    /// Passes one event on (the caller flushes); false when the client is gone.
+    /// Passes one event on; false when the client is gone.
     private func relay(_ event: [UInt8]) -> Bool {
+        eventTokens = 0
         // Comments (`: keep-alive`, `: OPENROUTER PROCESSING`) are passed on but are not progress.
         if let data = SSEEventSplitter.data(of: event) {
             lastProgressAt = Clock.monotonicMillis()
@@ -158,11 +160,18 @@ final class StreamRelay {
                     // client that did not ask gets the choices without it.
                     var stripped = json
                     stripped.remove("usage")
-                    return exchange.io.write("data: " + stripped.serialized + "\n\n")
+                    return deliver(Array(("data: " + stripped.serialized + "\n\n").utf8))
                 }
             }
         }
-        return exchange.io.write(event)
+        return deliver(event)
+    }
+
+    /// Writes and flushes an event; its generated text counts once the client has taken it.
+    private func deliver(_ bytes: [UInt8]) -> Bool {
+        guard exchange.io.write(bytes), exchange.io.flush() else { return false }
+        outputTokens = PromptEstimate.adding(outputTokens, eventTokens)
+        return true
     }
 
     /// Takes usage, model, errors and text from one event; false to keep it from the client.
@@ -173,11 +182,11 @@ final class StreamRelay {
         if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
         let type = json["type"]?.stringValue
         if let type, ["response.completed", "response.incomplete", "response.failed"].contains(type) { sawEndEvent = true }
-        outputTokens = PromptEstimate.adding(outputTokens, GeneratedText.tokens(inChoices: json["choices"]))
+        eventTokens = PromptEstimate.adding(eventTokens, GeneratedText.tokens(inChoices: json["choices"]))
         if let type, type.hasSuffix(".delta"), let delta = json["delta"]?.stringValue {
-            outputTokens = PromptEstimate.adding(outputTokens, TextTokens.estimate(delta))
+            eventTokens = PromptEstimate.adding(eventTokens, TextTokens.estimate(delta))
         }
-        guard let reported = UpstreamUsage.found(in: json) else { return true }
+        guard let reported = BilledUsage.found(in: json) else { return true }
         // Some servers repeat a running total on every chunk (vLLM): the last one counts.
         usage = reported
         // We asked for the usage chunk; a client that did not ask does not get it.
@@ -256,14 +265,14 @@ final class StreamRelay {
         if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
         switch json["type"]?.stringValue {
         case "message_start":
-            if let reported = UpstreamUsage(json: json["message"]?["usage"]) { runningUsage = reported }
+            if let reported = BilledUsage(json: json["message"]?["usage"]) { runningUsage = reported }
         case "message_delta":
             if let output = json["usage"]?["output_tokens"]?.int64Value, output >= 0, output < Int64(Int32.max) {
-                runningUsage = UpstreamUsage(promptTokens: runningUsage?.promptTokens ?? 0, completionTokens: Int(output))
+                runningUsage = BilledUsage(promptTokens: runningUsage?.promptTokens ?? 0, completionTokens: Int(output))
             }
         case "content_block_delta":
             sawOutput = true
-            outputTokens = PromptEstimate.adding(outputTokens, TextTokens.estimate(json["delta"]?["text"]?.stringValue ?? ""))
+            eventTokens = PromptEstimate.adding(eventTokens, TextTokens.estimate(json["delta"]?["text"]?.stringValue ?? ""))
         case "message_stop":
             // Counted only now: a stream cut before its end is charged nothing.
             sawEndEvent = true

@@ -1,27 +1,7 @@
 import SatmeterPricing
 import SatmeterSupport
-import SatmeterUpstream
 
 /// How what an upstream answered becomes what a request is billed (README "Where money goes").
-
-extension Usage {
-    /// The pricing view of the upstream's usage: totals, the parts billed at their own rates,
-    /// and the provider's reported cost.
-    init(_ upstream: UpstreamUsage) {
-        self.init(promptTokens: upstream.promptTokens, completionTokens: upstream.completionTokens)
-        cachedPromptTokens = upstream.cachedPromptTokens
-        cacheWriteTokens = upstream.cacheWriteTokens
-        audioPromptTokens = upstream.audioPromptTokens
-        imagePromptTokens = upstream.imagePromptTokens
-        reasoningTokens = upstream.reasoningTokens
-        audioCompletionTokens = upstream.audioCompletionTokens
-        cacheConvention = upstream.anthropicCache ? .anthropic : .openAI
-        providerCostUSD = upstream.providerCostUSD.flatMap { text in
-            guard let amount = try? Fixed18.parse(text, rounding: .up), !amount.isNegative else { return nil }
-            return amount
-        }
-    }
-}
 
 /// The model an upstream says it served, when it is not the one asked for (routers, fallbacks).
 enum ServedModel {

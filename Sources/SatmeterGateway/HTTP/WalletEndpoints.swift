@@ -36,7 +36,7 @@ struct WalletEndpoints {
         do { try wallet.verifyBeforeWriting(token) } catch { throw error.apiError }
         let key: String
         let account: Account
-        do { (key, account) = try ledger.accounts.createKey(balanceMsat: 0) } catch { throw error.apiError }
+        do { (key, account) = try ledger.accounts.createKey(balanceMsat: 0, limits: handler.services.config.ecashKeyLimits) } catch { throw error.apiError }
         do { try prepare(account) } catch {
             try? ledger.accounts.setDisabled(accountID: account.id, true)
             throw error
@@ -82,6 +82,7 @@ struct WalletEndpoints {
     /// The mint's input fee for the swap is taken from the balance on top of `amount`.
     func withdraw() throws(APIError) {
         let account = try payerAccount()
+        try refuseWhileBillsAreOpen(account)
         let body = try exchange.readJSONBody(limit: 64 * 1024)
         guard let amount = body["amount"]?.int64Value else { throw .invalidRequest("'amount' must be a whole number of sats, at least 1") }
         let result = try Withdrawal(ledger: handler.ledger, wallet: try handler.wallet())
@@ -96,6 +97,7 @@ struct WalletEndpoints {
         let account = try payerAccount(allowTokenInBody: true)
         // A per-request payment still being served: its change is not known yet (Routstr answers 425 too).
         if account.kind == .token, account.reservedMsat > 0 { throw .refundPending }
+        try refuseWhileBillsAreOpen(account)
         let wallet = try handler.wallet()
         let sent: SentToken?
         do { sent = try wallet.sendAll(accountID: account.id, mint: TokenAccount.mint(of: account), requestID: exchange.requestID) } catch {
@@ -116,8 +118,12 @@ struct WalletEndpoints {
     func payerAccount(allowTokenInBody: Bool = false) throws(APIError) -> Account {
         let credential = exchange.credential
         var text = credential.token
-        if text == nil, allowTokenInBody, credential == .none, let body = try? exchange.readJSONBody(limit: 256 * 1024) {
-            text = body["cashu_token"]?.stringValue
+        if text == nil, allowTokenInBody, credential == .none {
+            // No body is a request without a credential (401); a body must be a valid one.
+            switch exchange.io.readBody(limit: 256 * 1024) {
+            case .tooLarge: throw .bodyTooLarge(limitBytes: 256 * 1024)
+            case let .complete(bytes): if !bytes.isEmpty { text = try Exchange.jsonBody(bytes)["cashu_token"]?.stringValue }
+            }
         }
         guard let text else { return try handler.authenticate(exchange, allowExpired: true) }
         let token = try PaymentGate.readToken(text)

@@ -26,7 +26,7 @@ extension GatewayHandler {
     /// What the gateway's pricing charges for this usage of `model` on chat completions.
     func priced(model: String = "gpt-4o-mini", prompt: Int, completion: Int) throws -> Int64 {
         let quote = try services.pricing.quote(PricingRequest(route: "POST /v1/chat/completions", model: model, estimatedPromptTokens: 1))
-        return quote.cost(for: Usage(promptTokens: prompt, completionTokens: completion)).totalMsat
+        return quote.cost(for: BilledUsage(promptTokens: prompt, completionTokens: completion)).totalMsat
     }
 }
 

@@ -104,8 +104,10 @@ import SatmeterSupport
     }
 
     @Test func aClientThatHangsUpPaysForWhatWasRelayed() throws {
-        // 40,000 bytes of text an event (8,000 words, about as many tokens): far above the minimum charge.
+        // 40,000 bytes of text an event, 8,000 words: 8,000 estimated tokens (`TextTokens`), far
+        // above the minimum charge.
         let word = String(repeating: "word ", count: 8_000)
+        #expect(TextTokens.estimate(word) == 8_000)
         let slow: [TestHTTPServer.Step] = [.streamHead, .event(Self.chunk(word)), .pause(milliseconds: 100), .event(Self.chunk(word)),
                                            .pause(milliseconds: 100), .event(Self.chunk(word)), .pause(milliseconds: 100),
                                            .event(Self.usageChunk), .write("data: [DONE]\n\n")]
@@ -114,11 +116,12 @@ import SatmeterSupport
             let request = chatRequest(key: key, stream: true)
             request.clientLeavesAfterBytes = 41_000  // the first event only
             handler.handle(request)
+            #expect(request.responseText.components(separatedBy: word).count == 2)
             let charged = 10_000_000 - (try #require(try ledger.accounts.account(id: account.id)).balanceMsat)
-            // An estimate over the text produced before the client was seen gone: at least the
-            // event it got, less than the whole answer would have cost.
-            #expect(charged >= (try handler.priced(prompt: 0, completion: 4_000)))
-            #expect(charged < (try handler.priced(prompt: 900, completion: 30_000)))
+            // The usage never came: the estimate, over exactly what the client was sent (the first
+            // event; the second found it gone and is not its to pay), and the prompt's byte bound.
+            let prompt = PromptEstimate.tokens(inTextBytes: try PromptEstimate.upperBound(for: try JSON.parse(request.body)))
+            #expect(charged == (try handler.priced(prompt: prompt, completion: 8_000)))
             #expect(try ledger.isSettled(account.id))
         }
     }

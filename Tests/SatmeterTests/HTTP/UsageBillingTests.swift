@@ -52,7 +52,7 @@ struct UsageBillingTests {
         // an operator's own $6 per 1M keeps those proportions, even for OpenAI-shaped usage.
         let yaml = "pricing:\n  min_charge_msat: 0\n  overrides:\n    anthropic/claude-3.5-sonnet: { prompt_usd_per_1m: 6, completion_usd_per_1m: 30 }\n"
         let quote = try PricingFixtures.engine(yaml).quote(PricingFixtures.chat("anthropic/claude-3.5-sonnet"))
-        var usage = Usage(promptTokens: 10_000, completionTokens: 0)
+        var usage = BilledUsage(promptTokens: 10_000, completionTokens: 0)
         usage.cachedPromptTokens = 10_000
         #expect(quote.cost(for: usage).promptMsat == 6_000)  // 10,000 × 0.6 msat, not the 50% default
         usage.cachedPromptTokens = 0

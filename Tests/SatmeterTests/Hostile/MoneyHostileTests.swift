@@ -29,9 +29,9 @@ import Testing
     }
 
     @Test func usageWithOnlyATotalChargesTheCompletion() {
-        #expect(UpstreamUsage(json: ["prompt_tokens": .int(10), "total_tokens": .int(250)])?.completionTokens == 240)
-        #expect(UpstreamUsage(json: ["prompt_tokens": .int(10), "completion_tokens": .int(5), "total_tokens": .int(15)])?.completionTokens == 5)
-        #expect(UpstreamUsage(json: ["prompt_tokens": .int(10), "total_tokens": .int(3)])?.completionTokens == 0)
+        #expect(BilledUsage(json: ["prompt_tokens": .int(10), "total_tokens": .int(250)])?.completionTokens == 240)
+        #expect(BilledUsage(json: ["prompt_tokens": .int(10), "completion_tokens": .int(5), "total_tokens": .int(15)])?.completionTokens == 5)
+        #expect(BilledUsage(json: ["prompt_tokens": .int(10), "total_tokens": .int(3)])?.completionTokens == 0)
     }
 
     @Test func upstreamErrorsLoseTheOperatorsIdentifiers() {

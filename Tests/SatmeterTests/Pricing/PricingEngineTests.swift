@@ -6,7 +6,7 @@ import Testing
 @Suite("Pricing: strategies, priority and costs")
 struct PricingEngineTests {
     typealias F = PricingFixtures
-    static let thousand = Usage(promptTokens: 1000, completionTokens: 1000)
+    static let thousand = BilledUsage(promptTokens: 1000, completionTokens: 1000)
 
     // MARK: Priority of the strategies
 
@@ -101,7 +101,7 @@ struct PricingEngineTests {
     func seedExample(_ model: String, _ prompt: Int, _ completion: Int, _ price: String, _ total: Int64) throws {
         let quote = try F.engine(Self.seed).quote(F.chat(model))
         #expect(quote.resolvedPrice == price)
-        #expect(quote.cost(for: Usage(promptTokens: prompt, completionTokens: completion)).totalMsat == total)
+        #expect(quote.cost(for: BilledUsage(promptTokens: prompt, completionTokens: completion)).totalMsat == total)
     }
 
     // MARK: The worked example: 13 prompt + 27 completion tokens at $0.0015/$0.002 per 1K
@@ -119,7 +119,7 @@ struct PricingEngineTests {
               worked: { prompt_usd_per_1m: "1.5", completion_usd_per_1m: "2" }
         """
         let quote = try F.engine(yaml).quote(F.chat("worked"))
-        let cost = quote.cost(for: Usage(promptTokens: 13, completionTokens: 27))
+        let cost = quote.cost(for: BilledUsage(promptTokens: 13, completionTokens: 27))
         // 13 × $0.0000015 = $0.0000195 = 19.5 msat → 20; 27 × $0.000002 = $0.000054 = 54 msat.
         #expect(cost == CostBreakdown(totalMsat: 74, promptMsat: 20, completionMsat: 54))
     }
@@ -129,7 +129,7 @@ struct PricingEngineTests {
         // 27 × $0.000002211 = 59.697 → 60 msat; 82 msat, lifted to the 1000 msat minimum.
         let yaml = "pricing: { upstream_fee: 1.10 }\n"
         let quote = try F.engine(yaml, catalog: Self.workedCatalog).quote(F.chat("worked"))
-        let cost = quote.cost(for: Usage(promptTokens: 13, completionTokens: 27))
+        let cost = quote.cost(for: BilledUsage(promptTokens: 13, completionTokens: 27))
         #expect(quote.mode == .dynamic)
         #expect(cost.promptMsat == 22)
         #expect(cost.completionMsat == 60)
@@ -150,12 +150,12 @@ struct PricingEngineTests {
     func roundsUpToTheMsat(_ usdPer1M: String, _ tokens: Int, _ msat: Int64) throws {
         let yaml = "pricing: { min_charge_msat: 0 }\nroutes:\n  \"POST /v1/chat/completions\":\n    models:\n      m: { prompt_usd_per_1m: \"\(usdPer1M)\" }\n"
         let quote = try F.engine(yaml).quote(F.chat("m"))
-        #expect(quote.cost(for: Usage(promptTokens: tokens, completionTokens: 0)).totalMsat == msat)
+        #expect(quote.cost(for: BilledUsage(promptTokens: tokens, completionTokens: 0)).totalMsat == msat)
     }
 
     @Test func eachLineRoundsUpOnItsOwn() throws {
         let yaml = "pricing: { min_charge_msat: 0 }\nroutes:\n  \"POST /v1/chat/completions\":\n    models:\n      m: { usd_per_1m: \"0.5\" }\n"
-        let cost = try F.engine(yaml).quote(F.chat("m")).cost(for: Usage(promptTokens: 1, completionTokens: 1))
+        let cost = try F.engine(yaml).quote(F.chat("m")).cost(for: BilledUsage(promptTokens: 1, completionTokens: 1))
         #expect(cost.promptMsat == 1 && cost.completionMsat == 1 && cost.totalMsat == 2)
     }
 
@@ -284,16 +284,16 @@ struct PricingEngineTests {
         let image = try engine.quote(F.chat("dall-e-3", route: "POST /v1/images/generations", body: ["n": 2]))
         #expect(image.reservedUsage.images == 2)
         #expect(image.maxCostMsat == 84_420)
-        #expect(image.cost(for: Usage(promptTokens: 0, completionTokens: 0, images: 1)).imageMsat == 42_210)
+        #expect(image.cost(for: BilledUsage(promptTokens: 0, completionTokens: 0, images: 1)).imageMsat == 42_210)
 
         // Bundled whisper-1 at $0.0001/s × 1.05525: 600 s reserved by default on audio routes.
         let audio = try engine.quote(F.chat("whisper-1", route: "POST /v1/audio/transcriptions", maxCompletion: nil))
         #expect(audio.reservedUsage.audioSeconds == 600)
-        #expect(audio.cost(for: Usage(promptTokens: 0, completionTokens: 0, audioSeconds: 10)).audioMsat == 1056)
+        #expect(audio.cost(for: BilledUsage(promptTokens: 0, completionTokens: 0, audioSeconds: 10)).audioMsat == 1056)
 
         // $0.02 per 1M × 1.05525 = $0.021105 per 1M = 21,105 msat for 1M tokens.
         let embedding = try engine.quote(F.chat("text-embedding-3-small", route: "POST /v1/embeddings", prompt: 1_000_000))
-        #expect(embedding.cost(for: Usage(promptTokens: 1_000_000, completionTokens: 0)).totalMsat == 21_105)
+        #expect(embedding.cost(for: BilledUsage(promptTokens: 1_000_000, completionTokens: 0)).totalMsat == 21_105)
         #expect(embedding.maxCostMsat == 21_105)        // no completion price, so max_tokens adds nothing
     }
 
@@ -329,10 +329,10 @@ struct PricingEngineTests {
         #expect(quote.maxCostMsat > 0)
         for prompt in stride(from: 0, through: 777, by: 37) {
             for completion in stride(from: 0, through: 333, by: 19) + [333] {
-                #expect(quote.cost(for: Usage(promptTokens: prompt, completionTokens: completion)).totalMsat <= quote.maxCostMsat)
+                #expect(quote.cost(for: BilledUsage(promptTokens: prompt, completionTokens: completion)).totalMsat <= quote.maxCostMsat)
             }
         }
-        #expect(quote.cost(for: Usage(promptTokens: 777, completionTokens: 333)).totalMsat == quote.maxCostMsat)
+        #expect(quote.cost(for: BilledUsage(promptTokens: 777, completionTokens: 333)).totalMsat == quote.maxCostMsat)
     }
 
     @Test func absurdRequestsSaturateInsteadOfOverflowing() throws {
@@ -408,7 +408,7 @@ struct PricingEngineTests {
     @Test func explainShowsModeSourceFactorsAndTotal() throws {
         let yaml = "pricing: { upstream_fee: 1.10 }\n"
         let explanation = try F.engine(yaml, catalog: Self.workedCatalog)
-            .explain(F.chat("worked"), usage: Usage(promptTokens: 13, completionTokens: 27))
+            .explain(F.chat("worked"), usage: BilledUsage(promptTokens: 13, completionTokens: 27))
         #expect(explanation.mode == .dynamic)
         #expect(explanation.source == .defaultTable)
         #expect(explanation.totalMsat == 1000)

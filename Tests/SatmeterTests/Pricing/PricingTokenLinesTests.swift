@@ -18,12 +18,12 @@ struct PricingTokenLinesTests {
                   reasoning_usd_per_1m: 80, audio_prompt_usd_per_1m: 100, audio_completion_usd_per_1m: 200, image_prompt_usd_per_1m: 5 }
     """
 
-    static func cost(_ model: String, _ usage: Usage) throws -> CostBreakdown {
+    static func cost(_ model: String, _ usage: BilledUsage) throws -> CostBreakdown {
         try F.engine(yaml).quote(F.chat(model)).cost(for: usage)
     }
 
     @Test func openAICachedTokensCostHalfByDefault() throws {
-        var usage = Usage(promptTokens: 100_000, completionTokens: 1000)
+        var usage = BilledUsage(promptTokens: 100_000, completionTokens: 1000)
         usage.cachedPromptTokens = 90_000
         let cost = try Self.cost("plain", usage)
         #expect(cost.promptMsat == 10_000 * 10 + 90_000 * 5)   // 550,000
@@ -31,7 +31,7 @@ struct PricingTokenLinesTests {
     }
 
     @Test func anthropicCacheReadsCostATenthAndWritesAQuarterMore() throws {
-        var usage = Usage(promptTokens: 10_050, completionTokens: 200)
+        var usage = BilledUsage(promptTokens: 10_050, completionTokens: 200)
         usage.cachedPromptTokens = 9000
         usage.cacheWriteTokens = 1000
         usage.cacheConvention = .anthropic
@@ -39,7 +39,7 @@ struct PricingTokenLinesTests {
     }
 
     @Test func configuredRatesWinOverTheDefaults() throws {
-        var usage = Usage(promptTokens: 1000, completionTokens: 500)
+        var usage = BilledUsage(promptTokens: 1000, completionTokens: 500)
         usage.cachedPromptTokens = 400
         usage.cacheWriteTokens = 100
         usage.audioPromptTokens = 200
@@ -59,8 +59,8 @@ struct PricingTokenLinesTests {
     @Test func dynamicPricesChargeTheProviderReportedCostTimesFees() throws {
         let yaml = "pricing:\n  min_charge_msat: 0\n  exchange_fee: 1\n  upstream_fee: 1.5\n"
         let quote = try F.engine(yaml).quote(F.chat("openai/gpt-4o-mini"))
-        var usage = Usage(promptTokens: 1000, completionTokens: 1000)
-        usage.providerCostUSD = try Fixed18.parse("0.002")
+        var usage = BilledUsage(promptTokens: 1000, completionTokens: 1000)
+        usage.providerCostUSD = "0.002"
         let cost = quote.cost(for: usage)
         #expect(cost.providerCostMsat == 3000 && cost.totalMsat == 3000 && cost.promptMsat == 0)
         #expect(cost.upstreamCostMsat == 2000)

@@ -23,10 +23,10 @@ import Testing
 
     @Test func usageIsReadFromOpenAIShapes() throws {
         let chat = try JSON.parse(#"{"prompt_tokens":13,"completion_tokens":27,"total_tokens":40}"#)
-        #expect(UpstreamUsage(json: chat) == UpstreamUsage(promptTokens: 13, completionTokens: 27))
+        #expect(BilledUsage(json: chat) == BilledUsage(promptTokens: 13, completionTokens: 27))
         let embeddings = try JSON.parse(#"{"prompt_tokens":8,"total_tokens":8}"#)
-        #expect(UpstreamUsage(json: embeddings) == UpstreamUsage(promptTokens: 8, completionTokens: 0))
-        #expect(UpstreamUsage(json: try JSON.parse(#"{"prompt_tokens":-1}"#)) == nil)
-        #expect(UpstreamUsage(json: .null) == nil)
+        #expect(BilledUsage(json: embeddings) == BilledUsage(promptTokens: 8, completionTokens: 0))
+        #expect(BilledUsage(json: try JSON.parse(#"{"prompt_tokens":-1}"#)) == nil)
+        #expect(BilledUsage(json: .null) == nil)
     }
 }

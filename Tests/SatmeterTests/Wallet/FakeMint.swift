@@ -19,6 +19,9 @@ final class FakeMint: HTTPClient, @unchecked Sendable {
         case answerLost
         /// The mint refused (NUT error).
         case refuse(code: Int, detail: String)
+        /// The mint did the work, the answer was lost, and the client's HTTP library sent the
+        /// request again on its own: the caller sees the second answer (its inputs spent).
+        case deliveredTwice
     }
 
     private let privateKeys: [UInt64: Scalar]
@@ -30,6 +33,8 @@ final class FakeMint: HTTPClient, @unchecked Sendable {
     /// The next call of a path (`POST /v1/swap`) fails this way; consumed by that call.
     var faults: [String: Fault] = [:]
     private(set) var calls: [String] = []
+    /// The calls asked for on a new connection (`HTTPRequest.freshConnection`).
+    private(set) var freshCalls: [String] = []
     private(set) var spentYs: Set<String> = []
     private var signedOutputs: [String: JSON] = [:]
     private var quotes: [String: (amount: UInt64, state: String, change: [JSON])] = [:]
@@ -69,12 +74,14 @@ final class FakeMint: HTTPClient, @unchecked Sendable {
         let path = String(request.url.dropFirst(url.count))
         let route = request.method + " " + path
         calls.append(route)
+        if request.freshConnection { freshCalls.append(route) }
         let fault = faults.removeValue(forKey: route)
         if case .unreachable? = fault { throw .unreachable("connection refused") }
         if case let .refuse(code, detail)? = fault { return Self.reply(400, ["code": .int(Int64(code)), "detail": .string(detail)]) }
         let body = (try? JSON.parse(request.body)) ?? [:]
         let response = answer(route, body)
         if case .answerLost? = fault { throw .transport("connection reset by peer") }
+        if case .deliveredTwice? = fault { return answer(route, body) }
         return response
     }
 

@@ -103,6 +103,30 @@ func withWallet(_ body: (WalletFixture) throws -> Void) throws {
         }
     }
 
+    @Test func aSwapDeliveredTwiceIsCompletedNotTakenForASpentToken() throws {
+        try withWallet { w in
+            let account = try w.newAccount()
+            w.mint.faults["POST /v1/swap"] = .deliveredTwice
+            #expect(try w.wallet.receive(w.mint.token(amounts: [16, 4]), creditAccountID: account, requestID: nil) == 20_000)
+            #expect(try w.balance(account) == 20_000)
+            // And the change of a send, the same way.
+            w.mint.faults["POST /v1/swap"] = .deliveredTwice
+            let sent = try w.wallet.send(amountSat: 7, mint: nil, accountID: account, requestID: nil)
+            #expect(try Token.parse(sent.token).totalAmount() == 7)
+            #expect(try w.balance(account) == 13_000)
+            #expect(try w.ledger.wallet.pendingOperations().isEmpty)
+            #expect(try w.booksHold())
+        }
+    }
+
+    @Test func aSwapIsNeverSentOnAReusedConnection() throws {
+        try withWallet { w in
+            _ = try w.fundedAccount(sat: [8])
+            // libcurl would send it again by itself if a kept-alive connection died before the answer.
+            #expect(w.mint.freshCalls == ["POST /v1/swap"] && w.mint.calls.count > 1)
+        }
+    }
+
     @Test func aLostAnswerThatCannotBeCheckedNowIsRecoveredLater() throws {
         try withWallet { w in
             let account = try w.newAccount()

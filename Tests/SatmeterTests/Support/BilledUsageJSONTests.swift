@@ -1,12 +1,11 @@
 import Testing
 @testable import SatmeterSupport
-@testable import SatmeterUpstream
 
 /// Each provider's usage object, as its API reference shows it, read into one normalised shape.
-@Suite("Upstream usage: every provider's shape")
-struct UpstreamUsageTests {
-    static func usage(_ text: String) throws -> UpstreamUsage {
-        try #require(UpstreamUsage(json: try JSON.parse(Array(text.utf8))))
+@Suite("Billed usage: every provider's usage shape")
+struct BilledUsageJSONTests {
+    static func usage(_ text: String) throws -> BilledUsage {
+        try #require(BilledUsage(json: try JSON.parse(Array(text.utf8))))
     }
 
     @Test func openAIChatCachedReasoningAndAudioAreInsideTheTotals() throws {
@@ -17,7 +16,7 @@ struct UpstreamUsageTests {
         """)
         #expect((u.promptTokens, u.completionTokens) == (2006, 300))
         #expect((u.cachedPromptTokens, u.audioPromptTokens, u.reasoningTokens) == (1920, 50, 192))
-        #expect(!u.anthropicCache)
+        #expect(u.cacheConvention == .openAI)
     }
 
     @Test func responsesAPINamesThemInputAndOutput() throws {
@@ -26,7 +25,7 @@ struct UpstreamUsageTests {
          "output_tokens_details":{"reasoning_tokens":20},"total_tokens":380}
         """)
         #expect((u.promptTokens, u.completionTokens, u.cachedPromptTokens, u.reasoningTokens) == (328, 52, 128, 20))
-        #expect(!u.anthropicCache)
+        #expect(u.cacheConvention == .openAI)
     }
 
     @Test func anthropicCacheCountsAreOutsideInputTokens() throws {
@@ -34,7 +33,7 @@ struct UpstreamUsageTests {
         {"input_tokens":50,"cache_creation_input_tokens":1000,"cache_read_input_tokens":9000,"output_tokens":200}
         """)
         #expect((u.promptTokens, u.cachedPromptTokens, u.cacheWriteTokens, u.completionTokens) == (10_050, 9000, 1000, 200))
-        #expect(u.anthropicCache)
+        #expect(u.cacheConvention == .anthropic)
     }
 
     @Test func anthropicFieldsBesidePromptTokensFollowTheTotal() throws {
@@ -84,11 +83,11 @@ struct UpstreamUsageTests {
          "completion_tokens_details":{"reasoning_tokens":9}}
         """)
         #expect((u.cachedPromptTokens, u.audioPromptTokens, u.reasoningTokens) == (10, 0, 5))
-        #expect(UpstreamUsage(json: try JSON.parse(Array(#"{"prompt_tokens":-1}"#.utf8))) == nil)
+        #expect(BilledUsage(json: try JSON.parse(Array(#"{"prompt_tokens":-1}"#.utf8))) == nil)
     }
 
     @Test func responsesEventsCarryUsageInsideResponse() throws {
         let event = try JSON.parse(Array(#"{"type":"response.completed","response":{"model":"gpt-4o","usage":{"input_tokens":5,"output_tokens":7}}}"#.utf8))
-        #expect(UpstreamUsage.found(in: event)?.completionTokens == 7)
+        #expect(BilledUsage.found(in: event)?.completionTokens == 7)
     }
 }

@@ -1,9 +1,5 @@
-import SatmeterSupport
-
-/// Token counts as the upstream reported them, normalised so that every billed part is counted
-/// once: `promptTokens` is every input token (cache reads, cache writes, audio and image tokens
-/// included), `completionTokens` every output token (reasoning and audio included); the other
-/// counts say how many of those are billed at their own rate.
+/// Reading a provider's `usage` object into `BilledUsage`, normalised so that every billed part
+/// is counted once (the totals include their parts).
 ///
 /// Read from every shape providers send (docs/pricing.md §3.1):
 /// - OpenAI chat/completions: `prompt_tokens`, `completion_tokens`,
@@ -19,29 +15,10 @@ import SatmeterSupport
 ///   `total_tokens` exceeds prompt + completion by at least the reasoning count; tokens counted in
 ///   `total_tokens` only (Gemini's thinking tokens) are taken as reasoning;
 /// - OpenRouter `cost` (USD credits the provider charged for the request).
-public struct UpstreamUsage: Sendable, Equatable {
-    public var promptTokens: Int
-    public var completionTokens: Int
-    /// Input tokens read from the provider's prompt cache (billed at the cached rate).
-    public var cachedPromptTokens = 0
-    /// Input tokens written to the prompt cache (Anthropic: billed above the prompt rate).
-    public var cacheWriteTokens = 0
-    public var audioPromptTokens = 0
-    public var imagePromptTokens = 0
-    public var reasoningTokens = 0
-    public var audioCompletionTokens = 0
-    /// True when the cache counts came in Anthropic's fields: its cache discount is the default.
-    public var anthropicCache = false
-    /// The provider's own charge for the request, USD as decimal text (OpenRouter `usage.cost`).
-    public var providerCostUSD: String?
-
-    public init(promptTokens: Int, completionTokens: Int) {
-        self.promptTokens = promptTokens
-        self.completionTokens = completionTokens
-    }
-
+extension BilledUsage {
     /// Reads a `usage` object; nil when it has no usable prompt count.
     public init?(json: JSON?) {
+        self.init(promptTokens: 0, completionTokens: 0)
         guard let json, case .object = json else { return nil }
         func count(_ value: JSON?) -> Int? {
             guard let n = value?.int64Value, n >= 0, n < Int64(Int32.max) else { return nil }
@@ -57,7 +34,7 @@ public struct UpstreamUsage: Sendable, Equatable {
         let cacheRead = count(json["cache_read_input_tokens"]) ?? 0
         let cacheWrite = count(json["cache_creation_input_tokens"]) ?? 0
         if cacheRead + cacheWrite > 0 {
-            anthropicCache = true
+            cacheConvention = .anthropic
             let outside = anthropicNaming || prompt < cacheRead + cacheWrite
                 || total == prompt + completion + cacheRead + cacheWrite
             if outside { prompt += cacheRead + cacheWrite }
@@ -91,7 +68,7 @@ public struct UpstreamUsage: Sendable, Equatable {
 
     /// The usage in a response object or stream event, wherever the provider put it: top level
     /// (chat, completions, embeddings) or inside `response` (Responses API events).
-    public static func found(in json: JSON) -> UpstreamUsage? {
-        UpstreamUsage(json: json["usage"]) ?? UpstreamUsage(json: json["response"]?["usage"])
+    public static func found(in json: JSON) -> BilledUsage? {
+        BilledUsage(json: json["usage"]) ?? BilledUsage(json: json["response"]?["usage"])
     }
 }
