@@ -4,7 +4,7 @@ import SatmeterSupport
 import SatmeterWallet
 
 /// What a worker process does between requests, on the FastCGI server's housekeeping thread (about
-/// once a second): write the buffered request log, checkpoint the WAL, refresh prices, run the
+/// once a second): write the buffered request log, refresh prices, run the
 /// admin's chores, renew this process's reservations (their heartbeat), and on slower timers sweep abandoned reservations, finish pending mint
 /// operations, refund expired keys and pay out earnings (those two one process at a time, by lease).
 struct Housekeeping {
@@ -13,8 +13,8 @@ struct Housekeeping {
     let ledger: Ledger
     /// Housekeeping has its own HTTP session and wallet: never a worker thread's.
     private let handler: GatewayHandler
-    /// Checkpoints on their own connection, so a slow fsync never holds the request path's lock.
-    private let checkpointer: Database?
+    /// Checkpoints on a thread and connection of their own: a slow fsync never holds a request.
+    private let checkpointer: WALCheckpointer?
     private let admin: AdminHousekeeping
     private var lastRefresh: (btc: Int64, catalog: Int64) = (0, 0)
     private var lastSweep: Int64
@@ -28,7 +28,7 @@ struct Housekeeping {
         self.services = services
         self.ledger = ledger
         handler = GatewayHandler(services: services)
-        checkpointer = config.ledgerURL == nil ? try? Database(path: config.databasePath) : nil
+        checkpointer = WALCheckpointer.start(config: config, ledger: ledger)
         admin = AdminHousekeeping(config: config)
         lastSweep = now
         lastPayout = now
@@ -37,7 +37,6 @@ struct Housekeeping {
 
     mutating func tick(now: Int64) {
         services.requestLog.flush(into: ledger)
-        checkpointer?.checkpoint()
         services.refreshPrices(now: now, last: &lastRefresh)
         admin.tick(ledger: ledger, services: services, now: now)
         if now - lastHeartbeat >= max(1, config.reservationTimeoutSeconds / 3) {

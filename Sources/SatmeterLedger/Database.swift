@@ -85,10 +85,19 @@ public final class Database {
         sqlite3_extended_result_codes(db, 1)
         if !readOnly {
             try execute("PRAGMA journal_mode=WAL")
-            // Checkpoints run in the housekeeping tick; this is only the safety net.
+            // A server's checkpoints run in its housekeeping tick (and its request connection
+            // turns this off); this is the safety net for commands and tests.
             try execute("PRAGMA wal_autocheckpoint=20000")
-            // Reads straight from the mapped file instead of a pread per page.
-            try execute("PRAGMA mmap_size=268435456")
+            if LedgerTuning.oldIO {
+                try execute("PRAGMA mmap_size=268435456")
+            } else {
+                // When the WAL starts over, the file is cut back to this: disk use stays bounded.
+                try execute("PRAGMA journal_size_limit=\(Self.walSizeLimitBytes)")
+                // No memory map: a mapped file counts as resident memory and grows with the database.
+                // A page cache of bounded size holds the hot pages (accounts, the B-tree ends) instead.
+                try execute("PRAGMA mmap_size=0")
+                try execute("PRAGMA cache_size=-8192")
+            }
         }
         try execute("PRAGMA synchronous=NORMAL")
         try execute("PRAGMA foreign_keys=ON")
@@ -99,12 +108,35 @@ public final class Database {
         sqlite3_close_v2(handle)
     }
 
-    /// Moves the write-ahead log into the database without blocking readers or writers (PASSIVE).
-    /// Run it on a connection of its own, off the request path: SQLite's automatic checkpoint
-    /// would otherwise run inside some request's commit.
-    public func checkpoint() {
+    /// The WAL file's size after it starts over (`journal_size_limit`).
+    public static let walSizeLimitBytes = 16 << 20
+
+    public enum CheckpointMode: Int32, Sendable {
+        /// Copies what it can without blocking readers or writers.
+        case passive = 0
+        /// Waits for the writer, copies everything, and makes the next writer start the WAL over
+        /// (new writers wait meanwhile).
+        case restart = 2
+    }
+
+    /// Waits at most this long for a lock, in SQLite's own steps (replaces the 10 s busy handler):
+    /// for a checkpointer, whose RESTART keeps writers waiting while it waits for readers.
+    public func limitBusyWait(milliseconds: Int32) {
         guard postgres == nil else { return }
-        try? execute("PRAGMA wal_checkpoint(PASSIVE)")
+        sqlite3_busy_timeout(handle, milliseconds)
+    }
+
+    /// Moves the write-ahead log into the database. Run it on a connection of its own, off the
+    /// request path: SQLite's automatic checkpoint would otherwise run inside some request's commit.
+    /// Returns the WAL's frames and how many of them the database has now; nil on PostgreSQL or error.
+    @discardableResult
+    public func checkpoint(_ mode: CheckpointMode = .passive) -> (walFrames: Int, checkpointed: Int)? {
+        guard postgres == nil else { return nil }
+        var frames: Int32 = 0
+        var copied: Int32 = 0
+        let rc = sqlite3_wal_checkpoint_v2(handle, nil, mode.rawValue, &frames, &copied)
+        guard rc == SQLITE_OK || rc == SQLITE_BUSY else { return nil }
+        return (Int(frames), Int(copied))
     }
 
     /// Runs SQL that returns no rows (several statements allowed).
@@ -156,6 +188,9 @@ public final class Database {
     public func queryOne(_ sql: String, _ bindings: [SQLValue] = []) throws(Error) -> Row? {
         try query(sql, bindings).first
     }
+
+    /// True between BEGIN and COMMIT/ROLLBACK (SQLite ends a transaction itself on some errors).
+    public var inTransaction: Bool { postgres == nil && sqlite3_get_autocommit(handle) == 0 }
 
     /// Rows changed by the last INSERT/UPDATE/DELETE: how a conditional debit knows it happened.
     /// On PostgreSQL, this thread's last statement's (each thread has its own connection meanwhile).

@@ -35,6 +35,13 @@ public final class Ledger: Sendable {
         admin = AdminStore(connection: connection)
     }
 
+    /// A server checkpoints on a connection of its own (its housekeeping): this connection's
+    /// commits, which requests wait for, never run one.
+    public func leaveCheckpointsToHousekeeping() {
+        guard !db.isPostgres, !LedgerTuning.oldIO else { return }
+        _ = try? connection.run("PRAGMA wal_autocheckpoint=0")
+    }
+
     /// `path` is a SQLite file, or a `postgres://` URL (see `Database.open`) with up to
     /// `poolSize` connections.
     public convenience init(path: String, poolSize: Int = Database.defaultPoolSize) throws(LedgerError) {

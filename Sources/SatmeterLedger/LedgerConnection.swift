@@ -3,17 +3,20 @@ import SatmeterSupport
 
 /// The database every store of a process shares, and the one way to use it: each statement, and
 /// each change inside `transaction`, which nests (an inner transaction joins the outer one).
-/// SQLite: one connection, every statement under `lock` (see `ConnectionLock` for why).
+/// SQLite: one connection, every statement under `lock` (see `ConnectionLock` for why), and write
+/// transactions committed together with those of other threads (`CommitQueue`).
 /// PostgreSQL: no process-wide lock; each thread is lent a pooled connection for a statement or a
 /// whole transaction (`PostgresPool`). `clock` is injected so tests can move time.
 package final class LedgerConnection: @unchecked Sendable {
     package let db: Database
-    private let lock = ConnectionLock()
+    let lock = ConnectionLock()
+    let commits = CommitQueue()
     /// SQLite transactions nest: an inner one joins the outer (guarded by `lock`).
-    private var depth = 0
+    var depth = 0
     package let clock: @Sendable () -> Int64
-    /// PostgreSQL: `.rowLocked` transactions arriving together share one commit.
-    private let group = GroupCommit()
+    /// PostgreSQL: `.rowLocked` transactions arriving together share one commit (at most 32:
+    /// nested savepoints stay under PostgreSQL's 64 cached subtransactions).
+    let rowLockedCommits = CommitQueue(maxBatch: 32)
 
     init(database: Database, clock: @escaping @Sendable () -> Int64) {
         db = database
@@ -41,8 +44,9 @@ package final class LedgerConnection: @unchecked Sendable {
 
     @discardableResult
     package func transaction<T>(_ isolation: Isolation = .serializable, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        if LedgerTuning.groupCommit, !db.isPostgres, !lock.isHeldByCurrentThread { return try groupCommitted(body) }
         if isolation == .rowLocked, db.isPostgres, !db.inPostgresTransaction {
-            return try group.run(body, batch: transactionGrouped)
+            return try groupCommitted(body, queue: rowLockedCommits, runBatch: runRowLockedBatch)
         }
         return try exclusive { () throws(LedgerError) -> T in
             if db.isPostgres {
@@ -80,45 +84,6 @@ package final class LedgerConnection: @unchecked Sendable {
     /// SQLite: the one connection, under the lock. PostgreSQL: this thread's pooled connection.
     private func exclusive<T>(_ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         db.isPostgres ? try db.pinned(body) : try lock.withLock(body)
-    }
-
-    /// Several `.rowLocked` bodies in one READ COMMITTED transaction on one connection, each behind
-    /// a savepoint so a body that fails undoes only its own statements. A conflict (deadlock) or a
-    /// lost connection fails the whole batch: run again, or every body gets the error.
-    private func transactionGrouped(_ bodies: [() throws(LedgerError) -> Void]) -> [LedgerError?] {
-        do {
-            return try retryingConflicts { () throws(LedgerError) -> [LedgerError?] in
-                try db.pinned { () throws(LedgerError) -> [LedgerError?] in try groupedOnce(bodies) }
-            }
-        } catch {
-            return bodies.map { _ in error }
-        }
-    }
-
-    private func groupedOnce(_ bodies: [() throws(LedgerError) -> Void]) throws(LedgerError) -> [LedgerError?] {
-        func execute(_ sql: String) throws(LedgerError) {
-            do { try db.execute(sql) } catch { throw .storage(error) }
-        }
-        var errors: [LedgerError?] = []
-        do throws(LedgerError) {
-            try execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-            for body in bodies {
-                try execute("SAVEPOINT grouped")
-                do { try body() } catch .storage(let error) where error.isOutage || error.isConflict {
-                    throw LedgerError.storage(error)
-                } catch {
-                    errors.append(error)
-                    try execute("ROLLBACK TO SAVEPOINT grouped")
-                    continue
-                }
-                errors.append(nil)
-            }
-            try execute("COMMIT")
-        } catch {
-            try? db.execute("ROLLBACK")
-            throw error
-        }
-        return errors
     }
 
     private func transactionOnce<T>(_ begin: String, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {

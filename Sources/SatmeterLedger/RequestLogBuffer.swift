@@ -14,6 +14,9 @@ public final class RequestLogBuffer: Sendable {
         self.highWater = highWater
     }
 
+    /// Records per transaction.
+    static let chunk = 25
+
     /// Adds a record; returns true when the buffer is past its high-water mark and should be flushed.
     public func add(_ record: RequestRecord) -> Bool {
         pending.withLock { records in
@@ -28,11 +31,11 @@ public final class RequestLogBuffer: Sendable {
             defer { records.removeAll(keepingCapacity: true) }
             return records
         }
-        // Small transactions: the connection is shared with the request path, which waits for
-        // each one; a second's worth of records in one go would stall requests for milliseconds.
+        // Small transactions: they commit in the same groups as the requests' (`CommitQueue`),
+        // which wait for them; a second's worth of records in one go would stall requests for milliseconds.
         var start = 0
         while start < batch.count {
-            let chunk = Array(batch[start..<min(batch.count, start + 100)])
+            let chunk = Array(batch[start..<min(batch.count, start + Self.chunk)])
             do { try ledger.requestLog.append(chunk) } catch {
                 let unwritten = Array(batch[start...])
                 Log.warning("request log: \(unwritten.count) record(s) not written yet: \(error)")
@@ -41,7 +44,7 @@ public final class RequestLogBuffer: Sendable {
                 }
                 return
             }
-            start += 100
+            start += Self.chunk
         }
     }
 }

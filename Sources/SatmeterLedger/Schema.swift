@@ -240,6 +240,16 @@ enum Schema {
             PRIMARY KEY (account_id, product, window_start)
         );
         """,
+        // 9: which account created each Responses API object (`ResponseOwnerStore`): the upstream
+        // sees only the operator's key, so the gateway alone can keep clients out of each other's.
+        """
+        CREATE TABLE IF NOT EXISTS response_owners (
+            response_id TEXT PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS response_owners_account ON response_owners(account_id);
+        """,
     ]
     // The node's own ecash lives in `proofs`. A swap with a mint is first written to
     // `mint_operations` (inputs, and our blinded outputs with their secrets and blinding factors)

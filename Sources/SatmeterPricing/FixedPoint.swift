@@ -93,11 +93,14 @@ public struct Fixed18: Sendable, Hashable, Comparable, CustomStringConvertible {
     public func decimalString(minFractionDigits: Int = 0) -> String {
         let magnitude = raw.magnitude
         let scale = UInt128(Fixed18.scale)
-        var fraction = String(magnitude % scale)
-        fraction = String(repeating: "0", count: Fixed18.fractionDigits - fraction.count) + fraction
-        while fraction.count > minFractionDigits, fraction.hasSuffix("0") { fraction.removeLast() }
-        let whole = String(magnitude / scale)
-        return (raw < 0 ? "-" : "") + whole + (fraction.isEmpty ? "" : "." + fraction)
+        // Through UInt64 where the value fits (the fraction always does): printing a 128-bit
+        // integer is far slower, and prices are formatted on every paid request.
+        let wholePart = magnitude / scale
+        let whole = UInt64(exactly: wholePart).map { String($0) } ?? String(wholePart)
+        let digits = Array(String(UInt64(magnitude % scale)).utf8)
+        var fraction = [UInt8](repeating: UInt8(ascii: "0"), count: max(0, Fixed18.fractionDigits - digits.count)) + digits
+        while fraction.count > minFractionDigits, fraction.last == UInt8(ascii: "0") { fraction.removeLast() }
+        return (raw < 0 ? "-" : "") + whole + (fraction.isEmpty ? "" : "." + String(decoding: fraction, as: UTF8.self))
     }
 }
 

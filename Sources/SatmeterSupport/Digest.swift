@@ -6,10 +6,20 @@ public enum Digest {
         var out = [UInt8](repeating: 0, count: 32)
         let bytes = Array(data)
         bytes.withUnsafeBufferPointer { input in
-            _ = SHA256(input.baseAddress, input.count, &out)
+            if let md = sha256Method {
+                var length: UInt32 = 32
+                _ = EVP_Digest(input.baseAddress, input.count, &out, &length, md, nil)
+            } else {
+                _ = SHA256(input.baseAddress, input.count, &out)
+            }
         }
         return out
     }
+
+    /// SHA-256 fetched once: OpenSSL 3's `SHA256()` looks the algorithm up in its provider store
+    /// (under a read-write lock) on every call, which showed as a few percent of a paid request.
+    /// A fetched method is immutable and may be shared by threads.
+    nonisolated(unsafe) private static let sha256Method: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
 
     public static func sha256(_ string: String) -> [UInt8] { sha256(Array(string.utf8)) }
 

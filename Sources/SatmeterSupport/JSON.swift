@@ -119,7 +119,12 @@ extension JSON {
         func error(_ reason: String) -> JSONParseError { JSONParseError(offset: index, reason: reason) }
 
         mutating func skipWhitespace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func expect(_ literal: String, _ value: JSON) throws(JSONParseError) -> JSON {
@@ -153,12 +158,21 @@ extension JSON {
                 index += 1
                 return .object(members)
             }
+            // Duplicates: a linear look over the few keys most objects have, a set past that (so
+            // a hostile object with many keys stays linear overall).
             var seen = Set<String>()
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected object key") }
                 let key = try parseString()
-                guard seen.insert(key).inserted else {
+                let duplicate: Bool
+                if members.count < Self.linearKeyLimit {
+                    duplicate = members.contains { $0.0 == key }
+                } else {
+                    if seen.isEmpty { seen = Set(members.map(\.0)) }
+                    duplicate = !seen.insert(key).inserted
+                }
+                guard !duplicate else {
                     var duplicate = error("duplicate key '\(key)'")
                     duplicate.duplicateKey = key
                     throw duplicate
@@ -239,8 +253,21 @@ extension JSON {
             return value
         }
 
+        static let linearKeyLimit = 16
+
         mutating func parseString() throws(JSONParseError) -> String {
             index += 1
+            // Fast path: no escape before the closing quote, so the string is the bytes as they are.
+            var end = index
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                guard let s = String(validating: bytes[index..<end], as: UTF8.self) else {
+                    index = end + 1
+                    throw error("invalid UTF-8 in string")
+                }
+                index = end + 1
+                return s
+            }
             var out: [UInt8] = []
             while true {
                 guard index < bytes.count else { throw error("unterminated string") }

@@ -186,16 +186,17 @@ private let curlHeaderCallback: ccurl_data_cb = { pointer, size, count, context 
     guard let context, let pointer else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-        .trimmingCharacters(in: [" ", "\r", "\n"])
-    if line.hasPrefix("HTTP/") {
+    // Work on the bytes: one String per name and value, no per-line Set or split arrays.
+    let line = UnsafeRawBufferPointer(start: pointer, count: length)
+    if line.starts(with: "HTTP/".utf8) {
         // A new status line (after 100 Continue or a redirect): start over.
-        let parts = line.split(separator: " ", maxSplits: 2)
+        let text = String(decoding: line, as: UTF8.self).trimmingASCII(" \r\n")
+        let parts = text.split(separator: " ", maxSplits: 2)
         transfer.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
         transfer.headers = []
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = String(line[..<colon])
-        let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: [" ", "\t"])
+    } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+        let name = String(decoding: line[..<colon], as: UTF8.self).trimmingASCII(" \r\n")
+        let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingASCII(" \t\r\n")
         transfer.headers.append((name, value))
     }
     return length

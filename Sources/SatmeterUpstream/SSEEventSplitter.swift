@@ -50,7 +50,7 @@ public struct SSEEventSplitter {
             var line = rawLine[...]
             if line.last == 0x0D { line = line.dropLast() }
             guard line.starts(with: Array("event:".utf8)) else { continue }
-            return String(decoding: line.dropFirst(6), as: UTF8.self).trimmingCharacters(in: [" ", "\t"])
+            return String(decoding: line.dropFirst(6), as: UTF8.self).trimmingASCII(" \t")
         }
         return nil
     }

@@ -6,6 +6,8 @@
                                    and "instructions"; output_tokens as completion_tokens
                                    (max_output_tokens instead of max_tokens).
     GET/DELETE /v1/responses/{id}  the stored object / {"deleted": true}; 404 if unknown
+    GET /v1/responses/{id}/input_items  the request's "input" as one user message item (a list)
+    POST /v1/responses/{id}/cancel the stored object with "status": "cancelled"
     POST /v1/images/generations    "n" images (default 1) as URLs, or b64_json
     POST /v1/audio/speech          audio/mpeg bytes: b"ID3" + one byte per input character
     POST /v1/audio/transcriptions  multipart: file + model (+ response_format). duration:
@@ -72,16 +74,23 @@ def route(handler: Any, method: str, path: str, raw: bytes) -> None:
                                     "results": results})
 
 
-def _response_object(handler: Any, method: str, rid: str) -> None:
+def _response_object(handler: Any, method: str, rest: str) -> None:
+    rid, _, sub = rest.partition("/")
     with _stored_lock:
         found = _stored(handler).get(rid)
-        if found is not None and method == "DELETE":
+        if found is not None and method == "DELETE" and not sub:
             del _stored(handler)[rid]
-    if found is None:
+        if found is not None and sub == "cancel":
+            found["status"] = "cancelled"
+    if found is None or sub not in ("", "input_items", "cancel"):
         return handler._send_error(404, f"No response found with id '{rid}'.", "invalid_request_error", None)
+    if sub == "input_items":
+        item = {"id": f"msg_in_{rid}", "type": "message", "role": "user", "status": "completed",
+                "content": [{"type": "input_text", "text": found.get("_input", "")}]}
+        return handler._send_json(200, {"object": "list", "data": [item], "first_id": item["id"], "last_id": item["id"], "has_more": False})
     if method == "DELETE":
         return handler._send_json(200, {"id": rid, "object": "response.deleted", "deleted": True})
-    return handler._send_json(200, found)
+    return handler._send_json(200, {k: v for k, v in found.items() if not k.startswith("_")})
 
 
 def _input_words(body: Json) -> int:
@@ -109,8 +118,10 @@ def _responses(handler: Any, body: Json) -> None:
                "content": [{"type": "output_text", "text": text, "annotations": []}]}
     done = {"id": rid, "object": "response", "created_at": int(time.time()), "status": "completed", "model": body.get("model"),
             "output": [message], "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "usage": usage}
+    if body.get("previous_response_id"):
+        done["previous_response_id"] = body["previous_response_id"]
     with _stored_lock:
-        _stored(handler)[rid] = done
+        _stored(handler)[rid] = {**done, "_input": body.get("input") if isinstance(body.get("input"), str) else ""}
     if not body.get("stream"):
         return handler._send_json(200, done)
     started = {**done, "status": "in_progress", "output": [], "usage": None}

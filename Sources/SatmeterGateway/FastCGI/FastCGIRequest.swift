@@ -28,6 +28,10 @@ public final class FastCGIRequest: RequestIO {
         while let entry = cursor.pointee {
             cursor += 1
             guard strncmp(entry, "HTTP_", 5) == 0 else { continue }
+            if let (name, value) = FastCGIParams.asciiHeader(entry + 5) {
+                headers[name] = value
+                continue
+            }
             let (name, value) = FastCGIParams.split(String(cString: entry + 5))
             headers[String(name.lowercased().map { $0 == "_" ? "-" : $0 })] = value
         }
@@ -62,12 +66,7 @@ public final class FastCGIRequest: RequestIO {
         guard !headersSent else { return }
         headersSent = true
         self.status = status
-        var head = "Status: \(status) \(HTTPStatus.reason(status))\r\n"
-        for (name, value) in headers {
-            head += "\(name): \(FastCGIParams.headerValue(value))\r\n"
-        }
-        head += "\r\n"
-        write(Array(head.utf8))
+        write(FastCGIParams.responseHead(status: status, headers: headers))
     }
 
     /// Writes body bytes; returns false once the client is gone.
@@ -121,6 +120,26 @@ public enum FastCGIParams {
         return result
     }
 
+    /// `X_API_KEY=value` → ("x-api-key", "value") straight from the C string, for the usual
+    /// all-ASCII name (what nginx passes); nil for any other name, which takes the general path.
+    public static func asciiHeader(_ entry: UnsafePointer<CChar>) -> (String, String)? {
+        var name: [UInt8] = []
+        name.reserveCapacity(32)
+        var cursor = UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self)
+        while cursor.pointee != 0, cursor.pointee != UInt8(ascii: "=") {
+            let byte = cursor.pointee
+            guard byte < 0x80 else { return nil }
+            switch byte {
+            case UInt8(ascii: "_"): name.append(UInt8(ascii: "-"))
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): name.append(byte | 0x20)
+            default: name.append(byte)
+            }
+            cursor += 1
+        }
+        let value = cursor.pointee == 0 ? "" : String(cString: cursor + 1)
+        return (String(decoding: name, as: UTF8.self), value)
+    }
+
     /// Cut at the first `=` scalar: a value starting with a combining mark makes `=` part of a
     /// larger Character, which a Character search would miss.
     public static func split(_ entry: String) -> (String, String) {
@@ -137,9 +156,34 @@ public enum FastCGIParams {
         return String(clean)
     }
 
+    /// The CGI response head as bytes, built in one buffer: the same text as joining
+    /// `headerValue`-cleaned lines, without a String per header.
+    public static func responseHead(status: Int, headers: [(String, String)]) -> [UInt8] {
+        var head: [UInt8] = []
+        head.reserveCapacity(256 + headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
+        head += "Status: \(status) \(HTTPStatus.reason(status))\r\n".utf8
+        for (name, value) in headers {
+            head += name.utf8
+            head += ": ".utf8
+            // CR, LF and NUL are ASCII, never part of a multi-byte scalar: dropping them by byte
+            // is what `headerValue` does by scalar.
+            for byte in value.utf8 where byte != 0x0D && byte != 0x0A && byte != 0 { head.append(byte) }
+            head += "\r\n".utf8
+        }
+        head += "\r\n".utf8
+        return head
+    }
+
     /// `X-Cashu` → `HTTP_X_CASHU`; `Content-Type` and `Content-Length` are CGI meta-variables.
     public static func cgiName(forHeader name: String) -> String {
-        let upper = String(name.uppercased().map { $0 == "-" ? "_" : $0 })
+        let upper: String
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII (every header name the code asks for): by byte, no Character array.
+            upper = String(decoding: name.utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "_") : ($0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0) },
+                           as: UTF8.self)
+        } else {
+            upper = String(name.uppercased().map { $0 == "-" ? "_" : $0 })
+        }
         if upper == "CONTENT_TYPE" || upper == "CONTENT_LENGTH" { return upper }
         return "HTTP_" + upper
     }

@@ -22,6 +22,8 @@ public enum APIError: Error, Sendable, Equatable {
     case spendingLimitReached(limitMsat: Int64)
     case bodyTooLarge(limitBytes: Int)
     case notFound(String)
+    /// A Responses API object the requester did not create (or that does not exist): one answer for both.
+    case responseNotFound(String)
     case methodNotAllowed(String)
     case upstreamFailed(String)
     case upstreamTimeout
@@ -54,7 +56,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .invalidJSON, .duplicateJSONKey, .invalidRequest, .unsupportedModel, .invalidToken, .tokenAlreadySpent, .untrustedMint:
             400
         case .modelNotAllowed, .forbidden, .spendingLimitReached: 403
-        case .notFound: 404
+        case .notFound, .responseNotFound: 404
         case .methodNotAllowed: 405
         case .conflict: 409
         case .refundPending: 425
@@ -72,7 +74,7 @@ public enum APIError: Error, Sendable, Equatable {
         switch self {
         case .missingAPIKey, .invalidAPIKey, .keyDisabled, .keyExpired, .unauthorized: "authentication_error"
         case .insufficientBalance, .paymentRequired: "insufficient_balance"
-        case .invalidJSON, .duplicateJSONKey, .invalidRequest, .unsupportedModel, .bodyTooLarge, .notFound, .methodNotAllowed:
+        case .invalidJSON, .duplicateJSONKey, .invalidRequest, .unsupportedModel, .bodyTooLarge, .notFound, .responseNotFound, .methodNotAllowed:
             "invalid_request_error"
         case .modelNotAllowed, .forbidden, .spendingLimitReached: "permission_error"
         case .invalidToken, .tokenAlreadySpent, .untrustedMint, .tokenValueTooLow, .mintError: "cashu_error"
@@ -104,7 +106,7 @@ public enum APIError: Error, Sendable, Equatable {
         case .modelNotAllowed: "model_not_allowed"
         case .spendingLimitReached: "spending_limit_reached"
         case .bodyTooLarge: "body_too_large"
-        case .notFound: "not_found"
+        case .notFound, .responseNotFound: "not_found"
         case .methodNotAllowed: "method_not_allowed"
         case .upstreamFailed: "upstream_failed"
         case .upstreamTimeout: "upstream_timeout"
@@ -145,6 +147,7 @@ public enum APIError: Error, Sendable, Equatable {
         case let .spendingLimitReached(limit): "This key has reached its spending limit of \(Sats.display(limit)) sats."
         case let .bodyTooLarge(limit): "Request body too large (limit \(limit) bytes)."
         case let .notFound(what): what.hasPrefix("/") ? "Unknown endpoint: \(what)" : "Not found: \(what)"
+        case let .responseNotFound(id): "No response found with id '\(id.prefix(64))'."
         case let .methodNotAllowed(method): "Method \(method) is not allowed here."
         case let .upstreamFailed(why): "Upstream request failed: \(why). You were not charged."
         case .upstreamTimeout: "Upstream timed out. You were not charged."

@@ -56,7 +56,7 @@ enum Credential: Equatable {
 
     /// A header value without surrounding blanks; nil when nothing is left.
     private static func value(_ text: String?) -> String? {
-        guard let trimmed = text?.trimmingCharacters(in: [" ", "\t"]), !trimmed.isEmpty else { return nil }
+        guard let trimmed = text?.trimmingASCII(" \t"), !trimmed.isEmpty else { return nil }
         return trimmed
     }
 }

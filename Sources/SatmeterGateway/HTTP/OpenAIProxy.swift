@@ -29,6 +29,8 @@ struct OpenAIProxy {
         let credential = try gate.credential()
         let client = try ClientBody.read(exchange, endpoint: endpoint, limit: services.config.maxBodyBytes, router: services.router)
         exchange.lap(.read)
+        // Someone else's conversation is not continued (nor paid for, nor forwarded).
+        if endpoint == .responses { try ResponseOwnership(handler: handler).checkContinuation(of: client.json, credential: credential) }
         var body = client.json
         let request = client.request
         exchange.record.model = request.model
@@ -133,6 +135,7 @@ struct OpenAIProxy {
             settler.release(because: "upstream sent invalid JSON")
             throw .upstreamFailed("the upstream answered with invalid JSON")
         }
+        if endpoint == .responses { ResponseOwnership(handler: handler).recordCreator(in: json, accountID: settler.payer.account.id) }
         let reported = BilledUsage.found(in: json)
         if let failure = ErrorUnder200.message(json: json) {
             // An error under 200 (OpenRouter): the reported usage if any, else nothing.

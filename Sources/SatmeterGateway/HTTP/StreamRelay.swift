@@ -43,6 +43,8 @@ final class StreamRelay {
     /// An error the upstream sent inside the stream (under HTTP 200), relayed as it came.
     private var upstreamError: String?
     private var servedModel: String?
+    /// A Responses stream's object has its creator recorded (from the first event naming it).
+    private var responseRecorded = false
     // Idle tracking: only events with data are progress; comments (keep-alives) are not.
     private var idle = StreamIdleLimit(UpstreamConfig(), reasoningRequested: false)
     private var lastProgressAt = Clock.monotonicMillis()
@@ -182,6 +184,10 @@ final class StreamRelay {
         if let message = ErrorUnder200.message(event: name, json: json) { upstreamError = upstreamError ?? message }
         let type = json["type"]?.stringValue
         if let type, ["response.completed", "response.incomplete", "response.failed"].contains(type) { sawEndEvent = true }
+        if !responseRecorded, let type, type.hasPrefix("response."), json["response"] != nil {
+            // Recorded before the client sees the id, so its first retrieve already finds it.
+            responseRecorded = ResponseOwnership(handler: handler).recordCreator(in: json, accountID: settler.payer.account.id)
+        }
         eventTokens = PromptEstimate.adding(eventTokens, GeneratedText.tokens(inChoices: json["choices"]))
         if let type, type.hasSuffix(".delta"), let delta = json["delta"]?.stringValue {
             eventTokens = PromptEstimate.adding(eventTokens, TextTokens.estimate(delta))

@@ -11,13 +11,13 @@ extension PriceResolver {
         if let family = config.families.lookup(model), let fee = family.value.feePPM {
             guard let marked = out.timesPPM(fee) else { return nil }
             out = marked
-            factors.append(PriceFactor("family fee", "×" + Self.multiplier(fee) + " (\(family.pattern))"))
+            factors.append(PriceFactor("family fee", multiplierPPM: fee, note: "\(family.pattern)"))
             ppm.append(fee)
         }
         if let upstream, let fee = config.providerFeePPM[upstream] {
             guard let marked = out.timesPPM(fee) else { return nil }
             out = marked
-            factors.append(PriceFactor("provider fee", "×" + Self.multiplier(fee) + " (\(upstream))"))
+            factors.append(PriceFactor("provider fee", multiplierPPM: fee, note: upstream))
             ppm.append(fee)
         }
         return (out, factors, ppm)

@@ -70,7 +70,11 @@ import Testing
         let upstream = try #require(plain.upstreamCost)
         #expect(plain.price.prompt == upstream.prompt.timesPPM(1_200_000))
         #expect(plain.factors.contains(PriceFactor("family fee", "×1.2 (gpt-4o*)")))
+        // Factors are rendered when read: the same text as formatting them up front.
+        #expect(plain.factors.contains(PriceFactor("exchange fee", "×1")))
+        #expect(plain.factors.contains(PriceFactor("upstream cost", upstream.summary)))
         let premium = try engine.quote(PricingFixtures.chat("gpt-4o", headers: ["x-tier": "premium"]))
+        #expect(premium.factors.contains(PriceFactor("provider fee", "×1.5 (premium)")))
         #expect(premium.price.prompt == upstream.prompt.timesPPM(1_200_000)?.timesPPM(1_500_000))
         #expect(PricingFixtures.configError(yaml.replacingOccurrences(of: "premium: 1.5", with: "premium: 0.5"))?.reason.contains("multiplier") == true)
     }
