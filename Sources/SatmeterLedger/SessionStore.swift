@@ -71,7 +71,7 @@ public struct SessionStore: LedgerStore {
     /// A request of the window failed (or was refused after admission): its count goes back.
     /// Its hold, if any, is released by the caller as for any failed request.
     public func giveBack(_ slot: SessionSlot) throws(LedgerError) {
-        try connection.transaction(waitingOutOutageFor: 30) { () throws(LedgerError) in
+        _ = try connection.transaction(waitingOutOutageFor: 30) { () throws(LedgerError) in
             try run("""
                 UPDATE session_windows SET requests = MAX(0, requests - 1), tokens = MAX(0, tokens - ?1)
                 WHERE account_id = ?2 AND product = ?3 AND window_start = ?4

@@ -20,7 +20,8 @@ public enum ProcessIdentity {
     public static let host: String = {
         if let id = getenv("SATMETER_HOST_ID").map({ String(cString: $0) }), !id.isEmpty { return id }
         var name = [CChar](repeating: 0, count: 256)
-        let hostname = gethostname(&name, name.count) == 0 ? String(cString: name) : "localhost"
+        let hostname = gethostname(&name, name.count) == 0
+            ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "localhost"
         let boot = TextFile.read("/proc/sys/kernel/random/boot_id").map { String($0.prefix(8)) } ?? "0"
         return "\(hostname)/\(boot)"
     }()
