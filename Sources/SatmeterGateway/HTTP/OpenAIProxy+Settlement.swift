@@ -28,8 +28,7 @@ extension OpenAIProxy {
                                                                admission: admission)
                 if let rateLimit = reserved.rateLimit { exchange.responseHeaders += RateLimitHeaders.headers(rateLimit) }
             } catch {
-                settler.returnChange()
-                if let change = settler.change { exchange.responseHeaders.append(("X-Cashu", change.token)) }
+                settler.returnWholeTokenAsChange()
                 throw error.apiError
             }
             return

@@ -324,13 +324,17 @@ final class Settler {
         } catch {
             Log.error("request \(exchange.requestID): release failed, reservation left for the sweeper: \(error)")
         }
-        if payer.perRequest {
-            returnChange()
-            // Nothing was streamed: one token with everything, the upfront part included.
-            exchange.responseHeaders.removeAll { $0.0 == "X-Cashu" }
-            if let token = ChangeTokens.merged([upfrontChange, change].compactMap { $0 }) {
-                exchange.responseHeaders.append(("X-Cashu", token))
-            }
+        returnWholeTokenAsChange()
+    }
+
+    /// Nothing was served (a refused hold, a failed request): a per-request token goes back as one
+    /// `X-Cashu` token with everything, the upfront part included.
+    func returnWholeTokenAsChange() {
+        guard payer.perRequest else { return }
+        returnChange()
+        exchange.responseHeaders.removeAll { $0.0 == "X-Cashu" }
+        if let token = ChangeTokens.merged([upfrontChange, change].compactMap { $0 }) {
+            exchange.responseHeaders.append(("X-Cashu", token))
         }
     }
 
