@@ -84,6 +84,7 @@ public final class Database {
         }, nil)
         sqlite3_extended_result_codes(db, 1)
         if !readOnly {
+            try choosePageSizeIfNew()
             try execute("PRAGMA journal_mode=WAL")
             // A server's checkpoints run in its housekeeping tick (and its request connection
             // turns this off); this is the safety net for commands and tests.

@@ -9,3 +9,11 @@ package enum LedgerTuning {
     /// A 256 MB memory map, no WAL size limit, automatic checkpoints inside request commits.
     package static let oldIO = getenv("SATMETER_BENCH_OLD_SQLITE_IO") != nil
 }
+
+extension LedgerTuning {
+    /// The page size of a database created by this process (`Database+PageSize`), to compare
+    /// sizes in the benchmark: `SATMETER_BENCH_PAGE_SIZE=4096` brings SQLite's default back.
+    package static let pageSize: Int? = getenv("SATMETER_BENCH_PAGE_SIZE").flatMap { Int(String(cString: $0)) }.flatMap {
+        [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536].contains($0) ? $0 : nil
+    }
+}
