@@ -10,9 +10,10 @@ import SatmeterLedger
 /// written since the passive one (writers wait that long) and lets the next writer begin the file
 /// again, cut back to `journal_size_limit`. The WAL stays within about 16 MB plus 0.2 s of writes.
 final class WALCheckpointer: @unchecked Sendable {
-    static let boundFrames = Database.walSizeLimitBytes / 4096
     static let intervalMicros: UInt32 = 200_000
     private let database: Database
+    /// ~16 MB of frames whatever the file's page size (a frame is one page).
+    private let boundFrames: Int
 
     /// Nil when the ledger is not a SQLite file or the connection cannot open (the request
     /// connection keeps its automatic checkpoints then).
@@ -35,6 +36,7 @@ final class WALCheckpointer: @unchecked Sendable {
         // makes the RESTART give up and try again later rather than hold the writers.
         database.limitBusyWait(milliseconds: 100)
         self.database = database
+        boundFrames = Database.walSizeLimitBytes / (database.pageSize ?? 4096)
     }
 
     fileprivate func run() -> Never {
@@ -46,7 +48,7 @@ final class WALCheckpointer: @unchecked Sendable {
 
     func checkpointOnce() {
         guard let wal = database.checkpoint(.passive) else { return }
-        if wal.walFrames > Self.boundFrames, !LedgerTuning.oldIO { database.checkpoint(.restart) }
+        if wal.walFrames > boundFrames, !LedgerTuning.oldIO { database.checkpoint(.restart) }
     }
 }
 

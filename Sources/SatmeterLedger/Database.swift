@@ -37,7 +37,8 @@ public final class Database {
     /// SQLite's handle; nil when the ledger lives in PostgreSQL.
     private let handle: OpaquePointer?
     let postgres: PostgresPool?
-    private var statements: [String: OpaquePointer] = [:]
+    /// Prepared once per SQL text, with the column names its rows share (`Database+Prepared`).
+    var statements: [String: Prepared] = [:]
     /// The file, or the PostgreSQL URL without its password.
     public let path: String
 
@@ -105,7 +106,7 @@ public final class Database {
     }
 
     deinit {
-        for statement in statements.values { sqlite3_finalize(statement) }
+        for prepared in statements.values { sqlite3_finalize(prepared.statement) }
         sqlite3_close_v2(handle)
     }
 
@@ -140,9 +141,11 @@ public final class Database {
         return (Int(frames), Int(copied))
     }
 
-    /// Runs SQL that returns no rows (several statements allowed).
+    /// Runs SQL that returns no rows (several statements allowed). One statement (BEGIN, COMMIT,
+    /// a savepoint: a group commit runs several per request) is prepared once, not parsed each time.
     public func execute(_ sql: String) throws(Error) {
         if let postgres { return try postgres.withSession({ session throws(Error) in try session.execute(sql) }, unavailable: { $0 }) }
+        if !sql.utf8.contains(UInt8(ascii: ";")) { return try step(prepared(sql).statement) }
         var message: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &message)
         if rc != SQLITE_OK {
@@ -156,7 +159,8 @@ public final class Database {
     @discardableResult
     public func query(_ sql: String, _ bindings: [SQLValue] = []) throws(Error) -> [Row] {
         if let postgres { return try postgres.withSession({ session throws(Error) in try session.query(sql, bindings) }, unavailable: { $0 }) }
-        let statement = try prepared(sql)
+        let prepared = try prepared(sql)
+        let statement = prepared.statement
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
@@ -179,7 +183,7 @@ public final class Database {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { break }
             guard rc == SQLITE_ROW else { throw classify(rc, lastMessage) }
-            let names = columns ?? Row.columnNames(statement)
+            let names = columns ?? self.columns(of: prepared, sql: sql)
             columns = names
             rows.append(Row(statement, columns: names))
         }
@@ -221,18 +225,16 @@ public final class Database {
         }
     }
 
-    private var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
+    var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
 
-    private func prepared(_ sql: String) throws(Error) -> OpaquePointer {
-        if let cached = statements[sql] { return cached }
+    func prepare(_ sql: String) throws(Error) -> OpaquePointer {
         var statement: OpaquePointer?
         let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard rc == SQLITE_OK, let statement else { throw classify(rc, lastMessage) }
-        statements[sql] = statement
         return statement
     }
 
-    private func classify(_ rc: Int32, _ message: String) -> Error {
+    func classify(_ rc: Int32, _ message: String) -> Error {
         switch rc & 0xff {
         case SQLITE_CONSTRAINT: .constraint(message)
         case SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN: .unwritable(message)
