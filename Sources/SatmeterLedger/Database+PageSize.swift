@@ -22,6 +22,23 @@ extension Database {
         return (try? pragmaInteger("page_size")).map(Int.init)
     }
 
+    /// Rewrites an older file with `newDatabasePageSize` pages (`satmeter ledger compact`): out of
+    /// WAL mode, VACUUM, back. It needs the file to itself, so with the gateway running it fails
+    /// within two seconds and changes nothing. Returns the page size before and after.
+    public func rewriteWithNewPageSize() throws(Error) -> (before: Int, after: Int) {
+        guard !isPostgres else { throw .sqlite(code: -1, message: "only a SQLite ledger has pages") }
+        let before = Int(try pragmaInteger("page_size"))
+        guard before != Self.newDatabasePageSize else { return (before, before) }
+        limitBusyWait(milliseconds: 2_000)
+        // Leaving WAL mode needs every other connection gone: a running gateway makes this fail.
+        let mode = try? queryOne("PRAGMA journal_mode=DELETE")?.values.first
+        guard mode == .text("delete") else { throw .busy("the database is open in another process: stop the gateway first") }
+        defer { _ = try? queryOne("PRAGMA journal_mode=WAL") }
+        try execute("PRAGMA page_size=\(Self.newDatabasePageSize)")
+        try execute("VACUUM")
+        return (before, Int(try pragmaInteger("page_size")))
+    }
+
     func pragmaInteger(_ name: String) throws(Error) -> Int64 {
         guard let row = try queryOne("PRAGMA \(name)"), let value = row.values.first, case let .integer(number) = value else {
             throw .decoding("PRAGMA \(name) returned no integer")

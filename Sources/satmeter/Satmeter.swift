@@ -93,7 +93,7 @@ struct PricingCommand: ParsableCommand {
 
 struct LedgerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ledger", abstract: "Check the books; move them to PostgreSQL.", subcommands: [Audit.self, Migrate.self])
+        commandName: "ledger", abstract: "Check the books; move them to PostgreSQL.", subcommands: [Audit.self, Migrate.self, Compact.self])
 
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(

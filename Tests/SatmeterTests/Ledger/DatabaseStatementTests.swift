@@ -11,6 +11,56 @@ import Testing
         return try body(dir)
     }
 
+    /// A file made by an earlier version: SQLite's default 4 KiB pages.
+    private func makeOldFile(_ path: String) throws {
+        let old = try Database(path: path)
+        try old.execute("PRAGMA journal_mode=DELETE")
+        try old.execute("PRAGMA page_size=4096")
+        try old.execute("CREATE TABLE earlier (x INTEGER)")
+        try old.execute("VACUUM")
+        try old.execute("PRAGMA journal_mode=WAL")
+        #expect(old.pageSize == 4096)
+    }
+
+    @Test func compactGivesAnOldFileSmallPagesAndKeepsEveryBalance() throws {
+        guard TestPostgres.serverURL == nil else { return }
+        try withDirectory { dir in
+            let path = dir.appendingPathComponent("old.db").path
+            try makeOldFile(path)
+            let accountID: Int64
+            do {
+                let ledger = try Ledger(path: path)
+                let (_, account) = try ledger.accounts.createKey(balanceMsat: 50_000)
+                accountID = account.id
+                for n in 0..<40 {
+                    try ledger.reservations.reserve(accountID: account.id, amountMsat: 1_000, requestID: "req-compact-\(n)", owner: "test")
+                    try ledger.reservations.settle(requestID: "req-compact-\(n)", costMsat: 300)
+                }
+            }
+            let sizes = try Database(path: path).rewriteWithNewPageSize()
+            #expect(sizes.before == 4096 && sizes.after == 1024)
+            let ledger = try Ledger(path: path)
+            #expect(ledger.db.pageSize == 1024)
+            #expect(try ledger.db.queryOne("PRAGMA journal_mode")?.values.first == .text("wal"))
+            #expect(try ledger.accounts.account(id: accountID)?.balanceMsat == 50_000 - 40 * 300)
+            #expect(try ledger.reports.audit().isEmpty)
+            #expect(try Database(path: path).rewriteWithNewPageSize() == (1024, 1024))
+        }
+    }
+
+    @Test func compactRefusesWhileTheDatabaseIsOpenElsewhere() throws {
+        guard TestPostgres.serverURL == nil else { return }
+        try withDirectory { dir in
+            let path = dir.appendingPathComponent("old.db").path
+            try makeOldFile(path)
+            let running = try Ledger(path: path)  // the gateway, still up
+            #expect(throws: Database.Error.self) { try Database(path: path).rewriteWithNewPageSize() }
+            #expect(running.db.pageSize == 4096)
+            #expect(try running.db.queryOne("PRAGMA journal_mode")?.values.first == .text("wal"))
+            _ = try running.accounts.createKey(balanceMsat: 1_000)
+        }
+    }
+
     @Test func aNewLedgerHasSmallPagesAndKeepsThemWhenReopened() throws {
         guard TestPostgres.serverURL == nil else { return }
         try withDirectory { dir in
@@ -27,15 +77,7 @@ import Testing
         guard TestPostgres.serverURL == nil else { return }
         try withDirectory { dir in
             let path = dir.appendingPathComponent("old.db").path
-            do {
-                // A file made by an earlier version: SQLite's default 4 KiB pages.
-                let old = try Database(path: path)
-                try old.execute("PRAGMA journal_mode=DELETE")
-                try old.execute("PRAGMA page_size=4096")
-                try old.execute("CREATE TABLE earlier (x INTEGER)")
-                try old.execute("VACUUM")
-                #expect(old.pageSize == 4096)
-            }
+            try makeOldFile(path)
             let ledger = try Ledger(path: path)
             #expect(ledger.db.pageSize == 4096)
             let (_, account) = try ledger.accounts.createKey(balanceMsat: 5_000)
