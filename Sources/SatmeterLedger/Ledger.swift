@@ -42,6 +42,19 @@ public final class Ledger: Sendable {
         _ = try? connection.run("PRAGMA wal_autocheckpoint=0")
     }
 
+    /// Transactions `body` starts yield to those of requests: for writes no client waits for.
+    public func writingInBackground<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try connection.inBackground(body)
+    }
+
+    /// A server's reads outside transactions (the API-key lookup first) go to up to `capacity`
+    /// read-only connections instead of waiting behind the writer (`ReadConnectionPool`). Call it
+    /// before any thread uses the ledger.
+    public func lendReadConnections(capacity: Int = 8) {
+        guard !db.isPostgres, ReadConnectionPool.canShare(db.path) else { return }
+        connection.readers = ReadConnectionPool(path: db.path, capacity: capacity)
+    }
+
     /// `path` is a SQLite file, or a `postgres://` URL (see `Database.open`) with up to
     /// `poolSize` connections.
     public convenience init(path: String, poolSize: Int = Database.defaultPoolSize) throws(LedgerError) {
