@@ -9,7 +9,8 @@ import SatmeterLedger
 /// A passive checkpoint never blocks the writers, but under steady load it never catches up with
 /// them and the WAL never starts over: past `boundFrames` (~16 MB) a RESTART copies the frames
 /// written since the passive one (writers wait that long) and lets the next writer begin the file
-/// again, cut back to `journal_size_limit`. The WAL stays within about 16 MB plus 0.2 s of writes.
+/// again. The WAL stays within about 16 MB plus 0.2 s of writes (a file cut back only past
+/// `Ledger.walFileLimitBytes`).
 final class WALCheckpointer: @unchecked Sendable {
     static let boundFrames = Database.walSizeLimitBytes / 4096
     static let intervalMicros: UInt32 = 200_000
