@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SatmeterLedger
 
@@ -38,5 +39,37 @@ import Testing
         var waiting = (0..<10).map { _ in request() } + [background()]
         #expect(CommitQueue.takeBatch(from: &waiting, maxBatch: 4).count == 4)
         #expect(waiting.count == 7)
+    }
+}
+
+/// Housekeeping's writes are marked as background on their own thread only, and a server's
+/// request connection neither checkpoints nor cuts the WAL file back (the checkpointer does).
+@Suite struct BackgroundWriterTests {
+    @Test func theBackgroundMarkIsScopedToTheThreadAndTheBody() throws {
+        try withTemporaryLedger { ledger, _ in try backgroundMarkIsScoped(ledger) }
+    }
+
+    private func backgroundMarkIsScoped(_ ledger: Ledger) throws {
+        #expect(!LedgerConnection.onBackgroundWriter)
+        ledger.writingInBackground {
+            #expect(LedgerConnection.onBackgroundWriter)
+            ledger.writingInBackground { #expect(LedgerConnection.onBackgroundWriter) }
+            #expect(LedgerConnection.onBackgroundWriter)
+            let other = Thread { #expect(!LedgerConnection.onBackgroundWriter) }
+            other.start()
+            while !other.isFinished { usleep(1_000) }
+        }
+        #expect(!LedgerConnection.onBackgroundWriter)
+    }
+
+    @Test func aServersRequestConnectionLeavesCheckpointsAndTheWALFileAlone() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("satmeter-wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ledger = try Ledger(path: dir.appendingPathComponent("satmeter.db").path)
+        ledger.leaveCheckpointsToHousekeeping()
+        #expect(try ledger.connection.run("PRAGMA wal_autocheckpoint").first?.int("wal_autocheckpoint") == 0)
+        let limit = try ledger.connection.run("PRAGMA journal_size_limit").first?.int("journal_size_limit")
+        #expect(limit == Int64(Ledger.walFileLimitBytes) && Ledger.walFileLimitBytes > Database.walSizeLimitBytes)
     }
 }
