@@ -35,7 +35,12 @@ struct Housekeeping {
         services.refreshPrices(now: now, last: &lastRefresh)
     }
 
+    /// Its writes yield to requests' (`Ledger.writingInBackground`): no client waits for them.
     mutating func tick(now: Int64) {
+        ledger.writingInBackground { tickInBackground(now: now) }
+    }
+
+    private mutating func tickInBackground(now: Int64) {
         services.requestLog.flush(into: ledger)
         services.refreshPrices(now: now, last: &lastRefresh)
         admin.tick(ledger: ledger, services: services, now: now)

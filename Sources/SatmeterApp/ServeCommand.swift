@@ -32,6 +32,7 @@ public enum Gateway {
 
     /// One worker process: threads on the socket until SIGTERM, then drain and exit.
     static func runWorker(listenFD: Int32, config: SatmeterConfig, pricing: PricingConfig, ledger: Ledger, address: FastCGIListenAddress) -> Never {
+        ledger.lendReadConnections()
         let services = GatewayServices(config: config, pricing: pricing, ledger: ledger)
         Log.info("serving on \(address) with \(config.threadsPerProcess) threads, upstream \(config.upstream.baseURL)")
         let server = FastCGIServer(listenFD: listenFD, threadCount: config.threadsPerProcess) {

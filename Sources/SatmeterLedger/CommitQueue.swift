@@ -12,11 +12,18 @@ final class CommitQueue: @unchecked Sendable {
     /// the caller waits, so borrowing the caller's non-escaping closure is safe) and returns its error.
     final class Ticket: @unchecked Sendable {
         let run: () -> LedgerError?
+        /// Work no client waits for (the request log): it yields to requests (`takeBatch`).
+        let background: Bool
+        /// Batches that left this background ticket waiting (guarded by the queue's mutex).
+        var passedOver = 0
         /// The body's error, or the batch's (nothing of the batch committed).
         var error: LedgerError?
         var done = false
 
-        init(_ run: @escaping () -> LedgerError?) { self.run = run }
+        init(background: Bool = false, _ run: @escaping () -> LedgerError?) {
+            self.background = background
+            self.run = run
+        }
     }
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -51,8 +58,7 @@ final class CommitQueue: @unchecked Sendable {
                 continue
             }
             leading = true
-            let batch = Array(waiting.prefix(maxBatch))
-            waiting.removeFirst(batch.count)
+            let batch = Self.takeBatch(from: &waiting, maxBatch: maxBatch)
             pthread_mutex_unlock(mutex)
             runBatch(batch)
             pthread_mutex_lock(mutex)
@@ -61,5 +67,31 @@ final class CommitQueue: @unchecked Sendable {
             pthread_cond_broadcast(finished)
         }
         pthread_mutex_unlock(mutex)
+    }
+
+    /// A background ticket left waiting this many times joins the next batch whatever waits.
+    static let maxPassedOver = 8
+
+    /// The next batch, in arrival order: every waiting request's body (up to `maxBatch`) and, so
+    /// that a request never waits for someone's request-log chunk when it is alone, background
+    /// bodies only when no request waits; one rides along with a batch of several requests
+    /// (their wait grows by a fraction), or once it has been passed over `maxPassedOver` times.
+    static func takeBatch(from waiting: inout [Ticket], maxBatch: Int) -> [Ticket] {
+        let requests = waiting.count(where: { !$0.background })
+        var batch: [Ticket] = []
+        var rest: [Ticket] = []
+        var backgroundTaken = false
+        for ticket in waiting {
+            let takesBackground = requests == 0 || (!backgroundTaken && (requests >= 2 || ticket.passedOver >= maxPassedOver))
+            if batch.count < maxBatch, !ticket.background || takesBackground {
+                batch.append(ticket)
+                backgroundTaken = backgroundTaken || ticket.background
+            } else {
+                if ticket.background { ticket.passedOver += 1 }
+                rest.append(ticket)
+            }
+        }
+        waiting = rest
+        return batch
     }
 }

@@ -36,10 +36,30 @@ public final class Ledger: Sendable {
     }
 
     /// A server checkpoints on a connection of its own (its housekeeping): this connection's
-    /// commits, which requests wait for, never run one.
+    /// commits, which requests wait for, never run one. Nor do they cut the WAL file back: the
+    /// checkpointer starts it over at `walSizeLimitBytes` of frames, so the file stays a little
+    /// above that and is written over in place; cutting it (at the first commit after each
+    /// start-over, some request's) took milliseconds, and growing it again allocated blocks.
     public func leaveCheckpointsToHousekeeping() {
         guard !db.isPostgres, !LedgerTuning.oldIO else { return }
         _ = try? connection.run("PRAGMA wal_autocheckpoint=0")
+        _ = try? connection.run("PRAGMA journal_size_limit=\(Self.walFileLimitBytes)")
+    }
+
+    /// The WAL file is cut back to this only if a burst grew it past (a server's request connection).
+    public static let walFileLimitBytes = 4 * Database.walSizeLimitBytes
+
+    /// Transactions `body` starts yield to those of requests: for writes no client waits for.
+    public func writingInBackground<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try connection.inBackground(body)
+    }
+
+    /// A server's reads outside transactions (the API-key lookup first) go to up to `capacity`
+    /// read-only connections instead of waiting behind the writer (`ReadConnectionPool`). Call it
+    /// before any thread uses the ledger.
+    public func lendReadConnections(capacity: Int = 8) {
+        guard !db.isPostgres, ReadConnectionPool.canShare(db.path) else { return }
+        connection.readers = ReadConnectionPool(path: db.path, capacity: capacity)
     }
 
     /// `path` is a SQLite file, or a `postgres://` URL (see `Database.open`) with up to

@@ -7,7 +7,7 @@ extension LedgerConnection {
                            runBatch: (([CommitQueue.Ticket]) -> Void)? = nil) throws(LedgerError) -> T {
         var result: T?
         let failure = withoutActuallyEscaping(body) { escapable -> LedgerError? in
-            let ticket = CommitQueue.Ticket {
+            let ticket = CommitQueue.Ticket(background: Self.onBackgroundWriter) {
                 do throws(LedgerError) {
                     result = try escapable()
                     return nil

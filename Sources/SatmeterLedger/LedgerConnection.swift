@@ -17,6 +17,9 @@ package final class LedgerConnection: @unchecked Sendable {
     /// PostgreSQL: `.rowLocked` transactions arriving together share one commit (at most 32:
     /// nested savepoints stay under PostgreSQL's 64 cached subtransactions).
     let rowLockedCommits = CommitQueue(maxBatch: 32)
+    /// SQLite servers: read-only connections for reads outside a transaction (set before any
+    /// thread starts, by `Ledger.lendReadConnections`).
+    var readers: ReadConnectionPool?
 
     init(database: Database, clock: @escaping @Sendable () -> Int64) {
         db = database
@@ -25,7 +28,8 @@ package final class LedgerConnection: @unchecked Sendable {
 
     @discardableResult
     package func run(_ sql: String, _ bindings: [SQLValue] = []) throws(LedgerError) -> [Row] {
-        try exclusive { () throws(LedgerError) -> [Row] in
+        if let rows = try pooledRead(sql, bindings) { return rows }
+        return try exclusive { () throws(LedgerError) -> [Row] in
             do { return try db.query(sql, bindings) } catch let error as Database.Error { throw .storage(error) } catch {
                 throw .storage(.sqlite(code: -1, message: "\(error)"))
             }

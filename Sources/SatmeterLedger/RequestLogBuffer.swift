@@ -31,12 +31,13 @@ public final class RequestLogBuffer: Sendable {
             defer { records.removeAll(keepingCapacity: true) }
             return records
         }
-        // Small transactions: they commit in the same groups as the requests' (`CommitQueue`),
-        // which wait for them; a second's worth of records in one go would stall requests for milliseconds.
+        // Small transactions: they commit in the same groups as the requests' (`CommitQueue`);
+        // a second's worth of records in one go would stall requests for milliseconds. Background
+        // ones: a request alone never waits for a chunk that has not started.
         var start = 0
         while start < batch.count {
             let chunk = Array(batch[start..<min(batch.count, start + Self.chunk)])
-            do { try ledger.requestLog.append(chunk) } catch {
+            do { try ledger.writingInBackground { () throws(LedgerError) in try ledger.requestLog.append(chunk) } } catch {
                 let unwritten = Array(batch[start...])
                 Log.warning("request log: \(unwritten.count) record(s) not written yet: \(error)")
                 pending.withLock { records in
