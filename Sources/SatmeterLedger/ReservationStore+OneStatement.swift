@@ -41,20 +41,30 @@ extension ReservationStore {
         ]) { rows in rows.isEmpty ? nil : Reserved(rateLimit: nil) }
     }
 
+    /// SQLite's statements (one text each, so each is prepared once).
+    static let holdWithoutPolicies = """
+        UPDATE accounts SET balance_msat = balance_msat - ?1, reserved_msat = reserved_msat + ?1,
+            request_count = request_count + 1, last_used_at = ?3
+        WHERE id = ?2 AND balance_msat >= ?1 AND \(withoutPolicies)
+        """
+    static let insertOwnReservation = """
+        INSERT INTO reservations(request_id, account_id, key_account_id, amount_msat, state, owner, created_at, tokens, stream)
+        VALUES (?1, ?2, ?2, ?3, 'held', ?4, ?5, ?6, ?7)
+        """
+    static let closeHeld = """
+        UPDATE reservations SET state = ?2, closed_at = ?3, charged_msat = ?4, tokens = COALESCE(?5, tokens)
+        WHERE \(closable)
+        RETURNING account_id, amount_msat
+        """
+    static let payFromHold = "UPDATE accounts SET \(paying(held: "?2", cost: "?3", now: "?4")) WHERE id = ?1 RETURNING balance_msat"
+
     /// SQLite: the same in three statements, the conditional UPDATE first. Nil: not taken (nothing changed).
     func reserveWithoutPolicies(accountID: Int64, amountMsat: Int64, requestID: String, owner: String, now: Int64,
                                 admission: Admission) throws(LedgerError) -> Reserved? {
-        try run("""
-            UPDATE accounts SET balance_msat = balance_msat - ?1, reserved_msat = reserved_msat + ?1,
-                request_count = request_count + 1, last_used_at = ?3
-            WHERE id = ?2 AND balance_msat >= ?1 AND \(Self.withoutPolicies)
-            """, [.integer(amountMsat), .integer(accountID), .integer(now)])
+        try run(Self.holdWithoutPolicies, [.integer(amountMsat), .integer(accountID), .integer(now)])
         guard db.changes == 1 else { return nil }
-        try run("""
-            INSERT INTO reservations(request_id, account_id, key_account_id, amount_msat, state, owner, created_at, tokens, stream)
-            VALUES (?1, ?2, ?2, ?3, 'held', ?4, ?5, ?6, ?7)
-            """, [.text(requestID), .integer(accountID), .integer(amountMsat), .text(owner), .integer(now),
-                  .integer(admission.tokens), .integer(admission.stream ? 1 : 0)])
+        try run(Self.insertOwnReservation, [.text(requestID), .integer(accountID), .integer(amountMsat), .text(owner), .integer(now),
+                                            .integer(admission.tokens), .integer(admission.stream ? 1 : 0)])
         try record(accountID, .reserve, amountMsat, requestID, nil)
         return Reserved(rateLimit: nil)
     }
@@ -113,16 +123,12 @@ extension ReservationStore {
     /// (nothing changed).
     func closeWithinReservation(requestID: String, costMsat: Int64, state: String, note: String?, tokens: Int64?,
                                 now: Int64) throws(LedgerError) -> Settlement? {
-        guard let held = try run("""
-            UPDATE reservations SET state = ?2, closed_at = ?3, charged_msat = ?4, tokens = COALESCE(?5, tokens)
-            WHERE \(Self.closable)
-            RETURNING account_id, amount_msat
-            """, [.text(requestID), .text(state), .integer(now), .integer(costMsat), .optional(tokens)]).first
+        guard let held = try run(Self.closeHeld, [.text(requestID), .text(state), .integer(now), .integer(costMsat), .optional(tokens)]).first
         else { return nil }
         let accountID = try held.int("account_id")
         let reserved = try held.int("amount_msat")
-        let balance = try run("UPDATE accounts SET \(Self.paying(held: "?2", cost: "?3", now: "?4")) WHERE id = ?1 RETURNING balance_msat",
-                              [.integer(accountID), .integer(reserved), .integer(costMsat), .integer(now)]).first?.optionalInt("balance_msat")
+        let balance = try run(Self.payFromHold, [.integer(accountID), .integer(reserved), .integer(costMsat), .integer(now)])
+            .first?.optionalInt("balance_msat")
         try record(accountID, requestID, [(.charge, costMsat, note), (.release, reserved - costMsat, note)].filter { $0.1 > 0 })
         return Self.settlement(accountID: accountID, reserved: reserved, cost: costMsat, balance: balance)
     }
