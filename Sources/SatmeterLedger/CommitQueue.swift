@@ -19,11 +19,20 @@ final class CommitQueue: @unchecked Sendable {
         /// The body's error, or the batch's (nothing of the batch committed).
         var error: LedgerError?
         var done = false
+        /// Tried before `run` (`OneStatement`); `run` runs only if it did not do the work.
+        var statement: Statement?
 
         init(background: Bool = false, _ run: @escaping () -> LedgerError?) {
             self.background = background
             self.run = run
         }
+    }
+
+    /// A ticket's one statement: `take` gets its rows, keeps the result and says whether it was done.
+    struct Statement {
+        let sql: String
+        let bindings: [SQLValue]
+        let take: ([Row]) -> Bool
     }
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>

@@ -102,6 +102,8 @@ public struct Settlement: Sendable, Equatable {
     public var overrunMsat: Int64
     /// Cost above the reservation taken from the rest of the balance.
     public var collectedAboveMsat: Int64 = 0
+    /// The payer's balance just after, when the settle read it (saves the caller a lookup).
+    public var balanceMsat: Int64?
 }
 
 public struct AuditMismatch: Sendable, Equatable {

@@ -3,7 +3,7 @@
 /// side and a conflict must run one body again, not a whole group); its row-locked ones (reserve,
 /// settle) are grouped too (`LedgerConnection+RowLockedCommit`).
 extension LedgerConnection {
-    func groupCommitted<T>(_ body: () throws(LedgerError) -> T, queue: CommitQueue? = nil,
+    func groupCommitted<T>(_ body: () throws(LedgerError) -> T, statement: OneStatement<T>? = nil, queue: CommitQueue? = nil,
                            runBatch: (([CommitQueue.Ticket]) -> Void)? = nil) throws(LedgerError) -> T {
         var result: T?
         let failure = withoutActuallyEscaping(body) { escapable -> LedgerError? in
@@ -13,6 +13,13 @@ extension LedgerConnection {
                     return nil
                 } catch {
                     return error
+                }
+            }
+            if let statement {
+                ticket.statement = CommitQueue.Statement(sql: statement.sql, bindings: statement.bindings) { rows in
+                    guard let done = statement.outcome(rows) else { return false }
+                    result = done
+                    return true
                 }
             }
             (queue ?? commits).submit(ticket, runBatch: runBatch ?? self.runBatch)

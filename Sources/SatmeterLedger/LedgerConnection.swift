@@ -46,28 +46,44 @@ package final class LedgerConnection: @unchecked Sendable {
         case rowLocked
     }
 
+    /// `statement`, when given, is tried first: one statement that does the common case's whole
+    /// work (`OneStatement`); `body` runs only when it changed nothing. PostgreSQL's row-locked
+    /// group commit sends the statements of a whole batch in one round trip.
     @discardableResult
-    package func transaction<T>(_ isolation: Isolation = .serializable, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
-        if LedgerTuning.groupCommit, !db.isPostgres, !lock.isHeldByCurrentThread { return try groupCommitted(body) }
+    package func transaction<T>(_ isolation: Isolation = .serializable, firstTrying statement: OneStatement<T>? = nil,
+                                _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        if LedgerTuning.groupCommit, !db.isPostgres, !lock.isHeldByCurrentThread {
+            return try groupCommitted { () throws(LedgerError) -> T in try trying(statement, body) }
+        }
         if isolation == .rowLocked, db.isPostgres, !db.inPostgresTransaction {
-            return try groupCommitted(body, queue: rowLockedCommits, runBatch: runRowLockedBatch)
+            return try groupCommitted(body, statement: statement, queue: rowLockedCommits, runBatch: runRowLockedBatch)
         }
         return try exclusive { () throws(LedgerError) -> T in
             if db.isPostgres {
                 // The connection lent to this thread knows whether it is inside BEGIN…COMMIT.
-                if db.inPostgresTransaction { return try body() }
+                if db.inPostgresTransaction { return try trying(statement, body) }
                 let begin = isolation == .rowLocked ? "BEGIN ISOLATION LEVEL READ COMMITTED" : "BEGIN IMMEDIATE"
-                return try retryingConflicts { () throws(LedgerError) -> T in try transactionOnce(begin, body) }
+                return try retryingConflicts { () throws(LedgerError) -> T in
+                    try transactionOnce(begin) { () throws(LedgerError) -> T in try trying(statement, body) }
+                }
             }
             guard depth == 0 else {
                 depth += 1
                 defer { depth -= 1 }
-                return try body()
+                return try trying(statement, body)
             }
             depth = 1
             defer { depth = 0 }
-            return try retryingConflicts { () throws(LedgerError) -> T in try transactionOnce("BEGIN IMMEDIATE", body) }
+            return try retryingConflicts { () throws(LedgerError) -> T in
+                try transactionOnce("BEGIN IMMEDIATE") { () throws(LedgerError) -> T in try trying(statement, body) }
+            }
         }
+    }
+
+    /// `statement` (when given), then `body` only if the statement did not do the work.
+    private func trying<T>(_ statement: OneStatement<T>?, _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
+        if let statement, let done = statement.outcome(try run(statement.sql, statement.bindings)) { return done }
+        return try body()
     }
 
     /// A transaction that waits out a database outage (PostgreSQL restarting, unreachable, every
@@ -75,10 +91,11 @@ package final class LedgerConnection: @unchecked Sendable {
     /// such as closing a reservation, whose commit may have happened just before the connection
     /// broke. The connection is given back between attempts, so other requests fail fast (503).
     package func transaction<T>(waitingOutOutageFor seconds: Int64, _ isolation: Isolation = .serializable,
+                                firstTrying statement: OneStatement<T>? = nil,
                                 _ body: () throws(LedgerError) -> T) throws(LedgerError) -> T {
         let deadline = Clock.monotonicMillis() + seconds * 1000
         while true {
-            do { return try transaction(isolation, body) } catch .storage(let error) where db.isPostgres && error.isOutage {
+            do { return try transaction(isolation, firstTrying: statement, body) } catch .storage(let error) where db.isPostgres && error.isOutage {
                 guard Clock.monotonicMillis() < deadline else { throw .storage(error) }
                 usleep(250_000)
             }
@@ -103,6 +120,15 @@ package final class LedgerConnection: @unchecked Sendable {
         }
         return result
     }
+}
+
+/// A transaction's whole work in the common case, as one statement: `outcome` reads its rows and
+/// gives the result, or nil when the statement changed nothing (a rare case: a key with policies,
+/// a cost above the reservation) and the transaction's body must do the work instead.
+package struct OneStatement<T> {
+    let sql: String
+    let bindings: [SQLValue]
+    let outcome: ([Row]) -> T?
 }
 
 /// Runs `body` again when it lost to a concurrent transaction (PostgreSQL serialization failure

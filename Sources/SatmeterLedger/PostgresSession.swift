@@ -7,15 +7,15 @@ import Glibc
 /// re-opened on the next statement outside a transaction; until then every statement fails as
 /// `.unwritable` (the gateway answers 503, nothing charged).
 final class PostgresSession {
-    private var connection: OpaquePointer?
+    private(set) var connection: OpaquePointer?
     private let url: String
-    private var translated: [String: String] = [:]
+    private var translations: [String: String] = [:]
     /// Statements prepared on this connection (server-side, named), by text and parameter types:
     /// each is parsed and planned once per connection instead of once per call.
     private var prepared: [PreparedKey: String] = [:]
     private(set) var changes = 0
     /// Inside BEGIN…COMMIT a reconnect would silently drop the transaction: never then.
-    private(set) var inTransaction = false
+    var inTransaction = false
 
     /// Connected and outside a transaction: fit to lend to the next thread.
     var isReusable: Bool { connection != nil && PQstatus(connection) == CONNECTION_OK && !inTransaction }
@@ -47,7 +47,7 @@ final class PostgresSession {
         _ = PQexec(connection, "SET client_min_messages = warning").map { PQclear($0) }
     }
 
-    private func ensureConnected() throws(Database.Error) {
+    func ensureConnected() throws(Database.Error) {
         if connection != nil, PQstatus(connection) == CONNECTION_OK { return }
         guard !inTransaction else { throw .unwritable("connection to the database lost") }
         if let connection {
@@ -93,12 +93,8 @@ final class PostgresSession {
     }
 
     func query(_ sql: String, _ bindings: [SQLValue]) throws(Database.Error) -> [Row] {
-        let text: String
         try ensureConnected()
-        if let cached = translated[sql] { text = cached } else {
-            text = try translate(sql)
-            translated[sql] = text
-        }
+        let text = try translated(sql)
         do { return try run(text, bindings) } catch .unwritable(let message)
             where !inTransaction && PQstatus(connection) != CONNECTION_OK && text.hasPrefix("SELECT") {
             // A read outside a transaction on a connection that died while idle (the server
@@ -108,9 +104,20 @@ final class PostgresSession {
         }
     }
 
-    private func run(_ text: String, _ bindings: [SQLValue]) throws(Database.Error) -> [Row] {
+    /// `sql` in PostgreSQL's dialect, rewritten once per text.
+    func translated(_ sql: String) throws(Database.Error) -> String {
+        if let cached = translations[sql] { return cached }
+        let text = try translate(sql)
+        translations[sql] = text
+        return text
+    }
+
+    /// Parameters as typed text.
+    static func parameters(_ bindings: [SQLValue]) -> (types: [Oid], values: [String?]) {
         var types: [Oid] = []
         var values: [String?] = []
+        types.reserveCapacity(bindings.count)
+        values.reserveCapacity(bindings.count)
         for binding in bindings {
             switch binding {
             // No type: PostgreSQL takes it from the context (a bare `? IS NULL` needs a CAST).
@@ -120,6 +127,11 @@ final class PostgresSession {
             case let .blob(v): types.append(17); values.append("\\x" + v.map { String($0, radix: 16).leftPadded }.joined())
             }
         }
+        return (types, values)
+    }
+
+    private func run(_ text: String, _ bindings: [SQLValue]) throws(Database.Error) -> [Row] {
+        let (types, values) = Self.parameters(bindings)
         let name = try preparedName(text, types)
         let result = withCStrings(values) { pointers in
             if let name { return PQexecPrepared(connection, name, Int32(bindings.count), pointers, nil, nil, 0) }
@@ -133,7 +145,7 @@ final class PostgresSession {
 
     /// The server-side name of `text` prepared with these parameter types, preparing it on first
     /// use; nil for statements not worth keeping (DDL, whose plans a migration would invalidate).
-    private func preparedName(_ text: String, _ types: [Oid]) throws(Database.Error) -> String? {
+    func preparedName(_ text: String, _ types: [Oid]) throws(Database.Error) -> String? {
         let key = PreparedKey(text: text, types: types)
         if let name = prepared[key] { return name }
         let verb = text.drop { $0.isWhitespace }.prefix { $0.isLetter }.uppercased()
@@ -169,7 +181,7 @@ final class PostgresSession {
         (try? query("SELECT lastval() AS id", []).first?.int("id")) ?? 0
     }
 
-    private func check(_ result: OpaquePointer?) throws(Database.Error) {
+    func check(_ result: OpaquePointer?) throws(Database.Error) {
         let status = PQresultStatus(result)
         if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY { return }
         let message = result.flatMap { PQresultErrorMessage($0) }.map { String(cString: $0) }?.trimmingSpaces ?? lastMessage
@@ -184,7 +196,7 @@ final class PostgresSession {
         }
     }
 
-    private func rows(_ result: OpaquePointer?) -> [Row] {
+    func rows(_ result: OpaquePointer?) -> [Row] {
         let count = PQntuples(result)
         let fields = PQnfields(result)
         guard count > 0 else { return [] }
@@ -241,7 +253,7 @@ private extension String {
 }
 
 /// Calls `body` with C strings for `values` (nil stays nil), alive for the call.
-private func withCStrings<T>(_ values: [String?], _ body: ([UnsafePointer<CChar>?]) -> T) -> T {
+func withCStrings<T>(_ values: [String?], _ body: ([UnsafePointer<CChar>?]) -> T) -> T {
     let copies = values.map { $0.map { strdup($0) } ?? nil }
     defer { copies.forEach { free($0) } }
     return body(copies.map { $0.map { UnsafePointer($0) } })

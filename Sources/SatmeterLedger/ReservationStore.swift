@@ -20,7 +20,14 @@ public struct ReservationStore: LedgerStore {
                         admission: Admission = Admission()) throws(LedgerError) -> Reserved {
         guard amountMsat > 0 else { throw .invalidAmount }
         let now = clock()
-        return try transaction(.rowLocked) { () throws(LedgerError) -> Reserved in
+        let oneStatement = reserveStatement(accountID: accountID, amountMsat: amountMsat, requestID: requestID, owner: owner, now: now,
+                                            admission: admission)
+        return try connection.transaction(.rowLocked, firstTrying: oneStatement) { () throws(LedgerError) -> Reserved in
+            // SQLite: a key without policies is reserved for in three statements (`+OneStatement`).
+            if !db.isPostgres, let reserved = try reserveWithoutPolicies(accountID: accountID, amountMsat: amountMsat, requestID: requestID,
+                                                                       owner: owner, now: now, admission: admission) {
+                return reserved
+            }
             // The key's row and its parent's, locked first (in id order, so two reserves never wait
             // on each other crosswise): every policy read below then sees the last committed hold,
             // and requests on one key queue here as they do on SQLite's write lock.
@@ -95,7 +102,12 @@ public struct ReservationStore: LedgerStore {
         // rather than leave the hold to the sweeper.
         // Row-locked: the reservation row first (a second closer waits, then finds it closed), then
         // the payer's, so the balance read below is the one the UPDATE's MIN sees.
-        return try connection.transaction(waitingOutOutageFor: 30, .rowLocked) { () throws(LedgerError) -> Settlement? in
+        let oneStatement = closeStatement(requestID: requestID, costMsat: costMsat, state: state, note: note, tokens: tokens, now: now)
+        return try connection.transaction(waitingOutOutageFor: 30, .rowLocked, firstTrying: oneStatement) { () throws(LedgerError) -> Settlement? in
+            if !db.isPostgres, let closed = try closeWithinReservation(requestID: requestID, costMsat: costMsat, state: state, note: note,
+                                                                     tokens: tokens, now: now) {
+                return closed
+            }
             guard let held = try run("""
                 SELECT account_id, amount_msat, COALESCE(key_account_id, account_id) AS key_id FROM reservations WHERE request_id = ? AND state = 'held'
                 """ + forUpdate, [.text(requestID)]).first

@@ -284,10 +284,12 @@ final class Settler {
         // takes it from the rest of the balance and records only what it cannot cover as loss.
         let total = provider?.applyingFee(cost.totalMsat) ?? cost.totalMsat
         var charged = total
+        var balanceAfter: Int64?
         do {
             let billedTokens = PromptEstimate.adding(usage.promptTokens, usage.completionTokens)
             if let settlement = try ledger.reservations.settle(requestID: exchange.requestID, costMsat: total, billedTokens: Int64(billedTokens)) {
                 charged = settlement.chargedMsat
+                balanceAfter = settlement.balanceMsat
                 exchange.record.paymentSettled = true
             }
         } catch {
@@ -307,7 +309,7 @@ final class Settler {
             returnChange()
             receipt.changeToken = change?.token
         } else {
-            receipt.balanceMsat = (try? ledger.accounts.account(id: payer.account.parentID ?? accountID))?.balanceMsat
+            receipt.balanceMsat = balanceAfter ?? (try? ledger.accounts.account(id: payer.account.parentID ?? accountID))?.balanceMsat
         }
         return receipt
     }

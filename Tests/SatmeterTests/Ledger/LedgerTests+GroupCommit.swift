@@ -34,7 +34,7 @@ extension LedgerTests {
 
 /// `body(0..<count)` on as many threads at once (concurrentPerform uses only one per core, too few
 /// for transactions to meet in one batch).
-private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     let group = DispatchGroup()
     for i in 0..<count {
         group.enter()
