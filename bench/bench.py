@@ -85,13 +85,14 @@ class Settings:
         binary = Path(rest[0] if rest else os.environ.get("SATMETER_BIN") or REPO / ".build/release/satmeter")
         targets = (os.environ.get("BENCH_TARGETS") or "bare satmeter satmeter2 postgres").split()
         targets += [p for p in (os.environ.get("BENCH_PEERS") or "").replace(",", " ").split() if p not in targets]
+        loads = [tuple(int(n) for n in load.split("x")) for load in (os.environ.get("BENCH_LOADS") or "2x32 1x1").split()]
         return Settings(
             seconds=1 if quick else env_int("BENCH_SECONDS", env_int("BENCH_DURATION", 10)),
             runs=1 if quick else env_int("BENCH_RUNS", 2),
             warmup=0 if quick else env_int("BENCH_WARMUP", 2),
             stream_requests=env_int("BENCH_STREAM_REQUESTS", 40 if quick else 300),
             quick=quick, satmeter_bin=binary.resolve(), nginx=os.environ.get("SATMETER_NGINX", "/usr/sbin/nginx"),
-            targets=targets)
+            targets=targets, loads=loads)
 
 
 # --- processes ---------------------------------------------------------------------------------
@@ -703,6 +704,7 @@ end
                 added = (f"{p50 - percentile(bare.ttfb, 50):>13.2f} {p99 - percentile(bare.ttfb, 99):>13.2f}"
                          if bare and bare.ttfb and t is not bare else f"{'-':>13} {'-':>13}")
                 print(f"{t.label:<34} {p50:>8.2f} {p99:>8.2f} {added}")
+        self.report_memory_trace()
         for load in self.s.loads:
             profiled = [t for t in self.targets if t.stage_counts.get(load, {}).get("log")]
             if not profiled:
@@ -714,6 +716,19 @@ end
                 n = t.stage_counts[load]["log"]
                 per = [t.stage_seconds[load].get(stage, 0.0) * 1e6 / n for stage in STAGES]
                 print(f"{t.label:<34} " + " ".join(f"{v:>9.1f}" for v in per) + f" {sum(per):>9.1f}")
+
+    def report_memory_trace(self) -> None:
+        """With three runs or more (a soak: BENCH_RUNS=10 BENCH_SECONDS=60), the worker's memory after each run."""
+        if self.s.runs < 3:
+            return
+        for load in self.s.loads:
+            print(f"\nmemory over the runs at -t{load[0]} -c{load[1]}: the worker(s) after each {self.s.seconds} s run, MB")
+            for t in (t for t in self.targets if t.worker_roots):
+                runs = t.results[load]
+                print(f"{t.label:<34} RSS   {runs[0].mem_before.rss_kb / 1024:>5.0f} | "
+                      + " ".join(f"{r.mem_after.rss_kb / 1024:>5.0f}" for r in runs))
+                print(f"{'':<34} anon  {runs[0].mem_before.anon_kb / 1024:>5.0f} | "
+                      + " ".join(f"{r.mem_after.anon_kb / 1024:>5.0f}" for r in runs))
 
 
 def main() -> int:

@@ -26,6 +26,8 @@
 #   BENCH_WARMUP         seconds of unmeasured -c32 load per target first (default 2)
 #   BENCH_STREAM_REQUESTS  streamed requests per target for time to first byte (default 300)
 #   BENCH_TARGETS, BENCH_PEERS  see above
+#   BENCH_LOADS          wrk loads as THREADSxCONNECTIONS (default "2x32 1x1")
+#   soak: BENCH_TARGETS=satmeter BENCH_LOADS=2x32 BENCH_RUNS=10 BENCH_SECONDS=60 adds memory after each run
 #   BENCH_KEEP=1         keep the work dir (configs, logs) for inspection
 #   SATMETER_NGINX       nginx binary (default /usr/sbin/nginx)
 #

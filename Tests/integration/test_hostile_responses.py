@@ -185,3 +185,28 @@ def test_odd_previous_response_ids_cost_nothing(gateway: NginxServer, satmeter: 
         else:
             assert response.status == 400 and json.loads(raw)["error"]["code"] == "invalid_request", raw[:300]
     assert forwarded(mock) == [] and spent(gateway, key) == 0
+
+
+@pytest.mark.parametrize("value", ["conv_abc123", {"id": "conv_abc123"}, "", 12, ["conv_x"]])
+def test_a_conversation_is_never_continued_through_the_gateway(value: Any, gateway: NginxServer, satmeter: SatmeterServer,
+                                                               mock: MockUpstream) -> None:
+    """Conversations are made through /v1/conversations, which the gateway does not serve: any
+    `conversation` a client names is not its own (the operator's, or made elsewhere with the
+    operator's key), so it is refused before anything is paid or forwarded."""
+    key = satmeter.create_key(100_000)["api_key"]
+    body = json.dumps({"model": "gpt-4o-mini", "input": "hi", "conversation": value}).encode()
+    response, raw = raw_request(gateway, "POST", "/v1/responses", body, {**bearer(key), "Content-Type": "application/json"})
+    assert response.status == 400, (response.status, raw[:300])
+    error = json.loads(raw)["error"]
+    assert error["type"] == "invalid_request_error" and error["code"] == "invalid_request", error
+    assert "conversation" in error["message"]
+    assert forwarded(mock) == [] and spent(gateway, key) == 0
+
+
+def test_the_sdk_sees_a_conversation_refused_as_a_bad_request(gateway: NginxServer, satmeter: SatmeterServer, mock: MockUpstream,
+                                                              gateway_client: Callable[..., Any], openai_module: Any) -> None:
+    key = satmeter.create_key(100_000)["api_key"]
+    with pytest.raises(openai_module.BadRequestError) as caught:
+        gateway_client(key).responses.create(model="gpt-4o-mini", input="hi", conversation="conv_abc123")
+    assert caught.value.code == "invalid_request" and "conversation" in caught.value.message
+    assert forwarded(mock) == [] and spent(gateway, key) == 0

@@ -40,7 +40,14 @@ struct ResponseOwnership {
 
     /// A `POST /v1/responses` that continues `previous_response_id` must come from its creator;
     /// checked before anything is paid or forwarded.
+    ///
+    /// `conversation` is refused outright: conversations are created through `/v1/conversations`,
+    /// which the gateway does not serve, so any id a client names is one it cannot own (the
+    /// operator's, or another client's made outside the gateway) and the upstream would extend it.
     func checkContinuation(of body: JSON, credential: Credential) throws(APIError) {
+        if let conversation = body["conversation"], conversation != .null {
+            throw .invalidRequest("'conversation' is not available through this gateway; continue with 'previous_response_id'")
+        }
         guard let value = body["previous_response_id"], value != .null else { return }
         guard let id = value.stringValue else { throw .invalidRequest("'previous_response_id' must be a string") }
         try requireOwned(id, by: try standingAccount(credential))
