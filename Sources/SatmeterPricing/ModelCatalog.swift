@@ -113,8 +113,21 @@ public final class ModelCatalog: Sendable {
         return index
     }
 
+    /// The last non-empty "/"-separated part ("openai/gpt-4o/" → "gpt-4o"); the id itself when
+    /// it has none. An ASCII id (every real one) is read by byte, without splitting it into an
+    /// array: it runs on every paid request. Any other goes by Character, as before ("/" followed
+    /// by a combining mark is not a separator there).
     package static func lastSegment(_ id: String) -> String {
-        id.split(separator: "/").last.map(String.init) ?? id
+        let utf8 = id.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return id.split(separator: "/").last.map(String.init) ?? id }
+        let slash = UInt8(ascii: "/")
+        var end = utf8.endIndex
+        while end != utf8.startIndex, utf8[utf8.index(before: end)] == slash { end = utf8.index(before: end) }
+        guard end != utf8.startIndex else { return id }
+        var start = end
+        while start != utf8.startIndex, utf8[utf8.index(before: start)] != slash { start = utf8.index(before: start) }
+        if start == utf8.startIndex, end == utf8.endIndex { return id }
+        return String(id[start..<end])
     }
 
     /// Orders look-alikes by token price, then by their other prices (units differ, so never summed across).

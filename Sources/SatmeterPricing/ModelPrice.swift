@@ -128,6 +128,17 @@ public struct ModelPrice: Sendable, Equatable {
         return out
     }
 
+    /// What `summary` reads: a key to remember the text by (every paid request's log record
+    /// carries it, and formatting decimals cost more than hashing these).
+    public struct SummaryKey: Hashable, Sendable {
+        let currency: Currency
+        let prompt, completion, request, image, audioSecond: Fixed18
+    }
+
+    public var summaryKey: SummaryKey {
+        SummaryKey(currency: currency, prompt: prompt, completion: completion, request: request, image: image, audioSecond: audioSecond)
+    }
+
     /// "$2.50/$10.00 per 1M", "5 sat/1K", "10 sat/request", "$0.04/image": the form logs and explain show.
     public var summary: String {
         var parts: [String] = []

@@ -61,8 +61,11 @@ public struct PriceQuote: Sendable {
         breakdown.requestFeeMsat = WideMath.saturatingAdd(lines.request, baseFeeMsat)
         breakdown.imageMsat = lines.image
         breakdown.audioMsat = lines.audio
-        let sum = [breakdown.promptMsat, breakdown.completionMsat, breakdown.requestFeeMsat, breakdown.imageMsat,
-                   breakdown.audioMsat, breakdown.providerCostMsat].reduce(0, WideMath.saturatingAdd)
+        var sum = WideMath.saturatingAdd(breakdown.promptMsat, breakdown.completionMsat)
+        sum = WideMath.saturatingAdd(sum, breakdown.requestFeeMsat)
+        sum = WideMath.saturatingAdd(sum, breakdown.imageMsat)
+        sum = WideMath.saturatingAdd(sum, breakdown.audioMsat)
+        sum = WideMath.saturatingAdd(sum, breakdown.providerCostMsat)
         breakdown.minimumTopUpMsat = max(0, minChargeMsat - sum)
         breakdown.totalMsat = WideMath.saturatingAdd(sum, breakdown.minimumTopUpMsat)
         if let snapshot = btcPrice, let reported = usage.providerCost {
@@ -79,10 +82,16 @@ public struct PriceQuote: Sendable {
     func maximumCost(for usage: BilledUsage) -> CostBreakdown {
         var worst = self
         worst.providerCostMarkupPPM = []
-        for (plain, specials) in [(PriceComponent.prompt, [PriceComponent.cachedPrompt, .cacheWrite, .audioPrompt, .imagePrompt]),
-                                  (.completion, [.reasoning, .audioCompletion])] {
-            worst.price[plain] = specials.map { price[$0] }.reduce(price[plain]) { $1 > $0 ? $1 : $0 }
+        // Component by component, no arrays: this runs on every paid request.
+        func raise(_ plain: PriceComponent, to special: PriceComponent) {
+            if price[special] > worst.price[plain] { worst.price[plain] = price[special] }
         }
+        raise(.prompt, to: .cachedPrompt)
+        raise(.prompt, to: .cacheWrite)
+        raise(.prompt, to: .audioPrompt)
+        raise(.prompt, to: .imagePrompt)
+        raise(.completion, to: .reasoning)
+        raise(.completion, to: .audioCompletion)
         return worst.cost(for: BilledUsage(promptTokens: usage.promptTokens, completionTokens: usage.completionTokens,
                                      images: usage.images, audioSeconds: usage.audioSeconds))
     }

@@ -71,6 +71,8 @@ package struct ResolvedPrice: Sendable {
     var derivedRates: ModelPrice?
     /// The session product of the matching rule, else of the route.
     var session: SessionProduct?
+    /// The route's settlement mode, read with the route (not looked up again).
+    var settlement = RouteSettlement.reserve
 }
 
 /// Applies the strategies in the documented order. Pure: config + catalog + request → price.
@@ -110,6 +112,7 @@ package struct PriceResolver {
         }
         guard var resolved else { throw .unsupportedModel(model ?? request.route) }
         resolved.session = matched?.rule.session ?? route.session
+        resolved.settlement = route.settlement
         fillLimits(&resolved)
         return resolved
     }
@@ -188,7 +191,7 @@ package struct PriceResolver {
     }
 
     private func describe(_ entry: PatternMap<ModelPrice>.Entry) -> String {
-        entry.line > 0 ? "\(entry.pattern) (line \(entry.line))" : entry.pattern.text
+        entry.located
     }
 
     /// Context and completion limits (for reservations) and the operator's own cost, from the catalog.

@@ -44,7 +44,7 @@ public final class PricingEngine: Sendable {
         quote.derivedRates = resolved.derivedRates
         quote.maxCostMsat = quote.maximumCost(for: reserved).totalMsat
         if resolved.mode == .dynamic { quote.providerCostMarkupPPM = [config.exchangeFeePPM, config.upstreamFeePPM] + resolved.extraFeePPM }
-        try applySettlement(&quote, request: request, session: resolved.session)
+        try applySettlement(&quote, request: request, session: resolved.session, settlement: resolved.settlement)
         return quote
     }
 
@@ -76,7 +76,7 @@ public final class PricingEngine: Sendable {
     func reservedUsage(_ request: PricingRequest, _ price: ModelPrice) -> BilledUsage {
         let prompt = max(0, request.estimatedPromptTokens)
         let n = Self.choices(in: request.body)
-        let isImageRoute = request.route.contains("/images/")
+        let isImageRoute = Self.route(request.route, has: "/images/")
         let completion: Int
         if let asked = request.maxCompletionTokens {
             completion = max(0, asked)
@@ -89,16 +89,25 @@ public final class PricingEngine: Sendable {
         }
         let choices = isImageRoute ? 1 : (n ?? 1)
         let images = request.maxImages ?? (isImageRoute ? (n ?? 1) : 0)
-        let audio = request.maxAudioSeconds ?? (request.route.contains("/audio/") ? config.defaultMaxAudioSeconds : 0)
+        let audio = request.maxAudioSeconds ?? (Self.route(request.route, has: "/audio/") ? config.defaultMaxAudioSeconds : 0)
         let (allChoices, overflow) = completion.multipliedReportingOverflow(by: choices)
         return BilledUsage(promptTokens: prompt, completionTokens: overflow ? Int.max : allChoices,
                      images: max(0, images), audioSeconds: max(0, audio))
     }
 
+    /// Whether the route key contains `part`: by byte for an ASCII key (every route key), else as before.
+    static func route(_ route: String, has part: StaticString) -> Bool {
+        route.utf8.allSatisfy { $0 < 0x80 } ? route.utf8.containsASCII(part) : route.contains(part.description)
+    }
+
     /// The completions the upstream generates and bills: the larger of `n` and `best_of`, at most 128.
     /// Nil when the request names neither.
     public static func choices(in body: JSON) -> Int? {
-        let asked = ["n", "best_of"].compactMap { body[$0]?.int64Value }.map { Int(min(max($0, 1), 128)) }
-        return asked.max()
+        // Two lookups, no arrays: this runs on every paid request.
+        func asked(_ field: String) -> Int? { body[field]?.int64Value.map { Int(min(max($0, 1), 128)) } }
+        switch (asked("n"), asked("best_of")) {
+        case let (n?, bestOf?): return max(n, bestOf)
+        case let (n, bestOf): return n ?? bestOf
+        }
     }
 }

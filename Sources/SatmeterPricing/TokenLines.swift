@@ -10,31 +10,32 @@ struct TokenLines {
     var image: Int64 = 0
     var audio: Int64 = 0
 
-    var total: Int64 { [prompt, completion, request, image, audio].reduce(0, WideMath.saturatingAdd) }
+    var total: Int64 {
+        WideMath.saturatingAdd(WideMath.saturatingAdd(WideMath.saturatingAdd(WideMath.saturatingAdd(prompt, completion), request), image), audio)
+    }
 
     init(price: ModelPrice, usage: BilledUsage, conversion: MsatConversion, derived: ModelPrice? = nil) {
         func msat(_ units: Int, _ rate: Fixed18) -> Int64 { conversion.msat(units: Int64(max(0, units)), at: rate) }
         func rate(_ component: PriceComponent) -> Fixed18 { Self.rate(component, of: price, derived: derived, usage.cacheConvention) }
-        // Each part is clamped to what is left of its total, so no token is billed twice.
+        // Each part is clamped to what is left of its total, so no token is billed twice. Summed
+        // as they go, in the same order as before, with no array per cost (every request prices twice).
         var left = max(0, usage.promptTokens)
-        var promptParts: [Int64] = []
-        for (component, count) in [(PriceComponent.cachedPrompt, usage.cachedPromptTokens), (.cacheWrite, usage.cacheWriteTokens),
-                                   (.audioPrompt, usage.audioPromptTokens), (.imagePrompt, usage.imagePromptTokens)] {
-            let part = min(left, max(0, count))
-            left -= part
-            promptParts.append(msat(part, rate(component)))
+        func part(_ component: PriceComponent, _ count: Int) -> Int64 {
+            let units = min(left, max(0, count))
+            left -= units
+            return msat(units, rate(component))
         }
-        promptParts.append(msat(left, price.prompt))
+        var sum: Int64 = 0
+        sum = WideMath.saturatingAdd(sum, part(.cachedPrompt, usage.cachedPromptTokens))
+        sum = WideMath.saturatingAdd(sum, part(.cacheWrite, usage.cacheWriteTokens))
+        sum = WideMath.saturatingAdd(sum, part(.audioPrompt, usage.audioPromptTokens))
+        sum = WideMath.saturatingAdd(sum, part(.imagePrompt, usage.imagePromptTokens))
+        prompt = WideMath.saturatingAdd(sum, msat(left, price.prompt))
         left = max(0, usage.completionTokens)
-        var completionParts: [Int64] = []
-        for (component, count) in [(PriceComponent.reasoning, usage.reasoningTokens), (.audioCompletion, usage.audioCompletionTokens)] {
-            let part = min(left, max(0, count))
-            left -= part
-            completionParts.append(msat(part, rate(component)))
-        }
-        completionParts.append(msat(left, price.completion))
-        prompt = promptParts.reduce(0, WideMath.saturatingAdd)
-        completion = completionParts.reduce(0, WideMath.saturatingAdd)
+        sum = 0
+        sum = WideMath.saturatingAdd(sum, part(.reasoning, usage.reasoningTokens))
+        sum = WideMath.saturatingAdd(sum, part(.audioCompletion, usage.audioCompletionTokens))
+        completion = WideMath.saturatingAdd(sum, msat(left, price.completion))
         request = msat(1, price.request)
         image = msat(usage.images, price.image)
         audio = msat(usage.audioSeconds, price.audioSecond)

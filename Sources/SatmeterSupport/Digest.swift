@@ -56,6 +56,7 @@ public enum Hex {
 
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var chars: [UInt8] = []
+        chars.reserveCapacity(bytes.underestimatedCount * 2)
         for b in bytes {
             chars.append(digits[Int(b >> 4)])
             chars.append(digits[Int(b & 0x0f)])

@@ -46,10 +46,20 @@ public struct ModelPattern: Sendable, Hashable, CustomStringConvertible {
 /// spells out the most characters; ties go to the one written first.
 public struct PatternMap<Value: Sendable>: Sendable {
     public struct Entry: Sendable {
-        public var pattern: ModelPattern
+        public let pattern: ModelPattern
         public var value: Value
         /// Where it was written (0 when not from a file).
-        public var line: Int
+        public let line: Int
+        /// "ft:gpt-4o:* (line 12)", or the pattern alone when not from a file: written once here,
+        /// not on every request that names the entry as its price's source.
+        public let located: String
+
+        init(pattern: ModelPattern, value: Value, line: Int) {
+            self.pattern = pattern
+            self.value = value
+            self.line = line
+            located = line > 0 ? "\(pattern) (line \(line))" : pattern.text
+        }
     }
 
     public private(set) var entries: [Entry] = []

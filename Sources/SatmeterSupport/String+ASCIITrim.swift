@@ -28,3 +28,26 @@ extension String {
         self[...].trimmingASCII(characters)
     }
 }
+
+extension String.UTF8View {
+    /// True when `needle` (ASCII) occurs in the text, compared byte by byte: Foundation's
+    /// `contains` goes through `NSString.range(of:)` and showed in the request path's profile.
+    /// Byte-wise is exact for an ASCII needle: its bytes never occur inside a multi-byte scalar.
+    public func containsASCII(_ needle: StaticString) -> Bool {
+        needle.withUTF8Buffer { pattern in
+            guard !pattern.isEmpty else { return true }
+            var start = startIndex
+            while start != endIndex {
+                var candidate = start
+                var matched = 0
+                while matched < pattern.count, candidate != endIndex, self[candidate] == pattern[matched] {
+                    formIndex(after: &candidate)
+                    matched += 1
+                }
+                if matched == pattern.count { return true }
+                formIndex(after: &start)
+            }
+            return false
+        }
+    }
+}

@@ -6,6 +6,10 @@ import SatmeterSupport
 /// (and TLS sessions) to the upstream stay warm between requests. Not thread-safe: one per thread.
 public final class CurlSession: HTTPClient {
     private let handle: UnsafeMutableRawPointer
+    /// The last request's header list, kept for the next request with the same headers (the
+    /// usual case: one provider, no forwarded client headers) instead of rebuilt line by line.
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var headerListFor: [(String, String)] = []
 
     /// Call once per process before any thread uses libcurl.
     public static func globalInit() {
@@ -18,6 +22,26 @@ public final class CurlSession: HTTPClient {
 
     deinit {
         curl_easy_cleanup(handle)
+        curl_slist_free_all(headerList)
+    }
+
+    /// The header list for `headers`, plus an empty `Expect:`. Only freed after `curl_easy_reset`
+    /// (or the handle's cleanup), so curl never holds a freed list.
+    private func headerList(for headers: [(String, String)]) -> UnsafeMutablePointer<curl_slist>? {
+        if headerList != nil, headerListFor.count == headers.count,
+           zip(headerListFor, headers).allSatisfy({ $0.0 == $1.0 && $0.1 == $1.1 }) {
+            return headerList
+        }
+        curl_slist_free_all(headerList)
+        var list: UnsafeMutablePointer<curl_slist>?
+        for (name, value) in headers {
+            list = curl_slist_append(list, "\(name): \(value)")
+        }
+        // curl adds "Expect: 100-continue" to large POSTs, which costs a round trip; disable it.
+        list = curl_slist_append(list, "Expect:")
+        headerList = list
+        headerListFor = headers
+        return list
     }
 
     /// What a transfer does with the response as it arrives.
@@ -28,12 +52,16 @@ public final class CurlSession: HTTPClient {
         public var onData: ([UInt8]) -> Bool
         /// Polled about every 100 ms while waiting; return true to abort.
         public var shouldAbort: () -> Bool = { false }
+        /// False when there is nothing to poll (no `shouldAbort` given): with no idle limit either,
+        /// curl's progress callback is left off for the transfer.
+        var pollsAbort: Bool
 
         public init(onHead: @escaping (Int, [(String, String)]) -> Bool = { _, _ in true }, onData: @escaping ([UInt8]) -> Bool,
-                    shouldAbort: @escaping () -> Bool = { false }) {
+                    shouldAbort: (() -> Bool)? = nil) {
             self.onHead = onHead
             self.onData = onData
-            self.shouldAbort = shouldAbort
+            self.shouldAbort = shouldAbort ?? { false }
+            pollsAbort = shouldAbort != nil
         }
     }
 
@@ -57,13 +85,7 @@ public final class CurlSession: HTTPClient {
     public func perform(_ request: HTTPRequest, limits: Limits, sink: Sink) throws(HTTPFetchError) -> Int {
         curl_easy_reset(handle)
         let transfer = Transfer(sink: sink)
-        var headerList: UnsafeMutablePointer<curl_slist>?
-        for (name, value) in request.headers {
-            headerList = curl_slist_append(headerList, "\(name): \(value)")
-        }
-        // curl adds "Expect: 100-continue" to large POSTs, which costs a round trip; disable it.
-        headerList = curl_slist_append(headerList, "Expect:")
-        defer { curl_slist_free_all(headerList) }
+        let headerList = headerList(for: request.headers)
 
         let code: CURLcode = request.body.withUnsafeBufferPointer { body in
             ccurl_setopt_str(handle, CURLOPT_URL, request.url)
@@ -97,9 +119,13 @@ public final class CurlSession: HTTPClient {
             ccurl_setopt_ptr(handle, CURLOPT_WRITEDATA, context)
             ccurl_setopt_headerfn(handle, curlHeaderCallback)
             ccurl_setopt_ptr(handle, CURLOPT_HEADERDATA, context)
-            ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
-            ccurl_setopt_xferinfofn(handle, curlProgressCallback)
-            ccurl_setopt_ptr(handle, CURLOPT_XFERINFODATA, context)
+            // The progress callback only polls for an abort and the idle limit; a buffered call
+            // with neither (every non-streaming upstream call) does without it.
+            if sink.pollsAbort || transfer.idleLimitMillis > 0 {
+                ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+                ccurl_setopt_xferinfofn(handle, curlProgressCallback)
+                ccurl_setopt_ptr(handle, CURLOPT_XFERINFODATA, context)
+            }
             return withExtendedLifetime(transfer) { curl_easy_perform(handle) }
         }
 
@@ -186,18 +212,16 @@ private let curlHeaderCallback: ccurl_data_cb = { pointer, size, count, context 
     guard let context, let pointer else { return 0 }
     let transfer = Unmanaged<Transfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
-    // Work on the bytes: one String per name and value, no per-line Set or split arrays.
+    // Work on the bytes: one String per name and value, made after trimming.
     let line = UnsafeRawBufferPointer(start: pointer, count: length)
     if line.starts(with: "HTTP/".utf8) {
         // A new status line (after 100 Continue or a redirect): start over.
-        let text = String(decoding: line, as: UTF8.self).trimmingASCII(" \r\n")
-        let parts = text.split(separator: " ", maxSplits: 2)
-        transfer.status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        transfer.status = HeaderLine.status(line)
         transfer.headers = []
     } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
-        let name = String(decoding: line[..<colon], as: UTF8.self).trimmingASCII(" \r\n")
-        let value = String(decoding: line[(colon + 1)...], as: UTF8.self).trimmingASCII(" \t\r\n")
-        transfer.headers.append((name, value))
+        let name = HeaderLine.trimmed(line[..<colon], " \r\n")
+        let value = HeaderLine.trimmed(line[(colon + 1)...], " \t\r\n")
+        transfer.headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
     }
     return length
 }

@@ -49,9 +49,27 @@ enum Credential: Equatable {
     /// something else, so it must not silently fall back).
     private static func bearer(authorization: String?, apiKey: String?) -> String? {
         guard let authorization else { return value(apiKey) }
+        if let ascii = asciiBearer(authorization) { return ascii }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         return value(String(parts[1]))
+    }
+
+    /// The same reading by byte for an all-ASCII header (what clients send), without the split
+    /// array and the lower-cased copy: blanks before the scheme skipped, the scheme up to the next
+    /// blank, the rest after it. Nil (take the general path) for any other header; `.some(nil)`
+    /// when the header names no bearer value.
+    static func asciiBearer(_ authorization: String) -> String?? {
+        let utf8 = authorization.utf8
+        guard utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        let space = UInt8(ascii: " ")
+        guard let schemeStart = utf8.firstIndex(where: { $0 != space }),
+              let schemeEnd = utf8[schemeStart...].firstIndex(of: space) else { return .some(nil) }
+        let rest = utf8.index(after: schemeEnd)
+        guard rest != utf8.endIndex, utf8[schemeStart..<schemeEnd].elementsEqual("bearer".utf8, by: { $0 | 0x20 == $1 }) else {
+            return .some(nil)
+        }
+        return .some(value(String(authorization[rest...])))
     }
 
     /// A header value without surrounding blanks; nil when nothing is left.

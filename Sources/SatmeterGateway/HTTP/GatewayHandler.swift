@@ -1,4 +1,5 @@
 import SatmeterLedger
+import SatmeterPricing
 import SatmeterSupport
 import SatmeterUpstream
 import SatmeterWallet
@@ -9,6 +10,12 @@ public final class GatewayHandler: FastCGIHandler {
     package let services: GatewayServices
     let curl = CurlSession()
     private var openedWallet: NodeWallet?
+    /// API key → its stored hash (SHA-256, hex): pure, so safe to keep (`ThreadMemo`).
+    private let keyHashes = ThreadMemo<String, String>(capacity: 128)
+    /// "address|user agent" → the client's reference (`Exchange.clientRef`).
+    let clientRefs = ThreadMemo<String, String>(capacity: 128)
+    /// A price → its text for the request log (`ModelPrice.summary`).
+    let priceSummaries = ThreadMemo<ModelPrice.SummaryKey, String>(capacity: 128)
 
     public init(services: GatewayServices) {
         self.services = services
@@ -110,7 +117,8 @@ public final class GatewayHandler: FastCGIHandler {
 
     func authenticate(key: String, allowExpired: Bool = false) throws(APIError) -> Account {
         guard key.hasPrefix("sk-"), key.utf8.count <= 256 else { throw .invalidAPIKey }
-        let account = try existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(apiKey: key) }, orElse: .invalidAPIKey)
+        let keyHash = keyHashes.value(for: key, APIKey.hash)
+        let account = try existingAccount({ ledger throws(LedgerError) in try ledger.accounts.account(keyHash: keyHash) }, orElse: .invalidAPIKey)
         if account.disabled { throw .keyDisabled }
         if !allowExpired, account.isExpired(at: Clock.now()) { throw .keyExpired }
         return account

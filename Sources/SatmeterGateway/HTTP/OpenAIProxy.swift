@@ -52,11 +52,11 @@ struct OpenAIProxy {
         try prepareSession(&quote, credential: credential)
         exchange.record.pricingMode = quote.mode.rawValue
         exchange.record.pricingSource = quote.source.rawValue
-        exchange.record.resolvedPrice = quote.resolvedPrice
+        exchange.record.resolvedPrice = handler.priceSummaries.value(for: quote.price.summaryKey) { _ in quote.resolvedPrice }
         exchange.record.provider = providers[0].name
         exchange.record.paymentRequiredMsat = quote.maxCostMsat
         exchange.record.cohort = quote.cohort
-        exchange.record.clientRef = exchange.clientRef
+        exchange.record.clientRef = exchange.clientRef(memo: handler.clientRefs)
 
         let admission = Admission(tokens: request.admittedTokens(quote), stream: request.stream)
         // A per-request token pays for a fresh account with the ecash limits: a request those can

@@ -9,6 +9,8 @@ enum ServedModel {
     /// nor a dated snapshot of it ("gpt-4o" served as "gpt-4o-2024-08-06" is the same price),
     /// nor the same model with or without a provider prefix ("openai/gpt-4o" for "gpt-4o").
     static func repricing(requested: String, served: String?) -> String? {
+        // The usual answer, decided before any scalar is looked at: the model asked for.
+        if served == requested { return nil }
         // Printable ASCII and bounded: the name reaches logs and a response header.
         guard let served, !served.isEmpty, served.utf8.count <= 256, !served.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value >= 0x7F })
         else { return nil }

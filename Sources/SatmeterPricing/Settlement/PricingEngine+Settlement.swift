@@ -3,8 +3,9 @@ import SatmeterSupport
 extension PricingEngine {
     /// The route's settlement mode, the after-response admission amount, and the session product
     /// (with its window and price in msat) that covers this request, if one does.
-    func applySettlement(_ quote: inout PriceQuote, request: PricingRequest, session: SessionProduct?) throws(PricingError) {
-        quote.settlement = config.routes.route(for: request.route).settlement
+    func applySettlement(_ quote: inout PriceQuote, request: PricingRequest, session: SessionProduct?,
+                         settlement: RouteSettlement) throws(PricingError) {
+        quote.settlement = settlement
         // After-response admission: everything the request costs before it generates anything
         // (prompt bound, request and base fees, minimum charge); output images are left out.
         let reserved = quote.reservedUsage
