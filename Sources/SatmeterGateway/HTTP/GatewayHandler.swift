@@ -41,7 +41,7 @@ public final class GatewayHandler: FastCGIHandler {
         // Unknown paths share one label, so clients cannot grow the metrics without bound.
         if Endpoint(method: exchange.method, path: exchange.path).routeKey.isEmpty { exchange.record.route = "other" }
         exchange.record.totalMillis = Clock.monotonicMillis() - exchange.startedAt
-        if services.requestLog.add(exchange.record) { services.requestLog.flush(into: ledger) }
+        if services.requestLog.add(exchange.record) { services.requestLog.flush(into: ledger, inBackground: false) }
         if let path = services.config.admin.requestLogJSONL { RequestLogFile.append(exchange.record, to: path) }
         exchange.lap(.log)
     }
