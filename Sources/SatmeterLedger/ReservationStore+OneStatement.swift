@@ -15,12 +15,11 @@ extension ReservationStore {
             AND limit_rpm IS NULL AND limit_tpm IS NULL AND limit_streams IS NULL
         """
 
-    /// PostgreSQL: the hold, the reservation and its ledger row; a row back when taken.
+    /// PostgreSQL: the hold (SQLite's first statement), the reservation and its ledger row; a row
+    /// back when taken.
     static let reserveStatement = """
         WITH held AS (
-            UPDATE accounts SET balance_msat = balance_msat - ?1, reserved_msat = reserved_msat + ?1,
-                request_count = request_count + 1, last_used_at = ?3
-            WHERE id = ?2 AND balance_msat >= ?1 AND \(withoutPolicies)
+            \(holdWithoutPolicies)
             RETURNING id
         ), booked AS (
             INSERT INTO reservations(request_id, account_id, key_account_id, amount_msat, state, owner, created_at, tokens, stream)
@@ -51,8 +50,9 @@ extension ReservationStore {
         INSERT INTO reservations(request_id, account_id, key_account_id, amount_msat, state, owner, created_at, tokens, stream)
         VALUES (?1, ?2, ?2, ?3, 'held', ?4, ?5, ?6, ?7)
         """
+    /// Also PostgreSQL's first step of `closeStatement` (its ?5, the note, is not read here).
     static let closeHeld = """
-        UPDATE reservations SET state = ?2, closed_at = ?3, charged_msat = ?4, tokens = COALESCE(?5, tokens)
+        UPDATE reservations SET state = ?2, closed_at = ?3, charged_msat = ?4, tokens = COALESCE(?6, tokens)
         WHERE \(closable)
         RETURNING account_id, amount_msat
         """
@@ -89,9 +89,7 @@ extension ReservationStore {
     /// a row back (the payer, the amount held) when it closed.
     static let closeStatement = """
         WITH closed AS (
-            UPDATE reservations SET state = ?2, closed_at = ?3, charged_msat = ?4, tokens = COALESCE(?6, tokens)
-            WHERE \(closable)
-            RETURNING account_id, amount_msat
+            \(closeHeld)
         ), paid AS (
             UPDATE accounts SET \(paying(held: "closed.amount_msat", cost: "?4", now: "?3"))
             FROM closed WHERE accounts.id = closed.account_id
@@ -123,7 +121,8 @@ extension ReservationStore {
     /// (nothing changed).
     func closeWithinReservation(requestID: String, costMsat: Int64, state: String, note: String?, tokens: Int64?,
                                 now: Int64) throws(LedgerError) -> Settlement? {
-        guard let held = try run(Self.closeHeld, [.text(requestID), .text(state), .integer(now), .integer(costMsat), .optional(tokens)]).first
+        guard let held = try run(Self.closeHeld, [.text(requestID), .text(state), .integer(now), .integer(costMsat), .optional(note),
+                                                  .optional(tokens)]).first
         else { return nil }
         let accountID = try held.int("account_id")
         let reserved = try held.int("amount_msat")
