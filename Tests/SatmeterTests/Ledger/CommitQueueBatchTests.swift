@@ -63,13 +63,12 @@ import Testing
     }
 
     @Test func aServersRequestConnectionLeavesCheckpointsAndTheWALFileAlone() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("satmeter-wal-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let ledger = try Ledger(path: dir.appendingPathComponent("satmeter.db").path)
-        ledger.leaveCheckpointsToHousekeeping()
-        #expect(try ledger.connection.run("PRAGMA wal_autocheckpoint").first?.int("wal_autocheckpoint") == 0)
-        let limit = try ledger.connection.run("PRAGMA journal_size_limit").first?.int("journal_size_limit")
-        #expect(limit == Int64(Ledger.walFileLimitBytes) && Ledger.walFileLimitBytes > Database.walSizeLimitBytes)
+        try withTemporaryDirectory("wal") { dir in
+            let ledger = try Ledger(path: dir.appendingPathComponent("satmeter.db").path)
+            ledger.leaveCheckpointsToHousekeeping()
+            #expect(try ledger.connection.run("PRAGMA wal_autocheckpoint").first?.int("wal_autocheckpoint") == 0)
+            let limit = try ledger.connection.run("PRAGMA journal_size_limit").first?.int("journal_size_limit")
+            #expect(limit == Int64(Ledger.walFileLimitBytes) && Ledger.walFileLimitBytes > Database.walSizeLimitBytes)
+        }
     }
 }

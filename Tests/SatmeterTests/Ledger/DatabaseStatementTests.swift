@@ -5,10 +5,7 @@ import Testing
 /// The SQLite file's page size and the statement cache: what a paid request writes and parses.
 @Suite struct DatabaseStatementTests {
     private func withDirectory<T>(_ body: (URL) throws -> T) throws -> T {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("satmeter-db-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        return try body(dir)
+        try withTemporaryDirectory("db", body)
     }
 
     /// A file made by an earlier version: SQLite's default 4 KiB pages.

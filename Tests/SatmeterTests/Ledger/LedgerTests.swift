@@ -8,11 +8,18 @@ func withTemporaryLedger<T>(_ body: (Ledger, String) throws -> T) throws -> T {
     if TestPostgres.serverURL != nil {
         return try TestPostgres.withDatabase { url in try body(try Ledger(path: url), url) }
     }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("satmeter-ledger-\(UUID().uuidString)")
+    return try withTemporaryDirectory("ledger") { dir in
+        let path = dir.appendingPathComponent("satmeter.db").path
+        return try body(try Ledger(path: path), path)
+    }
+}
+
+/// A fresh directory named `satmeter-<name>-<uuid>` per call, removed afterwards.
+func withTemporaryDirectory<T>(_ name: String, _ body: (URL) throws -> T) throws -> T {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("satmeter-\(name)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    let path = dir.appendingPathComponent("satmeter.db").path
-    return try body(try Ledger(path: path), path)
+    return try body(dir)
 }
 
 @Suite struct LedgerTests {

@@ -6,12 +6,11 @@ import Testing
 /// connections, not behind the writer's group commit; reads that decide money stay inside it.
 @Suite struct ReadConnectionPoolTests {
     private func withSQLiteLedger<T>(_ body: (Ledger) throws -> T) throws -> T {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("satmeter-readers-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let ledger = try Ledger(path: dir.appendingPathComponent("satmeter.db").path)
-        ledger.lendReadConnections(capacity: 2)
-        return try body(ledger)
+        try withTemporaryDirectory("readers") { dir in
+            let ledger = try Ledger(path: dir.appendingPathComponent("satmeter.db").path)
+            ledger.lendReadConnections(capacity: 2)
+            return try body(ledger)
+        }
     }
 
     /// A key lookup answers while another thread's write transaction holds the writer's
